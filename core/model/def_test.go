@@ -40,7 +40,7 @@ func TestParseOperations(t *testing.T) {
 			t.Errorf("ParseOperations(%q) succeeded", s)
 		}
 	}
-	if (OpRead | OpWrite).String() != "RW" || OpExecute.String() != "E" {
+	if (OpRead|OpWrite).String() != "RW" || OpExecute.String() != "E" {
 		t.Error("String")
 	}
 }
