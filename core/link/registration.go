@@ -1,0 +1,356 @@
+package link
+
+import (
+	"cmp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/wasm2m/wasm2m/core/model"
+)
+
+// ResourceTypeLwM2M is the resource type that marks the link to the root
+// of a client's LwM2M objects in a registration payload, "oma.lwm2m"
+// (registered with IANA; Transport 1.1 and 1.2, "Alternate Path").
+const ResourceTypeLwM2M = "oma.lwm2m"
+
+// Registration is what the payload of a Register or Update request says
+// about a client (Core 1.1 and 1.2 sections 6.2.1 and 6.2.2): where its
+// objects live, the content formats it supports, and its objects with their
+// versions and instances.
+type Registration struct {
+	// Root is the path under which the client hosts its objects: "/" by
+	// default, or the alternate path given by the link with
+	// rt="oma.lwm2m" (Transport, "Alternate Path"), such as "/lwm2m",
+	// without a trailing slash. The server prepends it to every path it
+	// sends the client. "" is read as "/".
+	Root string
+
+	// ContentFormats are the formats named by the ct attribute of the
+	// root link (Core section 6.2.1: `</>;ct=110` or `</>;ct="110 112"`),
+	// in the order given; nil when there is none.
+	ContentFormats []uint16
+
+	// Objects are the objects supported and the instances available, by
+	// ascending id.
+	Objects []Object
+}
+
+// Object is one object of a Registration.
+type Object struct {
+	ID uint16
+	// Version is the object version given by ver; the zero Version means
+	// not given, which stands for 1.0 or the version of the enabler the
+	// client registered with (Core section 7.2.3).
+	Version model.Version
+	// Instances are the ids of the available instances, ascending; none
+	// for an object that is supported but not instantiated (`</5>`).
+	Instances []uint16
+}
+
+// Object returns the object with the given id.
+func (r *Registration) Object(id uint16) (Object, bool) {
+	i, ok := slices.BinarySearchFunc(r.Objects, id, func(o Object, id uint16) int { return cmp.Compare(o.ID, id) })
+	if !ok {
+		return Object{}, false
+	}
+	return r.Objects[i], true
+}
+
+// Versions returns the object versions the client gave, by object id, in
+// the form model.Registry.View takes. Objects without a ver are left out.
+func (r *Registration) Versions() map[uint16]model.Version {
+	m := make(map[uint16]model.Version)
+	for _, o := range r.Objects {
+		if !o.Version.IsZero() {
+			m[o.ID] = o.Version
+		}
+	}
+	return m
+}
+
+// Paths returns the path of every instance, and of every object without
+// instances, in ascending order.
+func (r *Registration) Paths() []model.Path {
+	var out []model.Path
+	for _, o := range r.Objects {
+		if len(o.Instances) == 0 {
+			out = append(out, model.ObjectPath(o.ID))
+		}
+		for _, i := range o.Instances {
+			out = append(out, model.InstancePath(o.ID, i))
+		}
+	}
+	return out
+}
+
+// ParseRegistration parses the link-format payload of a Register or Update
+// request (Core 1.1 and 1.2 sections 6.2.1 and 6.2.2), such as
+//
+//	</>;rt="oma.lwm2m";ct=11543,</1/0>,</3/0>,</3303>;ver=1.1,</3303/0>,</3303/1>
+//	</lwm2m>;rt="oma.lwm2m",</lwm2m/1/0>,</lwm2m/3/0>
+//
+// The root path is "/" unless one link has rt="oma.lwm2m" (among other
+// resource types, possibly); its target is then the root, which must be
+// "/" or a path whose segments are not numeric (Transport, "Alternate
+// Path": "This link MUST NOT contain numerical URI segment"). The root
+// link carries the content formats (ct). Every other link must lie below
+// the root and name an object or an object instance with ids no larger
+// than 65534, written as model.ParsePath reads them (a single trailing
+// slash allowed). ver on an object link gives its version; ver on an
+// instance link (Core section 7.2.3 prints `</44/0>;ver=2.2`) is read as
+// its object's version. Other parameters are ignored, as section 6.2.1
+// requires.
+//
+// A link outside the root, a path of another level, a second root link,
+// an object or instance listed twice and two different versions for one
+// object are 4.00 errors wrapping ErrTarget; a bad ct or ver is one
+// wrapping ErrAttribute; bad link format one wrapping ErrSyntax.
+//
+// The registration rules of the client side (the Security and OSCORE
+// objects MUST NOT be listed) are not checked. An empty payload gives a
+// Registration with root "/" and no objects.
+func ParseRegistration(b []byte) (Registration, error) {
+	links, err := Parse(b)
+	if err != nil {
+		return Registration{}, err
+	}
+	reg := Registration{Root: "/"}
+	rootAt := -1
+	for i := range links {
+		if !linkHasResourceType(&links[i], ResourceTypeLwM2M) {
+			continue
+		}
+		if rootAt >= 0 {
+			return Registration{}, model.Errorf(model.BadRequest, "link: %w: two links with rt=%q: <%s> and <%s>",
+				ErrTarget, ResourceTypeLwM2M, clip(links[rootAt].Target), clip(links[i].Target))
+		}
+		root, err := rootPath(links[i].Target)
+		if err != nil {
+			return Registration{}, err
+		}
+		reg.Root, rootAt = root, i
+	}
+
+	type objState struct {
+		Object
+		linked bool // an object link </o> was seen
+	}
+	var objs []objState
+	index := make(map[uint16]int)
+	rootSeen := false
+	for i := range links {
+		l := &links[i]
+		t := l.Target
+		if t == reg.Root || reg.Root != "/" && t == reg.Root+"/" {
+			if rootSeen {
+				return Registration{}, model.Errorf(model.BadRequest, "link: %w: root link <%s> given twice", ErrTarget, clip(l.Target))
+			}
+			rootSeen = true
+			a, _, err := parseAttrs(l.Params, "ct")
+			if err != nil {
+				return Registration{}, atTarget(l.Target, err)
+			}
+			reg.ContentFormats = a.CT.Value
+			continue
+		}
+		rel := t
+		if reg.Root != "/" {
+			rest, ok := strings.CutPrefix(t, reg.Root)
+			if !ok || !strings.HasPrefix(rest, "/") {
+				return Registration{}, model.Errorf(model.BadRequest, "link: %w: <%s> is outside the root path %s", ErrTarget, clip(l.Target), reg.Root)
+			}
+			rel = rest
+		}
+		p, err := model.ParsePath(rel)
+		if err != nil {
+			return Registration{}, model.Errorf(model.BadRequest, "link: %w: <%s>: %v", ErrTarget, clip(l.Target), err)
+		}
+		if p.Level() != model.LevelObject && p.Level() != model.LevelInstance {
+			return Registration{}, model.Errorf(model.BadRequest, "link: %w: <%s> is a %s; a registration lists objects and object instances", ErrTarget, clip(l.Target), p.Level())
+		}
+		a, _, err := parseAttrs(l.Params, "ver")
+		if err != nil {
+			return Registration{}, atTarget(l.Target, err)
+		}
+		id := p.ObjectID()
+		k, ok := index[id]
+		if !ok {
+			k = len(objs)
+			index[id] = k
+			objs = append(objs, objState{Object: Object{ID: id}})
+		}
+		o := &objs[k]
+		if v, ok := a.Ver.Get(); ok {
+			if !o.Version.IsZero() && o.Version != v {
+				return Registration{}, model.Errorf(model.BadRequest, "link: %w: object %d given versions %s and %s", ErrTarget, id, o.Version, v)
+			}
+			o.Version = v
+		}
+		if p.Level() == model.LevelObject {
+			if o.linked {
+				return Registration{}, model.Errorf(model.BadRequest, "link: %w: object %d listed twice", ErrTarget, id)
+			}
+			o.linked = true
+			continue
+		}
+		o.Instances = append(o.Instances, p.InstanceID())
+	}
+
+	if len(objs) > 0 {
+		reg.Objects = make([]Object, len(objs))
+	}
+	for k := range objs {
+		o := objs[k].Object
+		slices.Sort(o.Instances)
+		for j := 1; j < len(o.Instances); j++ {
+			if o.Instances[j] == o.Instances[j-1] {
+				return Registration{}, model.Errorf(model.BadRequest, "link: %w: instance /%d/%d listed twice", ErrTarget, o.ID, o.Instances[j])
+			}
+		}
+		reg.Objects[k] = o
+	}
+	slices.SortFunc(reg.Objects, func(a, b Object) int { return cmp.Compare(a.ID, b.ID) })
+	return reg, nil
+}
+
+// parseAttrs reads the attributes named in only from params, ignoring
+// every other parameter (whatever its form), so that a registration is
+// not refused for a parameter it does not use.
+func parseAttrs(params []Param, only string) (Attributes, []Param, error) {
+	n := 0
+	for _, p := range params {
+		if p.Key == only {
+			n++
+		}
+	}
+	if n == 0 {
+		return Attributes{}, nil, nil
+	}
+	sel := make([]Param, 0, n)
+	for _, p := range params {
+		if p.Key == only {
+			sel = append(sel, p)
+		}
+	}
+	return ParseParams(sel)
+}
+
+// linkHasResourceType reports whether one of l's rt parameters lists t.
+func linkHasResourceType(l *Link, t string) bool {
+	for _, p := range l.Params {
+		if p.Key != "rt" || !p.HasValue {
+			continue
+		}
+		for v := p.Value; v != ""; {
+			var f string
+			f, v, _ = strings.Cut(v, " ")
+			if f == t {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// rootPath checks and normalizes the target of the rt="oma.lwm2m" link.
+func rootPath(target string) (string, error) {
+	bad := func(why string) error {
+		return model.Errorf(model.BadRequest, "link: %w: root path <%s>: %s", ErrTarget, clip(target), why)
+	}
+	if target == "/" {
+		return target, nil
+	}
+	if !strings.HasPrefix(target, "/") {
+		return "", bad("must start with /")
+	}
+	t := strings.TrimSuffix(target, "/")
+	for rest := t[1:]; ; {
+		seg, next, more := strings.Cut(rest, "/")
+		switch {
+		case seg == "":
+			return "", bad("empty segment")
+		case strings.ContainsAny(seg, "?#"):
+			return "", bad("has a query or fragment")
+		case isDigits(seg):
+			return "", bad("numeric segment " + strconv.Quote(seg))
+		}
+		if !more {
+			return t, nil
+		}
+		rest = next
+	}
+}
+
+// AppendRegistration appends the link-format payload of a Register or
+// Update request describing r to dst and returns the extended buffer. A
+// root link `<root>;rt="oma.lwm2m"` comes first, with ct when r has content
+// formats, unless the root is "/" and there are none. Each object follows
+// in the order given: its object link `</o>` when it has a version (with
+// ver) or no instance, then one link per instance. For example
+//
+//	</>;rt="oma.lwm2m";ct=11543,</1/0>,</3/0>,</3303>;ver=1.1,</3303/0>,</3303/1>
+//
+// AppendRegistration does not check r: a root path that ParseRegistration
+// would refuse, duplicate ids or ids above 65534 produce a payload that
+// ParseRegistration rejects.
+func AppendRegistration(dst []byte, r Registration) []byte {
+	root := r.Root
+	if root == "" {
+		root = "/"
+	}
+	prefix := root
+	if prefix == "/" {
+		prefix = ""
+	}
+	first := true
+	sep := func() {
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+	}
+	if root != "/" || len(r.ContentFormats) > 0 {
+		sep()
+		dst = append(dst, '<')
+		dst = appendTarget(dst, root)
+		dst = append(dst, ">;rt=\""...)
+		dst = append(dst, ResourceTypeLwM2M...)
+		dst = append(dst, '"')
+		if len(r.ContentFormats) > 0 {
+			dst = append(dst, ";ct="...)
+			if len(r.ContentFormats) > 1 {
+				dst = append(dst, '"')
+			}
+			dst = appendCT(dst, r.ContentFormats)
+			if len(r.ContentFormats) > 1 {
+				dst = append(dst, '"')
+			}
+		}
+	}
+	for _, o := range r.Objects {
+		if !o.Version.IsZero() || len(o.Instances) == 0 {
+			sep()
+			dst = append(dst, '<')
+			dst = appendTarget(dst, prefix)
+			dst = append(dst, '/')
+			dst = strconv.AppendUint(dst, uint64(o.ID), 10)
+			dst = append(dst, '>')
+			if !o.Version.IsZero() {
+				dst = append(dst, ";ver="...)
+				dst = appendVersion(dst, o.Version)
+			}
+		}
+		for _, i := range o.Instances {
+			sep()
+			dst = append(dst, '<')
+			dst = appendTarget(dst, prefix)
+			dst = append(dst, '/')
+			dst = strconv.AppendUint(dst, uint64(o.ID), 10)
+			dst = append(dst, '/')
+			dst = strconv.AppendUint(dst, uint64(i), 10)
+			dst = append(dst, '>')
+		}
+	}
+	return dst
+}
