@@ -125,25 +125,19 @@ type attrDef struct {
 	levels uint8 // where it may be assigned (Core section 5.1.2 tables)
 	quoted bool  // written as a quoted-string in links by LwM2M convention
 
-	state       func(*Attributes) State
 	setUnset    func(*Attributes)
 	parse       func(*Attributes, string) error
 	appendValue func([]byte, *Attributes) []byte
-	mergeFrom   func(dst, src *Attributes) // later wins, unset removes
-	inherit     func(dst, src *Attributes) // copy src's value if set
-	equal       func(a, b *Attributes) bool
 }
 
 func mkDef[T any](name string, notify bool, levels uint8, quoted bool,
 	field func(*Attributes) *Attr[T],
 	parse func(string) (T, bool),
 	format func([]byte, T) []byte,
-	eq func(T, T) bool,
 	want string,
 ) attrDef {
 	return attrDef{
 		name: name, notify: notify, levels: levels, quoted: quoted,
-		state:    func(a *Attributes) State { return field(a).State },
 		setUnset: func(a *Attributes) { *field(a) = Unset[T]() },
 		parse: func(a *Attributes, s string) error {
 			v, ok := parse(s)
@@ -154,78 +148,123 @@ func mkDef[T any](name string, notify bool, levels uint8, quoted bool,
 			return nil
 		},
 		appendValue: func(dst []byte, a *Attributes) []byte { return format(dst, field(a).Value) },
-		mergeFrom: func(dst, src *Attributes) {
-			switch s := field(src); s.State {
-			case StateSet:
-				*field(dst) = *s
-			case StateUnset:
-				*field(dst) = Attr[T]{}
-			}
-		},
-		inherit: func(dst, src *Attributes) {
-			if s := field(src); s.State == StateSet {
-				*field(dst) = *s
-			}
-		},
-		equal: func(a, b *Attributes) bool {
-			x, y := field(a), field(b)
-			if x.State != y.State {
-				return false
-			}
-			return x.State != StateSet || eq(x.Value, y.Value)
-		},
 	}
 }
 
-func eqComparable[T comparable](a, b T) bool { return a == b }
+// Indexes of the attributes in defs. The operations that must not make
+// their Attributes escape to the heap (state, Merge, Effective, Equal) go
+// through these and explicit field lists rather than defs' closures.
+const (
+	iRT = iota
+	iCT
+	iLWM2M
+	iVer
+	iSSID
+	iURI
+	iDim
+	iPMin
+	iPMax
+	iGT
+	iLT
+	iST
+	iEPMin
+	iEPMax
+	iEdge
+	iCon
+	iHQMax
+	numAttrs
+)
 
-// defs lists the attributes in the order they are written: the order of
+// state returns the state of the attribute defs[i] describes.
+func (a *Attributes) state(i int) State {
+	switch i {
+	case iRT:
+		return a.RT.State
+	case iCT:
+		return a.CT.State
+	case iLWM2M:
+		return a.LWM2M.State
+	case iVer:
+		return a.Ver.State
+	case iSSID:
+		return a.SSID.State
+	case iURI:
+		return a.URI.State
+	case iDim:
+		return a.Dim.State
+	case iPMin:
+		return a.PMin.State
+	case iPMax:
+		return a.PMax.State
+	case iGT:
+		return a.GT.State
+	case iLT:
+		return a.LT.State
+	case iST:
+		return a.ST.State
+	case iEPMin:
+		return a.EPMin.State
+	case iEPMax:
+		return a.EPMax.State
+	case iEdge:
+		return a.Edge.State
+	case iCon:
+		return a.Con.State
+	case iHQMax:
+		return a.HQMax.State
+	}
+	return StateAbsent
+}
+
+// defs lists the attributes in the order they are written, which is the
+// order of the i* indexes: the order of
 // the specification's examples (`</>;rt="oma.lwm2m";ct=11543`,
 // `</0/0>;ssid=101;uri="..."`, `</3/0/7>;dim=2;pmin=10;pmax=60;gt=50;lt=42.2`).
 var defs = []attrDef{
 	mkDef("rt", false, atAny, true, func(a *Attributes) *Attr[string] { return &a.RT },
-		parseString, appendString, eqComparable, "a resource type"),
+		parseString, appendString, "a resource type"),
 	mkDef("ct", false, atAny, false, func(a *Attributes) *Attr[[]uint16] { return &a.CT },
-		parseCT, appendCT, slices.Equal, `a content format number or a quoted list of them ("60 110")`),
+		parseCT, appendCT, `a content format number or a quoted list of them ("60 110")`),
 	mkDef("lwm2m", false, atRoot, false, func(a *Attributes) *Attr[model.Version] { return &a.LWM2M },
-		parseVersion, appendVersion, eqComparable, "major.minor"),
+		parseVersion, appendVersion, "major.minor"),
 	mkDef("ver", false, atObject, false, func(a *Attributes) *Attr[model.Version] { return &a.Ver },
-		parseVersion, appendVersion, eqComparable, "major.minor"),
+		parseVersion, appendVersion, "major.minor"),
 	mkDef("ssid", false, atInstance, false, func(a *Attributes) *Attr[uint16] { return &a.SSID },
-		parseSSID, appendUint16, eqComparable, "an integer from 1 to 65534"),
+		parseSSID, appendUint16, "an integer from 1 to 65534"),
 	mkDef("uri", false, atInstance, true, func(a *Attributes) *Attr[string] { return &a.URI },
-		parseString, appendString, eqComparable, "a URI"),
+		parseString, appendString, "a URI"),
 	mkDef("dim", false, atResource, false, func(a *Attributes) *Attr[uint8] { return &a.Dim },
-		parseDim, appendUint8, eqComparable, "an integer from 0 to 255"),
+		parseDim, appendUint8, "an integer from 0 to 255"),
 	mkDef("pmin", true, atAllNodes, false, func(a *Attributes) *Attr[uint32] { return &a.PMin },
-		parseSeconds, appendUint32, eqComparable, "whole seconds from 0 to 4294967295"),
+		parseSeconds, appendUint32, "whole seconds from 0 to 4294967295"),
 	mkDef("pmax", true, atAllNodes, false, func(a *Attributes) *Attr[uint32] { return &a.PMax },
-		parseSeconds, appendUint32, eqComparable, "whole seconds from 0 to 4294967295"),
+		parseSeconds, appendUint32, "whole seconds from 0 to 4294967295"),
 	mkDef("gt", true, atValues, false, func(a *Attributes) *Attr[float64] { return &a.GT },
-		parseSignedDecimal, appendFloat, eqComparable, "a decimal number such as 42.2 or -5"),
+		parseSignedDecimal, appendFloat, "a decimal number such as 42.2 or -5"),
 	mkDef("lt", true, atValues, false, func(a *Attributes) *Attr[float64] { return &a.LT },
-		parseSignedDecimal, appendFloat, eqComparable, "a decimal number such as 42.2 or -5"),
+		parseSignedDecimal, appendFloat, "a decimal number such as 42.2 or -5"),
 	mkDef("st", true, atValues, false, func(a *Attributes) *Attr[float64] { return &a.ST },
-		parseDecimal, appendFloat, eqComparable, "a non-negative decimal number such as 0.5"),
+		parseDecimal, appendFloat, "a non-negative decimal number such as 0.5"),
 	mkDef("epmin", true, atAllNodes, false, func(a *Attributes) *Attr[uint32] { return &a.EPMin },
-		parseSeconds, appendUint32, eqComparable, "whole seconds from 0 to 4294967295"),
+		parseSeconds, appendUint32, "whole seconds from 0 to 4294967295"),
 	mkDef("epmax", true, atAllNodes, false, func(a *Attributes) *Attr[uint32] { return &a.EPMax },
-		parseSeconds, appendUint32, eqComparable, "whole seconds from 0 to 4294967295"),
+		parseSeconds, appendUint32, "whole seconds from 0 to 4294967295"),
 	mkDef("edge", true, atValues, false, func(a *Attributes) *Attr[bool] { return &a.Edge },
-		parseBit, appendBit, eqComparable, "0 or 1"),
+		parseBit, appendBit, "0 or 1"),
 	mkDef("con", true, atAllNodes, false, func(a *Attributes) *Attr[bool] { return &a.Con },
-		parseBit, appendBit, eqComparable, "0 or 1"),
+		parseBit, appendBit, "0 or 1"),
 	mkDef("hqmax", true, atAllNodes, false, func(a *Attributes) *Attr[uint32] { return &a.HQMax },
-		parseSeconds, appendUint32, eqComparable, "an integer from 0 to 4294967295"),
+		parseSeconds, appendUint32, "an integer from 0 to 4294967295"),
 }
 
-func lookup(name string) *attrDef {
+// lookup returns the index in defs of the attribute named name, or -1.
+func lookup(name string) int {
 	for i := range defs {
 		if defs[i].name == name {
-			return &defs[i]
+			return i
 		}
 	}
-	return nil
+	return -1
 }
 
 // Value parsers. Each reports false for a value its ABNF does not allow.
@@ -400,24 +439,34 @@ func clip(s string) string {
 // Validate): a client reports what it has.
 func ParseParams(params []Param) (Attributes, []Param, error) {
 	var a Attributes
+	other, err := parseParamsInto(&a, params)
+	if err != nil {
+		return Attributes{}, nil, err
+	}
+	return a, other, nil
+}
+
+// parseParamsInto is ParseParams writing to *a, which must be zero.
+func parseParamsInto(a *Attributes, params []Param) ([]Param, error) {
 	var other []Param
 	for _, p := range params {
-		d := lookup(p.Key)
-		if d == nil {
+		i := lookup(p.Key)
+		if i < 0 {
 			other = append(other, p)
 			continue
 		}
+		d := &defs[i]
 		if !p.HasValue {
-			return Attributes{}, nil, model.Errorf(model.BadRequest, "link: %w: %s has no value", ErrAttribute, d.name)
+			return nil, model.Errorf(model.BadRequest, "link: %w: %s has no value", ErrAttribute, d.name)
 		}
-		if d.state(&a) != StateAbsent {
-			return Attributes{}, nil, model.Errorf(model.BadRequest, "link: %w: %s given twice", ErrAttribute, d.name)
+		if a.state(i) != StateAbsent {
+			return nil, model.Errorf(model.BadRequest, "link: %w: %s given twice", ErrAttribute, d.name)
 		}
-		if err := d.parse(&a, p.Value); err != nil {
-			return Attributes{}, nil, err
+		if err := d.parse(a, p.Value); err != nil {
+			return nil, err
 		}
 	}
-	return a, other, nil
+	return other, nil
 }
 
 // ParseQuery parses the Uri-Query options of a Write-Attributes request
@@ -444,14 +493,15 @@ func ParseQuery(query []string) (Attributes, error) {
 		if name == "" {
 			return Attributes{}, model.Errorf(model.BadRequest, "link: %w: query option %q has no attribute name", ErrAttribute, clip(q))
 		}
-		d := lookup(name)
-		if d == nil {
+		i := lookup(name)
+		if i < 0 {
 			return Attributes{}, model.Errorf(model.BadRequest, "link: %w: unknown attribute %q", ErrAttribute, clip(name))
 		}
+		d := &defs[i]
 		if !d.notify {
 			return Attributes{}, model.Errorf(model.BadRequest, "link: %w: %s is not a <NOTIFICATION> attribute and cannot be written", ErrAttribute, name)
 		}
-		if d.state(&a) != StateAbsent {
+		if a.state(i) != StateAbsent {
 			return Attributes{}, model.Errorf(model.BadRequest, "link: %w: %s given twice", ErrAttribute, name)
 		}
 		if !hasValue {
@@ -491,7 +541,7 @@ func (a Attributes) Validate() error {
 	bad := func(format string, args ...any) error {
 		return model.Errorf(model.BadRequest, "link: %w: "+format, append([]any{ErrAttribute}, args...)...)
 	}
-	for _, f := range []struct {
+	for _, f := range [...]struct {
 		name string
 		v    Attr[float64]
 	}{{"gt", a.GT}, {"lt", a.LT}, {"st", a.ST}} {
@@ -544,13 +594,21 @@ func (a Attributes) CheckLevel(l model.Level) error {
 	if l > model.LevelResourceInstance {
 		return model.Errorf(model.BadRequest, "link: %w: no attribute at %s level", ErrAttribute, l)
 	}
-	for i := range defs {
-		d := &defs[i]
-		if d.state(&a) != StateAbsent && d.levels&(1<<l) == 0 {
-			return model.Errorf(model.BadRequest, "link: %w: %s cannot be assigned at %s level", ErrAttribute, d.name, l)
+	for i := range numAttrs {
+		if a.state(i) != StateAbsent && defs[i].levels&(1<<l) == 0 {
+			return model.Errorf(model.BadRequest, "link: %w: %s cannot be assigned at %s level", ErrAttribute, defs[i].name, l)
 		}
 	}
 	return nil
+}
+
+func mergeAttr[T any](dst *Attr[T], src Attr[T]) {
+	switch src.State {
+	case StateSet:
+		*dst = src
+	case StateUnset:
+		*dst = Attr[T]{}
+	}
 }
 
 // Merge returns a with more applied, as a client applies successive
@@ -559,10 +617,30 @@ func (a Attributes) CheckLevel(l model.Level) error {
 // becomes absent), one absent from more keeps a's state. The result holds
 // no unset attribute unless a did.
 func (a Attributes) Merge(more Attributes) Attributes {
-	for i := range defs {
-		defs[i].mergeFrom(&a, &more)
-	}
+	mergeAttr(&a.RT, more.RT)
+	mergeAttr(&a.CT, more.CT)
+	mergeAttr(&a.LWM2M, more.LWM2M)
+	mergeAttr(&a.Ver, more.Ver)
+	mergeAttr(&a.SSID, more.SSID)
+	mergeAttr(&a.URI, more.URI)
+	mergeAttr(&a.Dim, more.Dim)
+	mergeAttr(&a.PMin, more.PMin)
+	mergeAttr(&a.PMax, more.PMax)
+	mergeAttr(&a.GT, more.GT)
+	mergeAttr(&a.LT, more.LT)
+	mergeAttr(&a.ST, more.ST)
+	mergeAttr(&a.EPMin, more.EPMin)
+	mergeAttr(&a.EPMax, more.EPMax)
+	mergeAttr(&a.Edge, more.Edge)
+	mergeAttr(&a.Con, more.Con)
+	mergeAttr(&a.HQMax, more.HQMax)
 	return a
+}
+
+func inheritAttr[T any](dst *Attr[T], src Attr[T]) {
+	if src.State == StateSet {
+		*dst = src
+	}
 }
 
 // Effective returns the <NOTIFICATION> attributes in force for an
@@ -579,35 +657,47 @@ func (a Attributes) Merge(more Attributes) Attributes {
 // smaller than pmin is ignored, which the notification logic applies.
 func Effective(levels ...Attributes) Attributes {
 	var out Attributes
-	for li := range levels {
-		for i := range defs {
-			if defs[i].notify {
-				defs[i].inherit(&out, &levels[li])
-			}
-		}
+	for i := range levels {
+		l := &levels[i]
+		inheritAttr(&out.PMin, l.PMin)
+		inheritAttr(&out.PMax, l.PMax)
+		inheritAttr(&out.GT, l.GT)
+		inheritAttr(&out.LT, l.LT)
+		inheritAttr(&out.ST, l.ST)
+		inheritAttr(&out.EPMin, l.EPMin)
+		inheritAttr(&out.EPMax, l.EPMax)
+		inheritAttr(&out.Edge, l.Edge)
+		inheritAttr(&out.Con, l.Con)
+		inheritAttr(&out.HQMax, l.HQMax)
 	}
 	return out
 }
 
 // IsZero reports whether no attribute is given in a.
 func (a Attributes) IsZero() bool {
-	for i := range defs {
-		if defs[i].state(&a) != StateAbsent {
+	for i := range numAttrs {
+		if a.state(i) != StateAbsent {
 			return false
 		}
 	}
 	return true
 }
 
+func eqAttr[T comparable](a, b Attr[T]) bool {
+	return a.State == b.State && (a.State != StateSet || a.Value == b.Value)
+}
+
 // Equal reports whether a and b give the same attributes in the same
-// states with the same values.
+// states with the same values (floats compared with ==).
 func (a Attributes) Equal(b Attributes) bool {
-	for i := range defs {
-		if !defs[i].equal(&a, &b) {
-			return false
-		}
-	}
-	return true
+	return eqAttr(a.RT, b.RT) &&
+		a.CT.State == b.CT.State && (a.CT.State != StateSet || slices.Equal(a.CT.Value, b.CT.Value)) &&
+		eqAttr(a.LWM2M, b.LWM2M) && eqAttr(a.Ver, b.Ver) && eqAttr(a.SSID, b.SSID) &&
+		eqAttr(a.URI, b.URI) && eqAttr(a.Dim, b.Dim) &&
+		eqAttr(a.PMin, b.PMin) && eqAttr(a.PMax, b.PMax) &&
+		eqAttr(a.GT, b.GT) && eqAttr(a.LT, b.LT) && eqAttr(a.ST, b.ST) &&
+		eqAttr(a.EPMin, b.EPMin) && eqAttr(a.EPMax, b.EPMax) &&
+		eqAttr(a.Edge, b.Edge) && eqAttr(a.Con, b.Con) && eqAttr(a.HQMax, b.HQMax)
 }
 
 // AppendQuery appends a's <NOTIFICATION> attributes to dst as Uri-Query
@@ -616,12 +706,12 @@ func (a Attributes) Equal(b Attributes) bool {
 // Properties, which Write-Attributes cannot carry, are left out.
 func (a Attributes) AppendQuery(dst []string) []string {
 	var buf []byte
-	for i := range defs {
+	for i := range numAttrs {
 		d := &defs[i]
 		if !d.notify {
 			continue
 		}
-		switch d.state(&a) {
+		switch a.state(i) {
 		case StateSet:
 			buf = append(buf[:0], d.name...)
 			buf = append(buf, '=')
@@ -641,13 +731,13 @@ func (a Attributes) AppendQuery(dst []string) []string {
 // `ct="60 110"`); numbers and versions are tokens (`ct=11543`, `ver=1.1`).
 // Unset attributes have no link form and are left out, as is an empty ct.
 func (a Attributes) AppendLinkParams(dst []Param) []Param {
-	for i := range defs {
+	for i := range numAttrs {
 		d := &defs[i]
-		if d.state(&a) != StateSet {
+		if a.state(i) != StateSet {
 			continue
 		}
 		quoted := d.quoted
-		if d.name == "ct" {
+		if i == iCT {
 			if len(a.CT.Value) == 0 {
 				continue
 			}
@@ -663,9 +753,9 @@ func (a Attributes) AppendLinkParams(dst []Param) []Param {
 // `pmin=10;pmax;gt=50`.
 func (a Attributes) String() string {
 	var b []byte
-	for i := range defs {
+	for i := range numAttrs {
 		d := &defs[i]
-		st := d.state(&a)
+		st := a.state(i)
 		if st == StateAbsent {
 			continue
 		}
@@ -680,18 +770,4 @@ func (a Attributes) String() string {
 		b = appendParam(b, p)
 	}
 	return string(b)
-}
-
-// hasResourceType reports whether rt, a space-separated list, names t.
-func (a Attributes) hasResourceType(t string) bool {
-	rt, ok := a.RT.Get()
-	if !ok {
-		return false
-	}
-	for _, f := range strings.Fields(rt) {
-		if f == t {
-			return true
-		}
-	}
-	return false
 }

@@ -3,6 +3,7 @@ package link
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/wasm2m/wasm2m/core/model"
@@ -51,23 +52,32 @@ func ParseDiscover(b []byte) ([]Entry, error) {
 	if len(links) == 0 {
 		return nil, nil
 	}
-	entries := make([]Entry, len(links))
-	seen := make(map[model.Path]struct{}, len(links))
+	// Paths are checked before anything else is allocated, and duplicates
+	// found by sorting a copy, so that memory stays proportional to input.
+	paths := make([]model.Path, len(links))
 	for i := range links {
-		l := &links[i]
-		p, err := model.ParsePath(l.Target)
+		p, err := model.ParsePath(links[i].Target)
 		if err != nil {
-			return nil, model.Errorf(model.BadRequest, "link: %w: <%s>: %v", ErrTarget, clip(l.Target), err)
+			return nil, model.Errorf(model.BadRequest, "link: %w: <%s>: %v", ErrTarget, clip(links[i].Target), err)
 		}
-		if _, dup := seen[p]; dup {
-			return nil, model.Errorf(model.BadRequest, "link: %w: %s listed twice", ErrTarget, p)
+		paths[i] = p
+	}
+	sorted := slices.Clone(paths)
+	slices.SortFunc(sorted, model.Path.Compare)
+	for i := 1; i < len(sorted); i++ {
+		if sorted[i] == sorted[i-1] {
+			return nil, model.Errorf(model.BadRequest, "link: %w: %s listed twice", ErrTarget, sorted[i])
 		}
-		seen[p] = struct{}{}
-		a, other, err := ParseParams(l.Params)
+	}
+	entries := make([]Entry, len(links))
+	for i := range links {
+		e := &entries[i]
+		e.Path = paths[i]
+		other, err := parseParamsInto(&e.Attributes, links[i].Params)
 		if err != nil {
-			return nil, atTarget(l.Target, err)
+			return nil, atTarget(links[i].Target, err)
 		}
-		entries[i] = Entry{Path: p, Attributes: a, Other: other}
+		e.Other = other
 	}
 	return entries, nil
 }
@@ -102,13 +112,13 @@ func AppendDiscover(dst []byte, entries []Entry) []byte {
 // appendAttrParams writes a's set attributes as link parameters, each
 // preceded by ";", as AppendLinkParams would give them.
 func appendAttrParams(dst []byte, a *Attributes) []byte {
-	for i := range defs {
+	for i := range numAttrs {
 		d := &defs[i]
-		if d.state(a) != StateSet {
+		if a.state(i) != StateSet {
 			continue
 		}
-		switch d.name {
-		case "ct":
+		switch i {
+		case iCT:
 			n := len(a.CT.Value)
 			if n == 0 {
 				continue
@@ -121,10 +131,10 @@ func appendAttrParams(dst []byte, a *Attributes) []byte {
 			if n > 1 {
 				dst = append(dst, '"')
 			}
-		case "rt":
+		case iRT:
 			dst = append(dst, ";rt="...)
 			dst = appendQuoted(dst, a.RT.Value)
-		case "uri":
+		case iURI:
 			dst = append(dst, ";uri="...)
 			dst = appendQuoted(dst, a.URI.Value)
 		default:

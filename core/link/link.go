@@ -73,13 +73,38 @@ func (l Link) String() string { return string(Append(nil, []Link{l})) }
 // error. Errors are 4.00 *model.Error wrapping ErrSyntax and give the byte
 // offset of the fault.
 func Parse(b []byte) ([]Link, error) {
-	p := parser{s: string(b)}
-	return p.links()
+	s := string(b)
+	// A first pass checks the syntax and counts links and parameters, so
+	// that the second allocates each slice once, at its final size: the
+	// memory used stays a small multiple of the input whatever its shape.
+	count := parser{s: s, dry: true}
+	if err := count.links(); err != nil {
+		return nil, err
+	}
+	if count.nLinks == 0 {
+		return nil, nil
+	}
+	fill := parser{
+		s:      s,
+		out:    make([]Link, 0, count.nLinks),
+		params: make([]Param, 0, count.nParams),
+	}
+	if err := fill.links(); err != nil {
+		return nil, err // not reached: the first pass saw the same input
+	}
+	return fill.out, nil
 }
 
+// parser reads link format from s. With dry set it only checks and
+// counts; otherwise it appends to out and params, which the caller sized.
 type parser struct {
-	s string
-	i int
+	s   string
+	i   int
+	dry bool
+
+	nLinks, nParams int
+	out             []Link
+	params          []Param // backing array of every link's Params
 }
 
 func (p *parser) errorf(format string, args ...any) error {
@@ -95,43 +120,39 @@ func (p *parser) skipWS() {
 	}
 }
 
-func (p *parser) links() ([]Link, error) {
+func (p *parser) links() error {
 	p.skipWS()
 	if p.i == len(p.s) {
-		return nil, nil
+		return nil
 	}
-	var links []Link
 	for {
-		l, err := p.link()
-		if err != nil {
-			return nil, err
+		if err := p.link(); err != nil {
+			return err
 		}
-		links = append(links, l)
 		p.skipWS()
 		if p.i == len(p.s) {
-			return links, nil
+			return nil
 		}
 		if p.s[p.i] != ',' {
-			return nil, p.errorf("want ',' between links, found %s", quoteByte(p.s[p.i]))
+			return p.errorf("want ',' between links, found %s", quoteByte(p.s[p.i]))
 		}
 		p.i++
 		p.skipWS()
 		if p.i == len(p.s) {
-			return nil, p.errorf("link missing after ','")
+			return p.errorf("link missing after ','")
 		}
 	}
 }
 
-func (p *parser) link() (Link, error) {
-	var l Link
+func (p *parser) link() error {
 	if p.s[p.i] != '<' {
-		return l, p.errorf("want '<' to open a link, found %s", quoteByte(p.s[p.i]))
+		return p.errorf("want '<' to open a link, found %s", quoteByte(p.s[p.i]))
 	}
 	p.i++
 	start := p.i
 	for {
 		if p.i == len(p.s) {
-			return l, p.errorf("target not closed by '>'")
+			return p.errorf("target not closed by '>'")
 		}
 		c := p.s[p.i]
 		if c == '>' {
@@ -139,33 +160,45 @@ func (p *parser) link() (Link, error) {
 		}
 		if c == '%' {
 			if p.i+2 >= len(p.s) || !isHex(p.s[p.i+1]) || !isHex(p.s[p.i+2]) {
-				return l, p.errorf("'%%' in target not followed by two hex digits")
+				return p.errorf("'%%' in target not followed by two hex digits")
 			}
 			p.i += 3
 			continue
 		}
 		if !isURIChar(c) {
-			return l, p.errorf("%s not allowed in a target", quoteByte(c))
+			return p.errorf("%s not allowed in a target", quoteByte(c))
 		}
 		p.i++
 	}
-	l.Target = p.s[start:p.i]
+	l := Link{Target: p.s[start:p.i]}
 	p.i++ // '>'
+	first := len(p.params)
 	for {
 		save := p.i
 		p.skipWS()
 		if p.i == len(p.s) || p.s[p.i] != ';' {
 			p.i = save
-			return l, nil
+			break
 		}
 		p.i++
 		p.skipWS()
 		par, err := p.param()
 		if err != nil {
-			return l, err
+			return err
 		}
-		l.Params = append(l.Params, par)
+		p.nParams++
+		if !p.dry {
+			p.params = append(p.params, par)
+		}
 	}
+	p.nLinks++
+	if !p.dry {
+		if n := len(p.params); n > first {
+			l.Params = p.params[first:n:n]
+		}
+		p.out = append(p.out, l)
+	}
+	return nil
 }
 
 func (p *parser) param() (Param, error) {
@@ -241,7 +274,7 @@ func (p *parser) quoted() (string, error) {
 	}
 	raw := p.s[start:p.i]
 	p.i++ // closing quote
-	if escapes == 0 {
+	if escapes == 0 || p.dry {
 		return raw, nil
 	}
 	var b strings.Builder
