@@ -26,12 +26,23 @@
 // positive result is an absolute Unix time. A result of zero or less is
 // relative to the moment of decoding ("t":-5 without bt means five
 // seconds ago), the rule of the SenML draft that LwM2M 1.0 section 6.4.4
-// builds on; a result that would fall before 1970 is refused. An entry
-// with neither bt nor t has no time (model.Record.Time is zero).
+// builds on; a result that would fall before 1970, or after year 9999, is
+// refused. An entry with neither bt nor t has no time (model.Record.Time
+// is zero). Decode ignores times and refuses a path given twice, as a
+// notification with historical values gives it: ParseRecords and
+// ParseRecordsAt return those as separate records.
 // AppendRecords writes bt as the newest time's whole seconds and each
 // entry's t relative to it (normally zero or negative, as in the
 // specification's example) when every record has a time, absolute t
 // values when only some do, and neither when none does.
+//
+// Names. The path of an entry is its name below the base name: "bn"
+// "/3/0/" (or "/3/0") with "n" "6/1" is /3/0/6/1, and an entry without a
+// name is at the base name itself. Without "bn" a name is relative to the
+// request path given to Decode or ParseRecordsAt, or absolute when it
+// starts with a slash; ParseRecords, which has no request path, refuses
+// relative names without a base name. Encoders always write "bn" and
+// relative names.
 //
 // Package omajson depends on the standard library and core/model only. It
 // must not import go-coap, wazero, go-plugin, or any other wasm2m package
