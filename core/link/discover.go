@@ -58,7 +58,7 @@ func ParseDiscover(b []byte) ([]Entry, error) {
 	for i := range links {
 		p, err := model.ParsePath(links[i].Target)
 		if err != nil {
-			return nil, model.Errorf(model.BadRequest, "link: %w: <%s>: %v", ErrTarget, clip(links[i].Target), err)
+			return nil, model.Errorf(model.BadRequest, "link: %w: <%s>: %v", ErrTarget, clip(links[i].Target), errMsg(err))
 		}
 		paths[i] = p
 	}
@@ -155,4 +155,14 @@ func atTarget(target string, err error) error {
 		return err
 	}
 	return &model.Error{Code: e.Code, Msg: "link: <" + clip(target) + ">: " + strings.TrimPrefix(e.Msg, "link: "), Err: e.Err}
+}
+
+// errMsg returns the message of err without the code an *model.Error
+// puts in front, for quoting one error inside another.
+func errMsg(err error) string {
+	var e *model.Error
+	if errors.As(err, &e) && e.Msg != "" {
+		return e.Msg
+	}
+	return err.Error()
 }

@@ -164,7 +164,7 @@ func ParseRegistration(b []byte) (Registration, error) {
 		}
 		p, err := model.ParsePath(rel)
 		if err != nil {
-			return Registration{}, model.Errorf(model.BadRequest, "link: %w: <%s>: %v", ErrTarget, clip(l.Target), err)
+			return Registration{}, model.Errorf(model.BadRequest, "link: %w: <%s>: %v", ErrTarget, clip(l.Target), errMsg(err))
 		}
 		if p.Level() != model.LevelObject && p.Level() != model.LevelInstance {
 			return Registration{}, model.Errorf(model.BadRequest, "link: %w: <%s> is a %s; a registration lists objects and object instances", ErrTarget, clip(l.Target), p.Level())
