@@ -232,7 +232,7 @@ func newCBORReader(data []byte) (*cborReader, int, error) {
 	c := &cborReader{r: cbor.NewReader(data)}
 	it, err := c.r.Next()
 	if err != nil {
-		return nil, 0, c.malformed(err)
+		return nil, 0, errorf("%v", err)
 	}
 	if it.Type != cbor.Array {
 		return nil, 0, errorf("cbor: a pack must be an array, not a %s", it.Type)
@@ -244,8 +244,9 @@ func newCBORReader(data []byte) (*cborReader, int, error) {
 	return c, int(min(c.left, uint64(len(data)/3))), nil
 }
 
+// malformed reports an error of package cbor, which starts "cbor: ".
 func (c *cborReader) malformed(err error) error {
-	return errorf("cbor: record %d: %v", c.rec, err)
+	return errorf("record %d: %v", c.rec, err)
 }
 
 func (c *cborReader) next(f *fields) (bool, error) {
@@ -277,7 +278,7 @@ func (c *cborReader) record(f *fields) error {
 		return c.malformed(err)
 	}
 	if it.Type != cbor.Map {
-		return errorf("cbor: record %d: a record must be a map, not a %s", c.rec, it.Type)
+		return errorf("record %d: a record must be a map, not a %s", c.rec, it.Type)
 	}
 	for k := uint64(0); it.Indefinite || k < it.Uint; k++ {
 		if it.Indefinite && c.r.PeekBreak() {
@@ -298,10 +299,10 @@ func (c *cborReader) record(f *fields) error {
 			case string(key.Str) == labelObjlnk:
 				bit = fObjlnk
 			case len(key.Str) > 0 && key.Str[len(key.Str)-1] == '_':
-				return errorf("cbor: record %d: label %q must be understood", c.rec, key.Str)
+				return errorf("record %d: label %q must be understood", c.rec, key.Str)
 			}
 		default:
-			return errorf("cbor: record %d: a label must be an integer or a text string, not a %s", c.rec, key.Type)
+			return errorf("record %d: a label must be an integer or a text string, not a %s", c.rec, key.Type)
 		}
 		if bit == 0 {
 			if err := c.r.Skip(); err != nil {
@@ -313,7 +314,7 @@ func (c *cborReader) record(f *fields) error {
 			return err
 		}
 		if !f.mark(bit) {
-			return errorf("cbor: record %d: label %q given twice", c.rec, labelNames[bit])
+			return errorf("record %d: label %q given twice", c.rec, labelNames[bit])
 		}
 	}
 	return nil
@@ -383,7 +384,7 @@ func (c *cborReader) item(bit uint32, t cbor.Type) (cbor.Item, error) {
 }
 
 func (c *cborReader) typeError(bit uint32, it cbor.Item, want string) error {
-	return errorf("cbor: record %d: %q must be a %s, not a %s", c.rec, labelNames[bit], want, it.Type)
+	return errorf("record %d: %q must be a %s, not a %s", c.rec, labelNames[bit], want, it.Type)
 }
 
 func (c *cborReader) textValue(bit uint32) ([]byte, error) {
@@ -421,7 +422,7 @@ func (c *cborReader) number(bit uint32) (model.Value, error) {
 		}
 		f, err := strconv.ParseFloat(string(text), 64)
 		if err != nil {
-			return model.Value{}, errorf("cbor: record %d: %q is out of range", c.rec, labelNames[bit])
+			return model.Value{}, errorf("record %d: %q is out of range", c.rec, labelNames[bit])
 		}
 		return model.Float(f), nil
 	}
@@ -456,7 +457,7 @@ func (c *cborReader) seconds(bit uint32) (seconds, error) {
 		return seconds{}, c.typeError(bit, it, "number")
 	}
 	if !ok {
-		return seconds{}, errorf("cbor: record %d: %q is out of range", c.rec, labelNames[bit])
+		return seconds{}, errorf("record %d: %q is out of range", c.rec, labelNames[bit])
 	}
 	return s, nil
 }
@@ -466,14 +467,14 @@ func (c *cborReader) seconds(bit uint32) (seconds, error) {
 // text of a JSON number ("-12345e-3").
 func (c *cborReader) decimalFraction(bit uint32, tag cbor.Item) ([]byte, error) {
 	if tag.Uint != 4 {
-		return nil, errorf("cbor: record %d: %q has tag %d, not a number", c.rec, labelNames[bit], tag.Uint)
+		return nil, errorf("record %d: %q has tag %d, not a number", c.rec, labelNames[bit], tag.Uint)
 	}
 	arr, err := c.r.Next()
 	if err != nil {
 		return nil, c.malformed(err)
 	}
 	if arr.Type != cbor.Array || !arr.Indefinite && arr.Uint != 2 {
-		return nil, errorf("cbor: record %d: %q: a decimal fraction is an array of two integers", c.rec, labelNames[bit])
+		return nil, errorf("record %d: %q: a decimal fraction is an array of two integers", c.rec, labelNames[bit])
 	}
 	var parts [2]cbor.Item
 	for i := range parts {
@@ -482,12 +483,12 @@ func (c *cborReader) decimalFraction(bit uint32, tag cbor.Item) ([]byte, error) 
 		}
 	}
 	if arr.Indefinite && !c.r.PeekBreak() {
-		return nil, errorf("cbor: record %d: %q: a decimal fraction is an array of two integers", c.rec, labelNames[bit])
+		return nil, errorf("record %d: %q: a decimal fraction is an array of two integers", c.rec, labelNames[bit])
 	}
 	exp, ok := parts[0].Int()
 	man := parts[1]
 	if !ok || man.Type != cbor.Uint && man.Type != cbor.Negint || man.Type == cbor.Negint && man.Uint == math.MaxUint64 {
-		return nil, errorf("cbor: record %d: %q: a decimal fraction is an array of two 64-bit integers", c.rec, labelNames[bit])
+		return nil, errorf("record %d: %q: a decimal fraction is an array of two 64-bit integers", c.rec, labelNames[bit])
 	}
 	t := c.text[:0]
 	if man.Type == cbor.Negint {
