@@ -40,6 +40,12 @@
 // CBOR too). A record must carry exactly one of them. A base value "bv" is
 // added to "v" (RFC 8428 section 4.1).
 //
+// A node's empty descendants (an object instance or a multiple resource
+// with no value below it) produce no record and so do not come back; at
+// the path itself an empty instance or object reads back as such, and an
+// empty multiple resource does when the definitions say it is multiple
+// (OMA LwM2M for Developers issue 494).
+//
 // Numbers are decoded without loss: a JSON integer literal (or a CBOR
 // integer) is an Integer when it fits an int64, an Unsigned Integer when it
 // fits only a uint64 and a Float beyond; a literal with a fraction or an
@@ -51,7 +57,7 @@
 // or an exponent ("1.0", never "1"), CBOR as a float of the shortest width
 // that holds it exactly. JSON has no NaN or infinity, so EncodeJSON and
 // AppendJSONRecords refuse them (4.06); SenML CBOR carries them, and a
-// decoded NaN is always math.NaN().
+// decoded NaN is always math.NaN() (NaN payloads are not kept).
 //
 // # Times
 //
