@@ -14,7 +14,7 @@ import (
 // gen makes random definitions, nodes and records for the round-trip
 // property tests.
 type gen struct {
-	rng *rand.Rand
+	rng  *rand.Rand
 	cbor bool // values only SenML CBOR carries (NaN, infinities) allowed
 }
 
