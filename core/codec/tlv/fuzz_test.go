@@ -56,7 +56,7 @@ func (g *gen) ids(n int) []uint16 {
 // type among them, some executable, single and multiple.
 func (g *gen) objectDef(id uint16) *model.ObjectDef {
 	o := &model.ObjectDef{ID: id, Multiple: g.r.IntN(2) == 0}
-	for _, rid := range g.ids(g.r.IntN(14)) {
+	for _, rid := range g.ids(g.count(14)) {
 		t := allTypes[g.r.IntN(len(allTypes))]
 		if g.r.IntN(10) == 0 {
 			t = model.TypeNone
@@ -64,6 +64,15 @@ func (g *gen) objectDef(id uint16) *model.ObjectDef {
 		o.Resources = append(o.Resources, res(rid, t, t != model.TypeNone && g.r.IntN(3) == 0))
 	}
 	return o
+}
+
+// count returns how many children a container gets: mostly below n,
+// sometimes more than the decoder keeps on the goroutine stack.
+func (g *gen) count(n int) int {
+	if g.r.IntN(10) == 0 {
+		return 10 + g.r.IntN(30)
+	}
+	return g.r.IntN(n)
 }
 
 // length returns the length of a string or opaque value: mostly short,
@@ -159,7 +168,7 @@ func (g *gen) resource(def *model.ResourceDef) model.Node {
 		return model.NewResource(def.ID, g.value(def.Type))
 	}
 	n := model.Node{Kind: model.KindMultipleResource, ID: def.ID}
-	for _, id := range g.ids(g.r.IntN(6)) {
+	for _, id := range g.ids(g.count(6)) {
 		n.Children = append(n.Children, model.NewResourceInstance(id, g.value(def.Type)))
 	}
 	return n
@@ -180,7 +189,7 @@ func (g *gen) instance(def *model.ObjectDef, id uint16) model.Node {
 
 func (g *gen) object(def *model.ObjectDef) model.Node {
 	n := model.Node{Kind: model.KindObject, ID: def.ID}
-	for _, id := range g.ids(g.r.IntN(4)) {
+	for _, id := range g.ids(g.count(4)) {
 		n.Children = append(n.Children, g.instance(def, id))
 	}
 	return n

@@ -587,9 +587,9 @@ func next(b []byte, off int) (header, error) {
 }
 
 // scratchLen is how many children an object or instance collects on the
-// goroutine stack before the slice it returns is allocated (more spill to
-// the heap); multipleScratchLen the same for a multiple resource, which
-// usually has few instances.
+// goroutine stack before the slice it returns is allocated (a container
+// with more spills them to the heap); multipleScratchLen the same for a
+// multiple resource, which usually has few instances.
 const (
 	scratchLen         = 16
 	multipleScratchLen = 8
@@ -599,8 +599,14 @@ const (
 // object at p.
 func (d *decoder) object(b []byte, off int, p model.Path) (model.Node, error) {
 	var scratch [scratchLen]model.Node
-	kids := scratch[:0]
+	small, big := scratch[:0], []model.Node(nil)
 	for len(b) > 0 {
+		if big == nil && len(small) == cap(small) {
+			var err error
+			if big, err = spill(small, b, off); err != nil {
+				return model.Node{}, err
+			}
+		}
 		h, err := next(b, off)
 		if err != nil {
 			return model.Node{}, err
@@ -612,10 +618,14 @@ func (d *decoder) object(b []byte, off int, p model.Path) (model.Node, error) {
 		if err != nil {
 			return model.Node{}, err
 		}
-		kids = append(kids, c)
+		if big != nil {
+			big = append(big, c)
+		} else {
+			small = append(small, c)
+		}
 		b, off = b[h.end:], off+h.end
 	}
-	children, err := finish(kids, p)
+	children, err := finish(small, big, p)
 	if err != nil {
 		return model.Node{}, err
 	}
@@ -626,8 +636,14 @@ func (d *decoder) object(b []byte, off int, p model.Path) (model.Node, error) {
 // instance at p.
 func (d *decoder) instance(b []byte, off int, p model.Path) (model.Node, error) {
 	var scratch [scratchLen]model.Node
-	kids := scratch[:0]
+	small, big := scratch[:0], []model.Node(nil)
 	for len(b) > 0 {
+		if big == nil && len(small) == cap(small) {
+			var err error
+			if big, err = spill(small, b, off); err != nil {
+				return model.Node{}, err
+			}
+		}
 		h, err := next(b, off)
 		if err != nil {
 			return model.Node{}, err
@@ -639,10 +655,14 @@ func (d *decoder) instance(b []byte, off int, p model.Path) (model.Node, error) 
 		if err != nil {
 			return model.Node{}, err
 		}
-		kids = append(kids, c)
+		if big != nil {
+			big = append(big, c)
+		} else {
+			small = append(small, c)
+		}
 		b, off = b[h.end:], off+h.end
 	}
-	children, err := finish(kids, p)
+	children, err := finish(small, big, p)
 	if err != nil {
 		return model.Node{}, err
 	}
@@ -674,9 +694,15 @@ func (d *decoder) resource(h *header, p model.Path) (model.Node, error) {
 // from resource so that single resources do not pay for its scratch.
 func (d *decoder) multiple(h *header, def *model.ResourceDef, p model.Path) (model.Node, error) {
 	var scratch [multipleScratchLen]model.Node
-	kids := scratch[:0]
+	small, big := scratch[:0], []model.Node(nil)
 	b, off := h.value, h.valueOff
 	for len(b) > 0 {
+		if big == nil && len(small) == cap(small) {
+			var err error
+			if big, err = spill(small, b, off); err != nil {
+				return model.Node{}, err
+			}
+		}
 		ih, err := next(b, off)
 		if err != nil {
 			return model.Node{}, err
@@ -688,19 +714,52 @@ func (d *decoder) multiple(h *header, def *model.ResourceDef, p model.Path) (mod
 		if err != nil {
 			return model.Node{}, err
 		}
-		kids = append(kids, model.NewResourceInstance(ih.id, v))
+		if c := model.NewResourceInstance(ih.id, v); big != nil {
+			big = append(big, c)
+		} else {
+			small = append(small, c)
+		}
 		b, off = b[ih.end:], off+ih.end
 	}
-	children, err := finish(kids, p)
+	children, err := finish(small, big, p)
 	if err != nil {
 		return model.Node{}, err
 	}
 	return model.Node{Kind: model.KindMultipleResource, ID: h.id, Children: children}, nil
 }
 
-// finish sorts the children collected in kids by id, refuses an id given
-// twice and returns them in a slice of their own (nil for none).
-func finish(kids []model.Node, p model.Path) ([]model.Node, error) {
+// spill copies small, the full scratch of a container, to the heap with
+// room for exactly the TLVs left in b (at offset off), the rest of the
+// container. It counts
+// them by their headers alone, so that a container of many children is
+// allocated once at its final size: append, growing large slices by a
+// quarter at a time, would allocate about five times that. Every child
+// takes at least 2 bytes of payload, so the slice is at most 32 bytes per
+// byte of b.
+func spill(small []model.Node, b []byte, off int) ([]model.Node, error) {
+	n := 0
+	for len(b) > 0 {
+		h, err := next(b, off)
+		if err != nil {
+			return nil, err
+		}
+		b, off = b[h.end:], off+h.end
+		n++
+	}
+	big := make([]model.Node, len(small), len(small)+n)
+	copy(big, small)
+	return big, nil
+}
+
+// finish sorts the children of a container by id, refuses an id given
+// twice and returns them in a slice of their own (nil for none): big when
+// they spilled to the heap, else a copy of small, the scratch on the
+// goroutine stack that must not escape.
+func finish(small, big []model.Node, p model.Path) ([]model.Node, error) {
+	kids := small
+	if big != nil {
+		kids = big
+	}
 	if len(kids) == 0 {
 		return nil, nil
 	}
@@ -712,8 +771,11 @@ func finish(kids []model.Node, p model.Path) ([]model.Node, error) {
 			return nil, model.Errorf(model.BadRequest, "tlv: %s given twice", p.MustChild(kids[i].ID))
 		}
 	}
-	out := make([]model.Node, len(kids))
-	copy(out, kids)
+	if big != nil {
+		return big, nil
+	}
+	out := make([]model.Node, len(small))
+	copy(out, small)
 	return out, nil
 }
 

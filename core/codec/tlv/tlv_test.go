@@ -7,6 +7,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -867,5 +869,128 @@ func BenchmarkDecodeDeviceObject(b *testing.B) {
 		if _, err := Decode(data, p, defs); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestDecodeCopies checks that the decoded node does not share memory
+// with the payload.
+func TestDecodeCopies(t *testing.T) {
+	data := golden(t, "obj66-object.hex")
+	got, err := Decode(data, model.ObjectPath(66), testDefs(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clear(data)
+	if !got.Equal(&obj66Object) {
+		t.Errorf("node changed with the payload: %v", got)
+	}
+}
+
+// TestDecodeAllocationBound decodes payloads made of the smallest TLVs,
+// the worst case for nodes per byte, and checks that Decode allocates a
+// bounded multiple of their size.
+func TestDecodeAllocationBound(t *testing.T) {
+	const n = 60000
+	many := func(prefix []byte, tlv func(i int) []byte) []byte {
+		b := append([]byte(nil), prefix...)
+		for i := range n {
+			b = append(b, tlv(i)...)
+		}
+		return b
+	}
+	id16 := func(typ byte, i int) []byte { return []byte{typ | bitID16, byte(i >> 8), byte(i)} }
+	tests := []struct {
+		name string
+		path model.Path
+		data []byte
+	}{
+		{"empty instances", model.ObjectPath(77), many(nil, func(i int) []byte { return id16(typObjectInstance, i) })},
+		{"empty resources", model.InstancePath(77, 0), many(nil, func(i int) []byte { return id16(typResource, i) })},
+		{"empty resource instances", model.ResourcePath(77, 0, 1),
+			many([]byte{typMultipleResource | 0x18 | bitID16, 0, 1, 3 * n >> 16, 3 * n >> 8 & 0xFF, 3 * n & 0xFF},
+				func(i int) []byte { return id16(typResourceInstance, i) })},
+		{"one-byte values", model.InstancePath(77, 0), many(nil, func(i int) []byte { return []byte{typResource | 1 | bitID16, byte(i >> 8), byte(i), 7} })},
+		{"two-byte duplicates", model.InstancePath(77, 0), many(nil, func(int) []byte { return []byte{typResource, 5} })},
+		{"lengths past the end", model.ResourcePath(77, 0, 1), []byte{typResource | 0x18, 1, 0xFF, 0xFF, 0xFF}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			_, err := Decode(tc.data, tc.path, nil)
+			runtime.ReadMemStats(&after)
+			if err != nil && !strings.Contains(tc.name, "past") && !strings.Contains(tc.name, "duplicates") {
+				t.Fatal(err)
+			}
+			alloc := after.TotalAlloc - before.TotalAlloc
+			t.Logf("%d bytes in, %d allocated (%.1fx)", len(tc.data), alloc, float64(alloc)/float64(len(tc.data)))
+			if limit := 40*uint64(len(tc.data)) + 4096; alloc > limit {
+				t.Errorf("allocated %d bytes for %d, above %d", alloc, len(tc.data), limit)
+			}
+		})
+	}
+}
+
+// TestDecodeManyChildren checks containers with more children than the
+// decoder keeps on the goroutine stack, in any order, and a duplicate
+// among them.
+func TestDecodeManyChildren(t *testing.T) {
+	defs := testDefs(t)
+	const n = 100
+	var inst, multi, obj []byte
+	want := model.Node{Kind: model.KindInstance, ID: 0}
+	wantMulti := model.Node{Kind: model.KindMultipleResource, ID: 11}
+	wantObj := model.Node{Kind: model.KindObject, ID: testObject}
+	for i := n - 1; i >= 0; i-- { // descending: the decoder must sort
+		id := byte(i)
+		inst = append(inst, typResource|1, id, id)
+		multi = append(multi, typResourceInstance|1, id, id)
+		obj = append(obj, typObjectInstance, id)
+	}
+	for i := range n {
+		want.Children = append(want.Children, model.NewResource(uint16(i), model.Opaque([]byte{byte(i)})))
+		wantMulti.Children = append(wantMulti.Children, model.NewResourceInstance(uint16(i), model.Int(int64(int8(i)))))
+		wantObj.Children = append(wantObj.Children, model.NewInstance(uint16(i)))
+	}
+	multiTLV := append([]byte{typMultipleResource | 0x10, 11, byte(len(multi) >> 8), byte(len(multi))}, multi...)
+	tests := []struct {
+		name string
+		path model.Path
+		data []byte
+		defs model.Definitions
+		want model.Node
+	}{
+		{"resources", model.InstancePath(77, 0), inst, nil, want},
+		{"resource instances", model.ResourcePath(testObject, 0, 11), multiTLV, defs, wantMulti},
+		{"object instances", model.ObjectPath(testObject), obj, defs, wantObj},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Decode(tc.data, tc.path, tc.defs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.Equal(&tc.want) {
+				t.Errorf("got %.300v\nwant %.300v", got, tc.want)
+			}
+			if len(got.Children) != cap(got.Children) {
+				t.Errorf("children: len %d, cap %d; want an exact allocation", len(got.Children), cap(got.Children))
+			}
+			// The same with the first child repeated at the end.
+			dup := tc.data
+			if tc.name == "resource instances" {
+				dup = append(append([]byte{typMultipleResource | 0x10, 11, byte((len(multi) + 3) >> 8), byte(len(multi) + 3)}, multi...), multi[:3]...)
+			} else {
+				first := 3
+				if tc.name == "object instances" {
+					first = 2
+				}
+				dup = append(slices.Clone(tc.data), tc.data[:first]...)
+			}
+			if _, err := Decode(dup, tc.path, tc.defs); !errors.Is(err, model.ErrBadRequest) || !strings.Contains(err.Error(), "given twice") {
+				t.Errorf("duplicate: error %v, want 4.00 given twice", err)
+			}
+		})
 	}
 }
