@@ -56,6 +56,14 @@ func res(id uint16, name string, typ model.Type, multiple bool) model.ResourceDe
 // Objlnk example objects 65 to 67 of Core 1.1 Table 7.4.4-4.
 func testDefs(t testing.TB) *model.Registry {
 	t.Helper()
+	r, err := newTestDefs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func newTestDefs() (*model.Registry, error) {
 	s, i, f, b, tm := model.TypeString, model.TypeInteger, model.TypeFloat, model.TypeBoolean, model.TypeTime
 	defs := []*model.ObjectDef{
 		{ID: 1, Name: "LwM2M Server", Multiple: true, Resources: []model.ResourceDef{
@@ -88,11 +96,7 @@ func testDefs(t testing.TB) *model.Registry {
 			res(5850, "On/Off", b, false), res(5851, "Dimmer", i, false),
 		}},
 	}
-	r, err := model.NewRegistry(defs...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return model.NewRegistry(defs...)
 }
 
 // deviceInstance is /3/0 as Core 1.1 Table 7.4.4-2 reads it.
