@@ -1,0 +1,19 @@
+// Command wasm2m runs the wasm2m LwM2M framework. See host/cli for the
+// subcommands; this file only hands over to it.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/wasm2m/wasm2m/host/cli"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
