@@ -81,8 +81,9 @@ const maxDepth = 32
 // <Object ObjectType="MODefinition">) and returns its object definitions in
 // document order. name is used in error messages ("3303.xml:12:5: ..."),
 // which are *ParseError values. Every definition returned passes
-// model.ObjectDef.Validate. r is read to its end or to MaxDDFSize bytes,
-// whichever comes first.
+// model.ObjectDef.Validate. ParseDDF reads no more than MaxDDFSize+1 bytes
+// of r (the last to tell a document of exactly MaxDDFSize bytes from a
+// larger one) and stops at the first error.
 func ParseDDF(r io.Reader, name string) ([]*model.ObjectDef, error) {
 	if name == "" {
 		name = "input"
@@ -214,8 +215,12 @@ func (p *parser) next() (xml.Token, error) {
 			return nil, p.errorf(line, col, "%w: more than %d bytes", ErrTooLarge, MaxDDFSize)
 		case errors.As(err, &se):
 			return nil, p.errorf(line, col, "malformed XML: %s", se.Msg)
-		default:
+		case strings.HasPrefix(err.Error(), "xml: "):
+			// The decoder's own complaints, such as a declared encoding
+			// other than UTF-8.
 			return nil, p.errorf(line, col, "%s", strings.TrimPrefix(err.Error(), "xml: "))
+		default:
+			return nil, p.errorf(line, col, "%w", err) // from r
 		}
 	}
 	switch t := tok.(type) {
@@ -280,7 +285,7 @@ func (p *parser) document() ([]*model.ObjectDef, error) {
 			if first {
 				s = strings.TrimPrefix(s, "\uFEFF")
 			}
-			if strings.TrimSpace(s) != "" {
+			if !blank(s) {
 				return nil, p.errorf(p.line, p.col, "text outside the root element")
 			}
 		}
@@ -338,13 +343,24 @@ func (p *parser) root() ([]*model.ObjectDef, error) {
 	}
 }
 
+// noText fails unless t, read inside element in, is white space.
 func (p *parser) noText(t xml.CharData, in string) error {
-	for _, c := range string(t) {
-		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
-			return p.errorf(p.line, p.col, "unexpected text in <%s>", in)
-		}
+	if !blank(string(t)) {
+		return p.errorf(p.line, p.col, "unexpected text in <%s>", in)
 	}
 	return nil
+}
+
+// blank reports whether s is nothing but XML white space.
+func blank(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ' ', '\t', '\r', '\n':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // skip reads past the end of the element just started.

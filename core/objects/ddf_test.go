@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"testing/iotest"
 	"time"
 
 	"github.com/wasm2m/wasm2m/core/model"
@@ -606,6 +607,15 @@ func TestLoadDir(t *testing.T) {
 	defs, err = LoadDir(fstest.MapFS{"x.txt": {}}, ".")
 	if err != nil || len(defs) != 0 {
 		t.Errorf("LoadDir of no definitions = %v, %v", defs, err)
+	}
+}
+
+func TestParseDDFReaderError(t *testing.T) {
+	boom := errors.New("boom")
+	r := io.MultiReader(strings.NewReader("<LWM2M>\n<Object>"), iotest.ErrReader(boom))
+	_, err := ParseDDF(r, "net.xml")
+	if !errors.Is(err, boom) || !strings.HasPrefix(err.Error(), "net.xml:2:") {
+		t.Errorf("err = %v, want boom wrapped, at net.xml:2", err)
 	}
 }
 
