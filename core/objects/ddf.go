@@ -43,8 +43,11 @@ const maxDepth = 32
 //   - Optional: Description1, Description2, ObjectURN, LWM2MVersion,
 //     ObjectVersion, Resources, RangeEnumeration, Units, Description.
 //     ObjectVersion and LWM2MVersion default to 1.0 when absent or empty
-//     (four published files omit the first, five the second). Description2
-//     is read but not kept: model.ObjectDef has no field for it.
+//     (four published files omit ObjectVersion and one leaves it empty;
+//     five omit LWM2MVersion and one leaves it empty). Description2 is
+//     read but not kept: model.ObjectDef has no field for it.
+//   - The ObjectType attribute may be absent; any value but MODefinition
+//     is an error. A document may hold several objects.
 //   - An element given twice is an error, as is an element inside a field
 //     that holds text, and non-space text between elements.
 //   - Surrounding white space is trimmed from every value; published files
