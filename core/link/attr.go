@@ -121,9 +121,10 @@ const (
 // formatting, merging and comparing below.
 type attrDef struct {
 	name   string
-	notify bool  // <NOTIFICATION> class: writable by Write-Attributes
-	levels uint8 // where it may be assigned (Core section 5.1.2 tables)
-	quoted bool  // written as a quoted-string in links by LwM2M convention
+	want   string // what a valid value is, for error messages
+	notify bool   // <NOTIFICATION> class: writable by Write-Attributes
+	levels uint8  // where it may be assigned (Core section 5.1.2 tables)
+	quoted bool   // written as a quoted-string in links by LwM2M convention
 
 	setUnset    func(*Attributes)
 	parse       func(*Attributes, string) error
@@ -137,18 +138,25 @@ func mkDef[T any](name string, notify bool, levels uint8, quoted bool,
 	want string,
 ) attrDef {
 	return attrDef{
-		name: name, notify: notify, levels: levels, quoted: quoted,
+		name: name, want: want, notify: notify, levels: levels, quoted: quoted,
 		setUnset: func(a *Attributes) { *field(a) = Unset[T]() },
 		parse: func(a *Attributes, s string) error {
 			v, ok := parse(s)
 			if !ok {
-				return model.Errorf(model.BadRequest, "link: %w: %s=%q: want %s", ErrAttribute, name, clip(s), want)
+				return badValueOf(name, want, s)
 			}
 			*field(a) = Set(v)
 			return nil
 		},
 		appendValue: func(dst []byte, a *Attributes) []byte { return format(dst, field(a).Value) },
 	}
+}
+
+// badValue returns the error for value s of attribute defs[i].
+func badValue(i int, s string) error { return badValueOf(defs[i].name, defs[i].want, s) }
+
+func badValueOf(name, want, s string) error {
+	return model.Errorf(model.BadRequest, "link: %w: %s=%q: want %s", ErrAttribute, name, clip(s), want)
 }
 
 // Indexes of the attributes in defs. The operations that must not make

@@ -132,12 +132,15 @@ func ParseRegistration(b []byte) (Registration, error) {
 		reg.Root, rootAt = root, i
 	}
 
-	type objState struct {
-		Object
-		linked bool // an object link </o> was seen
+	// Each object or instance link becomes an item; sorting the items
+	// groups them by object, finds duplicates, and lets the objects and
+	// all their instances be allocated once, at their final size.
+	type item struct {
+		obj, inst uint16
+		isObj     bool // an object link </o>, sorting before its instances
+		ver       model.Version
 	}
-	var objs []objState
-	index := make(map[uint16]int)
+	items := make([]item, 0, len(links))
 	rootSeen := false
 	for i := range links {
 		l := &links[i]
@@ -147,11 +150,17 @@ func ParseRegistration(b []byte) (Registration, error) {
 				return Registration{}, model.Errorf(model.BadRequest, "link: %w: root link <%s> given twice", ErrTarget, clip(l.Target))
 			}
 			rootSeen = true
-			a, _, err := parseAttrs(l.Params, "ct")
+			v, ok, err := paramValue(l, "ct")
 			if err != nil {
-				return Registration{}, atTarget(l.Target, err)
+				return Registration{}, err
 			}
-			reg.ContentFormats = a.CT.Value
+			if ok {
+				cts, good := parseCT(v)
+				if !good {
+					return Registration{}, atTarget(l.Target, badValue(iCT, v))
+				}
+				reg.ContentFormats = cts
+			}
 			continue
 		}
 		rel := t
@@ -166,74 +175,112 @@ func ParseRegistration(b []byte) (Registration, error) {
 		if err != nil {
 			return Registration{}, model.Errorf(model.BadRequest, "link: %w: <%s>: %v", ErrTarget, clip(l.Target), errMsg(err))
 		}
-		if p.Level() != model.LevelObject && p.Level() != model.LevelInstance {
+		it := item{obj: p.ObjectID()}
+		switch p.Level() {
+		case model.LevelObject:
+			it.isObj = true
+		case model.LevelInstance:
+			it.inst = p.InstanceID()
+		default:
 			return Registration{}, model.Errorf(model.BadRequest, "link: %w: <%s> is a %s; a registration lists objects and object instances", ErrTarget, clip(l.Target), p.Level())
 		}
-		a, _, err := parseAttrs(l.Params, "ver")
+		v, ok, err := paramValue(l, "ver")
 		if err != nil {
-			return Registration{}, atTarget(l.Target, err)
+			return Registration{}, err
 		}
-		id := p.ObjectID()
-		k, ok := index[id]
-		if !ok {
-			k = len(objs)
-			index[id] = k
-			objs = append(objs, objState{Object: Object{ID: id}})
-		}
-		o := &objs[k]
-		if v, ok := a.Ver.Get(); ok {
-			if !o.Version.IsZero() && o.Version != v {
-				return Registration{}, model.Errorf(model.BadRequest, "link: %w: object %d given versions %s and %s", ErrTarget, id, o.Version, v)
+		if ok {
+			ver, good := parseVersion(v)
+			if !good {
+				return Registration{}, atTarget(l.Target, badValue(iVer, v))
 			}
-			o.Version = v
+			it.ver = ver
 		}
-		if p.Level() == model.LevelObject {
-			if o.linked {
-				return Registration{}, model.Errorf(model.BadRequest, "link: %w: object %d listed twice", ErrTarget, id)
-			}
-			o.linked = true
-			continue
-		}
-		o.Instances = append(o.Instances, p.InstanceID())
+		items = append(items, it)
+	}
+	if len(items) == 0 {
+		return reg, nil
 	}
 
-	if len(objs) > 0 {
-		reg.Objects = make([]Object, len(objs))
+	slices.SortFunc(items, func(a, b item) int {
+		if c := cmp.Compare(a.obj, b.obj); c != 0 {
+			return c
+		}
+		if a.isObj != b.isObj {
+			if a.isObj {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Compare(a.inst, b.inst)
+	})
+	nObjs, nInsts := 0, 0
+	for i, it := range items {
+		if i == 0 || it.obj != items[i-1].obj {
+			nObjs++
+		}
+		if !it.isObj {
+			nInsts++
+		}
 	}
-	for k := range objs {
-		o := objs[k].Object
-		slices.Sort(o.Instances)
-		for j := 1; j < len(o.Instances); j++ {
-			if o.Instances[j] == o.Instances[j-1] {
-				return Registration{}, model.Errorf(model.BadRequest, "link: %w: instance /%d/%d listed twice", ErrTarget, o.ID, o.Instances[j])
+	reg.Objects = make([]Object, 0, nObjs)
+	var insts []uint16
+	if nInsts > 0 {
+		insts = make([]uint16, 0, nInsts)
+	}
+	for i, it := range items {
+		if i == 0 || it.obj != items[i-1].obj {
+			reg.Objects = append(reg.Objects, Object{ID: it.obj})
+		} else if it.isObj == items[i-1].isObj && it.inst == items[i-1].inst {
+			if it.isObj {
+				return Registration{}, model.Errorf(model.BadRequest, "link: %w: object %d listed twice", ErrTarget, it.obj)
+			}
+			return Registration{}, model.Errorf(model.BadRequest, "link: %w: instance /%d/%d listed twice", ErrTarget, it.obj, it.inst)
+		}
+		o := &reg.Objects[len(reg.Objects)-1]
+		if !it.ver.IsZero() {
+			if !o.Version.IsZero() && o.Version != it.ver {
+				return Registration{}, model.Errorf(model.BadRequest, "link: %w: object %d given versions %s and %s", ErrTarget, it.obj, o.Version, it.ver)
+			}
+			o.Version = it.ver
+		}
+		if !it.isObj {
+			insts = append(insts, it.inst)
+			if o.Instances == nil {
+				o.Instances = insts[len(insts)-1:]
+			} else {
+				o.Instances = o.Instances[:len(o.Instances)+1]
 			}
 		}
-		reg.Objects[k] = o
 	}
-	slices.SortFunc(reg.Objects, func(a, b Object) int { return cmp.Compare(a.ID, b.ID) })
+	// Cap each object's instances so that appending to one cannot write
+	// over the next object's.
+	for i := range reg.Objects {
+		o := &reg.Objects[i]
+		o.Instances = o.Instances[:len(o.Instances):len(o.Instances)]
+	}
 	return reg, nil
 }
 
-// parseAttrs reads the attributes named in only from params, ignoring
-// every other parameter (whatever its form), so that a registration is
-// not refused for a parameter it does not use.
-func parseAttrs(params []Param, only string) (Attributes, []Param, error) {
-	n := 0
-	for _, p := range params {
-		if p.Key == only {
-			n++
+// paramValue returns the value of l's parameter named name, if any. A
+// parameter given twice or without a value is a 4.00 error wrapping
+// ErrAttribute. Other parameters are not looked at, so that a
+// registration is not refused for a parameter it does not use.
+func paramValue(l *Link, name string) (string, bool, error) {
+	var v string
+	found := false
+	for _, p := range l.Params {
+		if p.Key != name {
+			continue
 		}
-	}
-	if n == 0 {
-		return Attributes{}, nil, nil
-	}
-	sel := make([]Param, 0, n)
-	for _, p := range params {
-		if p.Key == only {
-			sel = append(sel, p)
+		if found {
+			return "", false, model.Errorf(model.BadRequest, "link: %w: <%s>: %s given twice", ErrAttribute, clip(l.Target), name)
 		}
+		if !p.HasValue {
+			return "", false, model.Errorf(model.BadRequest, "link: %w: <%s>: %s has no value", ErrAttribute, clip(l.Target), name)
+		}
+		v, found = p.Value, true
 	}
-	return ParseParams(sel)
+	return v, found, nil
 }
 
 // linkHasResourceType reports whether one of l's rt parameters lists t.
