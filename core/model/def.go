@@ -3,7 +3,6 @@ package model
 import (
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -214,11 +213,21 @@ type ObjectDef struct {
 
 // Resource returns the definition of resource id, or nil.
 func (o *ObjectDef) Resource(id uint16) *ResourceDef {
-	i, ok := slices.BinarySearchFunc(o.Resources, id, func(r ResourceDef, id uint16) int { return int(r.ID) - int(id) })
-	if !ok {
-		return nil
+	// A hand-written search: slices.BinarySearchFunc would copy each
+	// ResourceDef it compares.
+	lo, hi := 0, len(o.Resources)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if o.Resources[m].ID < id {
+			lo = m + 1
+		} else {
+			hi = m
+		}
 	}
-	return &o.Resources[i]
+	if lo < len(o.Resources) && o.Resources[lo].ID == id {
+		return &o.Resources[lo]
+	}
+	return nil
 }
 
 // Validate checks that o is usable: ids within range, resources in

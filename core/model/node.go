@@ -129,11 +129,19 @@ func (n *Node) HasValue() bool {
 // Child returns the child with the given id, or nil. Children must be in
 // id order.
 func (n *Node) Child(id uint16) *Node {
-	i, ok := slices.BinarySearchFunc(n.Children, id, func(c Node, id uint16) int { return int(c.ID) - int(id) })
-	if !ok {
-		return nil
+	lo, hi := 0, len(n.Children)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if n.Children[m].ID < id {
+			lo = m + 1
+		} else {
+			hi = m
+		}
 	}
-	return &n.Children[i]
+	if lo < len(n.Children) && n.Children[lo].ID == id {
+		return &n.Children[lo]
+	}
+	return nil
 }
 
 // Find returns the descendant of n at the relative path rel (ids below n),
