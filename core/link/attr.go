@@ -23,6 +23,7 @@ const (
 	StateUnset               // given without a value
 )
 
+// String returns "absent", "set" or "unset".
 func (s State) String() string {
 	switch s {
 	case StateAbsent:
