@@ -143,9 +143,10 @@ func ParseRange(s string) (r Range, ok bool) {
 		i += min(1, len(s))
 		lo, hi = s[:i], s[i+1:]
 	}
-	a, err1 := strconv.ParseFloat(strings.TrimSpace(lo), 64)
-	b, err2 := strconv.ParseFloat(strings.TrimSpace(hi), 64)
-	if err1 != nil || err2 != nil || math.IsNaN(a) || math.IsNaN(b) || a > b {
+	lo, hi = strings.TrimSpace(lo), strings.TrimSpace(hi)
+	a, err1 := strconv.ParseFloat(lo, 64)
+	b, err2 := strconv.ParseFloat(hi, 64)
+	if err1 != nil || err2 != nil || !isDecimalFloat(lo) || !isDecimalFloat(hi) || math.IsInf(a, 0) || math.IsInf(b, 0) || a > b {
 		return Range{}, false
 	}
 	return Range{a, b}, true
@@ -247,6 +248,9 @@ func (o *ObjectDef) Validate() error {
 		}
 		if r.Operations.Executable() && r.Type != TypeNone {
 			return fmt.Errorf("object %d resource %d: executable with type %s", o.ID, r.ID, r.Type)
+		}
+		if !r.Operations.Executable() && r.Type == TypeNone {
+			return fmt.Errorf("object %d resource %d: not executable, so it needs a type", o.ID, r.ID)
 		}
 	}
 	return nil

@@ -62,6 +62,9 @@ func TestParseRange(t *testing.T) {
 		{"10..1", Range{}, false},
 		{"8 bytes", Range{}, false},
 		{"-", Range{}, false},
+		{"-inf..inf", Range{}, false},
+		{"0x10..0x20", Range{}, false},
+		{"1e400..1e401", Range{}, false},
 	} {
 		got, ok := ParseRange(tc.in)
 		if ok != tc.ok || got != tc.want {

@@ -56,9 +56,10 @@ func TestRegistryRejectsInvalid(t *testing.T) {
 	bad := []*ObjectDef{
 		nil,
 		{ID: NoID},
-		{ID: 1, Resources: []ResourceDef{{ID: 2}, {ID: 1}}},
-		{ID: 1, Resources: []ResourceDef{{ID: 1}, {ID: 1}}},
+		{ID: 1, Resources: []ResourceDef{{ID: 2, Type: TypeString}, {ID: 1, Type: TypeString}}},
+		{ID: 1, Resources: []ResourceDef{{ID: 1, Type: TypeString}, {ID: 1, Type: TypeString}}},
 		{ID: 1, Resources: []ResourceDef{{ID: 4, Operations: OpExecute, Type: TypeInteger}}},
+		{ID: 1, Resources: []ResourceDef{{ID: 4, Operations: OpRead}}},
 	}
 	for i, d := range bad {
 		if err := r.Add(&ObjectDef{ID: 9}, d); err == nil {
