@@ -24,5 +24,5 @@
 //
 // Package link depends on the standard library and core/model only, and
 // builds for GOOS=wasip1 GOARCH=wasm like core/model does. It must never
-// import go-coap, wazero, go-plugin or another wasm2m package.
+// import go-coap, wazero, go-plugin or any wasm2m package but core/model.
 package link

@@ -9,10 +9,10 @@ import (
 	"github.com/wasm2m/wasm2m/core/model"
 )
 
-// ResourceTypeLwM2M is the resource type that marks the link to the root
+// ResourceTypeLWM2M is the resource type that marks the link to the root
 // of a client's LwM2M objects in a registration payload, "oma.lwm2m"
 // (registered with IANA; Transport 1.1 and 1.2, "Alternate Path").
-const ResourceTypeLwM2M = "oma.lwm2m"
+const ResourceTypeLWM2M = "oma.lwm2m"
 
 // Registration is what the payload of a Register or Update request says
 // about a client (Core 1.1 and 1.2 sections 6.2.1 and 6.2.2): where its
@@ -118,12 +118,12 @@ func ParseRegistration(b []byte) (Registration, error) {
 	reg := Registration{Root: "/"}
 	rootAt := -1
 	for i := range links {
-		if !linkHasResourceType(&links[i], ResourceTypeLwM2M) {
+		if !linkHasResourceType(&links[i], ResourceTypeLWM2M) {
 			continue
 		}
 		if rootAt >= 0 {
 			return Registration{}, model.Errorf(model.BadRequest, "link: %w: two links with rt=%q: <%s> and <%s>",
-				ErrTarget, ResourceTypeLwM2M, clip(links[rootAt].Target), clip(links[i].Target))
+				ErrTarget, ResourceTypeLWM2M, clip(links[rootAt].Target), clip(links[i].Target))
 		}
 		root, err := rootPath(links[i].Target)
 		if err != nil {
@@ -362,7 +362,7 @@ func AppendRegistration(dst []byte, r Registration) []byte {
 		dst = append(dst, '<')
 		dst = appendTarget(dst, root)
 		dst = append(dst, ">;rt=\""...)
-		dst = append(dst, ResourceTypeLwM2M...)
+		dst = append(dst, ResourceTypeLWM2M...)
 		dst = append(dst, '"')
 		if len(r.ContentFormats) > 0 {
 			dst = append(dst, ";ct="...)
