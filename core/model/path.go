@@ -6,8 +6,8 @@ import (
 )
 
 // MaxID is the largest object, instance, resource or resource instance id.
-// 65535 (MAX_ID) is reserved by the specification (Core 1.1 section 7.2,
-// Table 15) and never identifies anything.
+// 65535 (MAX_ID) is reserved by the specification (Core 1.1 section 7.3,
+// Table: LwM2M Identifiers) and never identifies anything.
 const MaxID = 65534
 
 // NoID is the reserved MAX_ID, used where an id is absent (a Create that
