@@ -27,14 +27,13 @@ func Decode(data []byte, p model.Path, defs model.Definitions) (model.Node, erro
 		return model.Node{}, err
 	}
 	// Empty maps at or below p; an empty map above p says p is absent.
-	var empties []model.Path
-	hasRecord := false
 	for i := range d.recs {
-		if d.recs[i].Path.HasPrefix(p) {
-			hasRecord = true
-			break
+		if !d.recs[i].Path.HasPrefix(p) {
+			return model.Node{}, errorf("the payload has %s, outside %s", d.recs[i].Path, p)
 		}
 	}
+	hasRecord := len(d.recs) > 0
+	var empties []model.Path
 	for _, c := range d.emptyContainers() {
 		switch {
 		case c.HasPrefix(p):

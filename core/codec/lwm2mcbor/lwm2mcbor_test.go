@@ -1,9 +1,12 @@
 package lwm2mcbor
 
 import (
+	"bytes"
 	"errors"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -30,6 +33,13 @@ func TestDeviceInstance(t *testing.T) {
 	}
 	if d := diag(got); d != deviceDiag {
 		t.Errorf("got  %s\nwant %s", d, deviceDiag)
+	}
+	golden, err := os.ReadFile(filepath.Join("testdata", "device.cbor"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, golden) {
+		t.Errorf("got  %x\nwant %x (testdata/device.cbor)", got, golden)
 	}
 	spellings := map[string][]byte{
 		"canonical": got,
@@ -495,6 +505,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"root", model.RootPath(), enc(m{})},
 		{"value outside", model.InstancePath(3, 0), enc(m{{[]int{3, 1, 0}, "x"}})},
 		{"empty map outside", model.InstancePath(3, 0), enc(m{{[]int{3, 1}, m{}}})},
+		{"value outside an empty resource", model.ResourcePath(3, 0, 6), enc(m{{[]int{3, 0, 6}, m{}}, {[]int{3, 0, 7}, 1}})},
 		{"empty map above", model.InstancePath(3, 0), enc(m{{3, m{}}})},
 		{"null", model.InstancePath(3, 0), enc(m{{[]int{3, 0, 0}, null}})},
 		{"empty single resource", model.ResourcePath(3, 0, 9), enc(m{{[]int{3, 0, 9}, m{}}})},
