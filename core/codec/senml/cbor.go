@@ -226,8 +226,9 @@ type cborReader struct {
 	text  [64]byte
 }
 
-// newCBORReader reads the head of a pack and returns a bound on its
-// record count for preallocation: every record takes at least 3 bytes.
+// newCBORReader reads the head of a pack and returns a first capacity for
+// its records: the count a definite-length pack announces, but no more
+// than one record per 3 bytes, the smallest a record takes.
 func newCBORReader(data []byte) (*cborReader, int, error) {
 	c := &cborReader{r: cbor.NewReader(data)}
 	it, err := c.r.Next()

@@ -100,7 +100,7 @@ func AppendJSONRecords(dst []byte, recs []model.Record) ([]byte, error) {
 // instance and carries exactly one value; see the package documentation
 // for names, values and times. Records keep the order of the pack.
 func ParseJSONRecords(data []byte) ([]model.Record, error) {
-	return readRecords(&jsonReader{data: data}, 0)
+	return readRecords(&jsonReader{data: data}, len(data)/16)
 }
 
 // AppendJSONPaths appends to dst the SenML JSON path list of paths, the
@@ -123,7 +123,7 @@ func AppendJSONPaths(dst []byte, paths []model.Path) ([]byte, error) {
 // any level, "/" included) and no value. Times and units are allowed and
 // ignored.
 func ParseJSONPaths(data []byte) ([]model.Path, error) {
-	return readPaths(&jsonReader{data: data}, 0)
+	return readPaths(&jsonReader{data: data}, len(data)/12)
 }
 
 // appendJSONValue appends the value field of r: `"v":1`, `"vs":"x"`...

@@ -217,8 +217,8 @@ type packReader interface {
 	next(f *fields) (bool, error)
 }
 
-// readRecords reads every value record of a pack. hint bounds the
-// initial capacity.
+// readRecords reads every value record of a pack. hint is the initial
+// capacity, which callers keep to a small fraction of the input size.
 func readRecords(pr packReader, hint int) ([]model.Record, error) {
 	var (
 		recs []model.Record
