@@ -80,7 +80,10 @@
 // for their type and ignored. A base version "bver" above 10 is refused.
 // Unknown labels are ignored, unless they end with "_" (must understand,
 // RFC 8428 section 4.4), which are refused; so are duplicate labels in one
-// record.
+// record. SenML CBOR names the fields of RFC 8428 Table 6 by their integer
+// labels: a text label there other than "vlo" is unknown. A SenML CBOR
+// number may also be a decimal fraction (tag 4, RFC 8949 section 3.4.4),
+// which RFC 8428 section 6 allows; other tags are refused.
 //
 // # Records without a value
 //
