@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/wasm2m/wasm2m/core/model"
+	"github.com/wasm2m/wasm2m/core/objects"
 )
 
 // sampleValues returns, for type t, values that stress every format: the
@@ -238,5 +239,50 @@ func TestCompositeCrossProduct(t *testing.T) {
 	}
 	if _, err := DecodePaths(TLV, nil); model.CodeOf(err) != model.UnsupportedContentFormat {
 		t.Errorf("TLV paths: %v", err)
+	}
+}
+
+// TestCrossProductCoreObjects runs a Device instance, a Server object and
+// a Temperature object, typed by the built-in definitions, through every
+// format that carries nodes.
+func TestCrossProductCoreObjects(t *testing.T) {
+	defs, err := objects.NewRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := model.NewInstance(0,
+		model.NewResource(0, model.String("Open Mobile Alliance")),
+		model.NewResource(1, model.String("Lightweight M2M Client")),
+		model.NewResource(2, model.String("345000123")),
+		model.NewResource(3, model.String("1.0")),
+		model.NewMultipleResourceOf(6, model.Int(1), model.Int(5)),
+		model.NewMultipleResourceOf(7, model.Int(3800), model.Int(5000)),
+		model.NewMultipleResourceOf(8, model.Int(125), model.Int(900)),
+		model.NewResource(9, model.Int(100)),
+		model.NewResource(10, model.Int(15)),
+		model.NewMultipleResourceOf(11, model.Int(0)),
+		model.NewResource(13, model.UnixTime(1367491215)),
+		model.NewResource(14, model.String("+02:00")),
+		model.NewResource(16, model.String("U")),
+	)
+	server := model.NewObject(1,
+		model.NewInstance(0, model.NewResource(0, model.Int(101)), model.NewResource(1, model.Int(86400)), model.NewResource(6, model.Bool(false)), model.NewResource(7, model.String("U"))),
+		model.NewInstance(1, model.NewResource(0, model.Int(102)), model.NewResource(1, model.Int(300)), model.NewResource(6, model.Bool(true)), model.NewResource(7, model.String("UQ"))),
+	)
+	temp := model.NewObject(3303,
+		model.NewInstance(0, model.NewResource(5700, model.Float(21.5)), model.NewResource(5701, model.String("Cel"))),
+		model.NewInstance(1, model.NewResource(5700, model.Float(-4.25))),
+	)
+	for _, s := range []shape{{"device", model.InstancePath(3, 0), dev}, {"server", model.ObjectPath(1), server}, {"temperature", model.ObjectPath(3303), temp}} {
+		for _, f := range []Format{TLV, LegacyTLV, JSON, LegacyJSON, SenMLJSON, SenMLCBOR, LwM2MCBOR} {
+			b, err := Encode(nil, f, s.path, &s.node)
+			if err != nil {
+				t.Fatalf("%s as %v: %v", s.name, f, err)
+			}
+			got, err := Decode(f, b, s.path, defs)
+			if err != nil || !got.Equal(&s.node) {
+				t.Errorf("%s through %v: %v\n got  %v\n want %v", s.name, f, err, got, s.node)
+			}
+		}
 	}
 }
