@@ -24,6 +24,10 @@
 // request to remove a resource instance) is a record without a value. An
 // empty map is an object, object instance or multiple resource without
 // children. LwM2M CBOR carries no timestamps: historical values need SenML.
+// Decoders also read a Time as a plain integer (converted with
+// definitions) or as tag 1 over a whole float; they refuse every other
+// tag (decimal fractions, tag 4, among them), undefined, simple values and
+// integers below -2^63, and read any NaN as math.NaN().
 //
 // The format does not say whether a text string is a String, a Corelnk or
 // an Objlnk, nor whether a small unsigned integer is an Integer or an
