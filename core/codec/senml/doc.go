@@ -98,8 +98,11 @@
 // # Errors and limits
 //
 // Every error is a *model.Error. Undecodable input is 4.00 Bad Request
-// (errors.Is(err, model.ErrBadRequest) holds); a node or record that the
-// format cannot carry is 4.06 Not Acceptable on encode. Decoders never
+// (errors.Is(err, model.ErrBadRequest) holds). On encode, a value the
+// format cannot carry (NaN in JSON, text that is not UTF-8, a resource
+// without a value, a time SenML cannot write) is 4.06 Not Acceptable, and
+// a node that does not fit its path or is malformed is 4.00, as
+// model.Node.CheckAt and Validate report. Decoders never
 // panic, never read past their input, and allocate at most a fixed multiple
 // of its size. All functions are safe for concurrent use.
 //

@@ -48,8 +48,9 @@ const (
 	table3CBOR = `83a521642f37322f221a0184876a0063312f3202fb40366666666666660624a30063312f3202fb4036e6666
 	666666606381da30063312f3202fb403819999999999a063831`
 
-	// Table 7.4.4-4: objects 65 to 67 with Objlnk values (the last
-	// record's "65535:65535" as corrected from hex in the errata).
+	// Table 7.4.4-4: objects 65 to 67 with Objlnk values. Wakaama's copy
+	// of this table notes that the printed /66/1/2 link is in hex; here
+	// it is "65535:65535", the decimal form "vlo" takes.
 	table4JSON = `[{"bn":"/","n":"65/0/0/0","vlo":"66:0"},
 	 {"n":"65/0/0/1","vlo":"66:1"},
 	 {"n":"65/0/1","vs":"8613800755500"},
@@ -69,7 +70,8 @@ const (
 	323335a2006636362f312f3263766c6f6b36353533353a3635353335a2006636372f302f30036b38352e37362e37362e
 	3834a2006636372f302f31036d38352e37362e3235352e323535`
 
-	// Table 7.4.4-5: Read /3/0/0, a single resource.
+	// Table 7.4.4-5: Read /3/0/0, a single resource (with the closing
+	// quote that Wakaama's copy notes is missing in print).
 	table5JSON = `[{"bn":"/3/0/0","vs":"Open Mobile Alliance"}]`
 	table5CBOR = `81a221662f332f302f3003744f70656e204d6f62696c6520416c6c69616e6365`
 
