@@ -201,43 +201,59 @@ func childKinds(k Kind) (Kind, Kind) {
 // resource listed in a tree). The error names the offending node's path
 // relative to n and is a 4.00 *Error.
 func (n *Node) Validate() error {
-	return n.validate(n.ID, "")
+	var at [5]uint16
+	return n.validate(at[:0])
 }
 
-func (n *Node) validate(id uint16, at string) error {
-	at += "/" + strconv.Itoa(int(id))
+// validate checks n, whose ids from the top node down are at; the path
+// text is built only when there is an error to report, so that a valid
+// tree costs no allocation.
+func (n *Node) validate(at []uint16) error {
+	at = append(at, n.ID)
 	if n.ID > MaxID {
-		return Errorf(BadRequest, "node %s: id above 65534", at)
+		return Errorf(BadRequest, "node %s: id above 65534", relPath(at))
 	}
 	if n.Kind < KindObject || n.Kind > KindResourceInstance {
-		return Errorf(BadRequest, "node %s: unknown kind %d", at, n.Kind)
+		return Errorf(BadRequest, "node %s: unknown kind %d", relPath(at), n.Kind)
 	}
 	if n.HasValue() {
 		if len(n.Children) != 0 {
-			return Errorf(BadRequest, "node %s: a %s has no children", at, n.Kind)
+			return Errorf(BadRequest, "node %s: a %s has no children", relPath(at), n.Kind)
 		}
 		return nil
 	}
 	if !n.Value.IsNone() {
-		return Errorf(BadRequest, "node %s: a %s holds no value", at, n.Kind)
+		return Errorf(BadRequest, "node %s: a %s holds no value", relPath(at), n.Kind)
+	}
+	if len(at) > 4 {
+		return Errorf(BadRequest, "node %s: nested too deep", relPath(at))
 	}
 	k1, k2 := childKinds(n.Kind)
 	for i := range n.Children {
 		c := &n.Children[i]
 		if c.Kind != k1 && c.Kind != k2 {
-			return Errorf(BadRequest, "node %s/%d: a %s cannot hold a %s", at, c.ID, n.Kind, c.Kind)
+			return Errorf(BadRequest, "node %s/%d: a %s cannot hold a %s", relPath(at), c.ID, n.Kind, c.Kind)
 		}
 		if i > 0 && n.Children[i-1].ID >= c.ID {
 			if n.Children[i-1].ID == c.ID {
-				return Errorf(BadRequest, "node %s/%d: duplicate id", at, c.ID)
+				return Errorf(BadRequest, "node %s/%d: duplicate id", relPath(at), c.ID)
 			}
-			return Errorf(BadRequest, "node %s: children out of order", at)
+			return Errorf(BadRequest, "node %s: children out of order", relPath(at))
 		}
-		if err := c.validate(c.ID, at); err != nil {
+		if err := c.validate(at); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func relPath(ids []uint16) string {
+	var b []byte
+	for _, id := range ids {
+		b = append(b, '/')
+		b = strconv.AppendUint(b, uint64(id), 10)
+	}
+	return string(b)
 }
 
 // String formats n on one line for logs and test failures, such as

@@ -131,3 +131,18 @@ func TestNodeString(t *testing.T) {
 		t.Errorf("String = %s, want %s", got, want)
 	}
 }
+
+func TestValidateDoesNotAllocate(t *testing.T) {
+	n := device()
+	if a := testing.AllocsPerRun(100, func() { _ = n.Validate() }); a != 0 {
+		t.Errorf("Validate of a valid tree allocates %v times", a)
+	}
+}
+
+func BenchmarkParsePath(b *testing.B) {
+	for b.Loop() {
+		if _, err := ParsePath("/3303/0/5700"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
