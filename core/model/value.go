@@ -126,8 +126,14 @@ func Int(v int64) Value { return Value{typ: TypeInteger, num: uint64(v)} }
 // Uint returns an Unsigned Integer value.
 func Uint(v uint64) Value { return Value{typ: TypeUnsigned, num: v} }
 
-// Float returns a Float value.
-func Float(v float64) Value { return Value{typ: TypeFloat, num: math.Float64bits(v)} }
+// Float returns a Float value. Every NaN becomes the one NaN of
+// math.NaN, so that Values compare equal whatever NaN payload a peer sent.
+func Float(v float64) Value {
+	if v != v {
+		v = math.NaN()
+	}
+	return Value{typ: TypeFloat, num: math.Float64bits(v)}
+}
 
 // Bool returns a Boolean value.
 func Bool(v bool) Value {

@@ -68,8 +68,8 @@ func TestValueEquality(t *testing.T) {
 	if Int(1) == Uint(1) || Int(1) == Time(time.Unix(1, 0)) || String("a") == Corelnk("a") || String("a") == OpaqueString("a") {
 		t.Error("values of different types compare equal")
 	}
-	if Float(math.NaN()) != Float(math.NaN()) {
-		t.Error("NaN should equal itself bitwise")
+	if Float(math.NaN()) != Float(math.NaN()) || Float(math.Float64frombits(0x7ff8000000000bad)) != Float(math.NaN()) {
+		t.Error("every NaN should be the one canonical NaN")
 	}
 	if !Objlnk(1, 2).Equal(Objlnk(1, 2)) {
 		t.Error("Equal")
