@@ -1,0 +1,26 @@
+package store
+
+import (
+	"errors"
+
+	"github.com/wasm2m/wasm2m/core/model"
+)
+
+// ErrClosed is returned, possibly wrapped, by every method of a store after
+// Close. It is a 5.03: errors.Is(err, model.ErrServiceUnavailable) holds.
+var ErrClosed = &model.Error{Code: model.ServiceUnavailable, Msg: "store: closed"}
+
+// ErrCorrupt is wrapped by the error OpenFile returns when a log holds a
+// damaged record that is not its torn tail, or a record that checks out but
+// makes no sense (an observation of an unknown registration, a kind this
+// version does not know). The message names the file offset of the record.
+var ErrCorrupt = errors.New("corrupt store file")
+
+// ErrFormat is wrapped by the error OpenFile returns for a file that is not
+// a wasm2m store, or one written in a format version this build does not
+// read. A newer version is refused, never read as if it were this one.
+var ErrFormat = errors.New("unsupported store file")
+
+// ErrLocked is wrapped by the error OpenFile returns when another File, in
+// this process or another, has the same path open.
+var ErrLocked = errors.New("store file in use")

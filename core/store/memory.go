@@ -1,0 +1,193 @@
+package store
+
+import (
+	"context"
+	"slices"
+	"sync"
+)
+
+// Memory is a Store that keeps everything in memory and loses it on exit.
+// Reads share one read lock and never copy; mutations take the write lock
+// for a few map operations.
+type Memory struct {
+	mu     sync.RWMutex
+	ix     index
+	closed bool
+}
+
+var _ Store = (*Memory)(nil)
+
+// NewMemory returns an empty Memory.
+func NewMemory() *Memory {
+	return &Memory{ix: newIndex()}
+}
+
+// PutRegistration implements Store.
+func (m *Memory) PutRegistration(ctx context.Context, r *Registration) (*Registration, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := checkRegistration(r); err != nil {
+		return nil, err
+	}
+	own := ownRegistration(r)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	m.ix.shareOwn(own)
+	_, replaced, _ := m.ix.putRegistration(own)
+	return replaced, nil
+}
+
+// DeleteRegistration implements Store.
+func (m *Memory) DeleteRegistration(ctx context.Context, id string) (*Registration, []*Observation, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, nil, ErrClosed
+	}
+	r := m.ix.regs[id]
+	if r == nil {
+		return nil, nil, notFoundRegistration(id)
+	}
+	return r, m.ix.removeRegistration(r), nil
+}
+
+// Registration implements Store.
+func (m *Memory) Registration(ctx context.Context, id string) (*Registration, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	if r := m.ix.regs[id]; r != nil {
+		return r, nil
+	}
+	return nil, notFoundRegistration(id)
+}
+
+// RegistrationByEndpoint implements Store.
+func (m *Memory) RegistrationByEndpoint(ctx context.Context, ep string) (*Registration, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	if r := m.ix.byEP[ep]; r != nil {
+		return r, nil
+	}
+	return nil, notFoundEndpoint(ep)
+}
+
+// Registrations implements Store. It copies the list of registrations (a
+// pointer each) under the read lock and calls fn without holding it.
+func (m *Memory) Registrations(ctx context.Context, fn func(*Registration) bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.RLock()
+	if m.closed {
+		m.mu.RUnlock()
+		return ErrClosed
+	}
+	list := m.ix.registrationList()
+	m.mu.RUnlock()
+	return iterate(ctx, list, fn)
+}
+
+// CountRegistrations implements Store.
+func (m *Memory) CountRegistrations(ctx context.Context) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return 0, ErrClosed
+	}
+	return len(m.ix.regs), nil
+}
+
+// PutObservation implements Store.
+func (m *Memory) PutObservation(ctx context.Context, o *Observation) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := checkObservation(o); err != nil {
+		return err
+	}
+	own := ownObservation(o)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	_, err := m.ix.putObservation(own)
+	return err
+}
+
+// DeleteObservation implements Store.
+func (m *Memory) DeleteObservation(ctx context.Context, token string) (*Observation, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	if o := m.ix.deleteObservation(token); o != nil {
+		return o, nil
+	}
+	return nil, notFoundObservation(token)
+}
+
+// Observation implements Store.
+func (m *Memory) Observation(ctx context.Context, token string) (*Observation, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	if o := m.ix.obs[token]; o != nil {
+		return o, nil
+	}
+	return nil, notFoundObservation(token)
+}
+
+// ObservationsOf implements Store.
+func (m *Memory) ObservationsOf(ctx context.Context, registrationID string) ([]*Observation, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	return slices.Clone(m.ix.obsOf[registrationID]), nil
+}
+
+// Close implements Store. It drops the data, so that a closed Memory holds
+// no memory.
+func (m *Memory) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closed = true
+	m.ix = index{}
+	return nil
+}
