@@ -1,0 +1,54 @@
+package transport
+
+import (
+	"net"
+	"net/netip"
+)
+
+// packetConn is the socket an Endpoint reads and writes datagrams through.
+// The UDP socket implements it; a DTLS listener (a later addition) is
+// meant to implement it too, demultiplexing its sessions into one stream
+// of (datagram, peer) pairs, so that the message layer above is the same
+// for both.
+//
+// ReadFrom is called from one goroutine at a time; WriteTo from many at
+// once. ReadFrom returns an error wrapping net.ErrClosed once Close was
+// called.
+type packetConn interface {
+	ReadFrom(b []byte) (n int, peer netip.AddrPort, err error)
+	WriteTo(b []byte, peer netip.AddrPort) error
+	LocalAddr() netip.AddrPort
+	Close() error
+}
+
+// udpConn is a packetConn over a *net.UDPConn. Both calls are
+// allocation-free.
+type udpConn struct{ c *net.UDPConn }
+
+func (u udpConn) ReadFrom(b []byte) (int, netip.AddrPort, error) {
+	n, ap, err := u.c.ReadFromUDPAddrPort(b)
+	return n, ap, err
+}
+
+func (u udpConn) WriteTo(b []byte, peer netip.AddrPort) error {
+	_, err := u.c.WriteToUDPAddrPort(b, peer)
+	return err
+}
+
+func (u udpConn) LocalAddr() netip.AddrPort {
+	if a, ok := u.c.LocalAddr().(*net.UDPAddr); ok {
+		return a.AddrPort()
+	}
+	return netip.AddrPort{}
+}
+
+func (u udpConn) Close() error { return u.c.Close() }
+
+// normalize makes one key of the two spellings of an IPv4 peer on a
+// dual-stack socket (::ffff:192.0.2.1 and 192.0.2.1).
+func normalize(ap netip.AddrPort) netip.AddrPort {
+	if ap.Addr().Is4In6() {
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	return ap
+}

@@ -1,0 +1,538 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wasm2m/wasm2m/core/model"
+)
+
+// Request is an incoming request as a Handler sees it.
+type Request struct {
+	Peer netip.AddrPort // the peer's address; IPv4 peers in their 4-byte form
+	Msg  *Message       // the whole request: Payload is the whole body, Block1 already reassembled
+}
+
+// Handler serves incoming requests. ServeCoAP returns the response's Code,
+// Options and Payload; the endpoint sets Type, MID and Token (the
+// request's token is echoed). A payload larger than the block size is
+// served block-wise with Block2 (RFC 7959 section 2.2) without the
+// handler's help. Returning nil answers a CON request with an empty ACK
+// and a NON request with nothing; a message with Code 0 counts as nil.
+//
+// ServeCoAP is called on its own goroutine, concurrently with other calls,
+// at most Config.MaxInFlightHandlers at a time. ctx is cancelled when the
+// endpoint closes, and Close waits for every call to return. The handler
+// may keep req; the endpoint does not reuse it.
+type Handler interface {
+	ServeCoAP(ctx context.Context, req *Request) *Message
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, req *Request) *Message
+
+// ServeCoAP calls f.
+func (f HandlerFunc) ServeCoAP(ctx context.Context, req *Request) *Message { return f(ctx, req) }
+
+// Config configures an Endpoint. The zero value of every field selects its
+// default.
+type Config struct {
+	// Handler serves incoming requests; nil answers every request 4.04.
+	Handler Handler
+
+	// Notify receives response-class messages (2.xx to 5.xx, CON or NON)
+	// that match no request in flight: observe notifications (RFC 7641
+	// section 3.2). Returning false rejects the message with a Reset,
+	// which cancels the observation (RFC 7641 section 3.6); returning true
+	// for a CON acknowledges it. Notify runs on the goroutines handlers
+	// use, counted against MaxInFlightHandlers; a duplicate is never
+	// delivered twice. nil rejects every such message.
+	Notify func(peer netip.AddrPort, msg *Message) bool
+
+	// Logger receives the endpoint's diagnostics at debug level (malformed
+	// datagrams, dropped messages) and its warnings; nil discards them.
+	Logger *slog.Logger
+
+	// ACKTimeout, ACKRandomFactor and MaxRetransmit are the transmission
+	// parameters of RFC 7252 section 4.8: 2 s, 1.5 and 4 by default.
+	ACKTimeout      time.Duration
+	ACKRandomFactor float64
+	MaxRetransmit   int
+
+	// ExchangeLifetime is how long an incoming CON is remembered for
+	// deduplication (RFC 7252 section 4.8.2): 247 s by default. A NON is
+	// remembered for NON_LIFETIME, 145/247 of it (145 s by default).
+	ExchangeLifetime time.Duration
+
+	// MaxDedupEntries bounds the deduplication cache: 1<<18 by default.
+	// The oldest entry is evicted first.
+	MaxDedupEntries int
+
+	// SeparateResponseAfter is how long the handler of a CON request may
+	// take before the endpoint sends an empty ACK and later the response
+	// as a separate CON (RFC 7252 section 5.2.2): 1 s by default.
+	SeparateResponseAfter time.Duration
+
+	// PeerRate and PeerBurst are each peer's token bucket for incoming
+	// messages other than ACK and Reset: 200 per second with a burst of
+	// 400 by default. A message beyond it is dropped; a CON will be
+	// retransmitted. A negative PeerRate disables the limit.
+	PeerRate  float64
+	PeerBurst int
+
+	// PeerIdleTimeout is how long a peer's state (message ID counter,
+	// token bucket, block-wise transfers in progress) outlives its last
+	// message: 60 s by default.
+	PeerIdleTimeout time.Duration
+
+	// MaxInFlightHandlers bounds concurrent Handler and Notify calls:
+	// 4096 by default. Beyond it a request gets 5.03 Service Unavailable
+	// with Max-Age 1 and a notification is dropped.
+	MaxInFlightHandlers int
+
+	// ReadBuffer is the socket receive buffer to ask for: 4 MiB by
+	// default. The kernel may grant less (net.core.rmem_max on Linux);
+	// Stats reports what it granted.
+	ReadBuffer int
+
+	// BlockSize is the block size the endpoint uses for Block1 and Block2
+	// transfers, a power of two from 16 to 1024: 1024 by default, which
+	// LwM2M recommends for UDP.
+	BlockSize uint16
+
+	// MaxBodySize is the largest body the endpoint reassembles from
+	// Block1 requests (beyond: 4.13 Request Entity Too Large, RFC 7959
+	// section 2.9.3) or from Block2 responses in Do (beyond: an error
+	// carrying 4.13): 8 MiB by default.
+	MaxBodySize int
+}
+
+// withDefaults returns c with defaults filled in, or an error for values
+// that make no sense.
+func (c Config) withDefaults() (Config, error) {
+	set := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	set(&c.ACKTimeout, 2*time.Second)
+	set(&c.ExchangeLifetime, 247*time.Second)
+	set(&c.SeparateResponseAfter, time.Second)
+	set(&c.PeerIdleTimeout, 60*time.Second)
+	if c.ACKRandomFactor == 0 {
+		c.ACKRandomFactor = 1.5
+	}
+	if c.MaxRetransmit == 0 {
+		c.MaxRetransmit = 4
+	}
+	if c.MaxDedupEntries == 0 {
+		c.MaxDedupEntries = 1 << 18
+	}
+	if c.PeerRate == 0 {
+		c.PeerRate = 200
+	}
+	if c.PeerBurst == 0 {
+		c.PeerBurst = 400
+	}
+	if c.MaxInFlightHandlers == 0 {
+		c.MaxInFlightHandlers = 4096
+	}
+	if c.ReadBuffer == 0 {
+		c.ReadBuffer = 4 << 20
+	}
+	if c.BlockSize == 0 {
+		c.BlockSize = 1024
+	}
+	if c.MaxBodySize == 0 {
+		c.MaxBodySize = 8 << 20
+	}
+	switch {
+	case c.ACKTimeout < 0, c.ExchangeLifetime < 0, c.SeparateResponseAfter < 0, c.PeerIdleTimeout < 0:
+		return c, errors.New("transport: config: negative duration")
+	case c.ACKRandomFactor < 1 || math.IsNaN(c.ACKRandomFactor) || math.IsInf(c.ACKRandomFactor, 0):
+		return c, fmt.Errorf("transport: config: ACKRandomFactor %v below 1", c.ACKRandomFactor)
+	case c.MaxRetransmit < 0 || c.MaxRetransmit > 20:
+		return c, fmt.Errorf("transport: config: MaxRetransmit %d out of 0..20", c.MaxRetransmit)
+	case c.MaxDedupEntries < 0, c.MaxInFlightHandlers < 0, c.ReadBuffer < 0, c.MaxBodySize < 0:
+		return c, errors.New("transport: config: negative bound")
+	case c.PeerRate > 0 && c.PeerBurst < 1:
+		return c, errors.New("transport: config: PeerBurst below 1")
+	case c.BlockSize < 16 || c.BlockSize > 1024 || c.BlockSize&(c.BlockSize-1) != 0:
+		return c, fmt.Errorf("transport: config: BlockSize %d is not a power of two from 16 to 1024", c.BlockSize)
+	case c.MaxBodySize < int(c.BlockSize):
+		return c, fmt.Errorf("transport: config: MaxBodySize %d below BlockSize", c.MaxBodySize)
+	}
+	return c, nil
+}
+
+// maxTransmitSpan is MAX_TRANSMIT_SPAN and maxTransmitWait
+// MAX_TRANSMIT_WAIT of RFC 7252 section 4.8.2.
+func (c *Config) maxTransmitSpan() time.Duration {
+	return time.Duration(float64(c.ACKTimeout) * float64(int(1)<<c.MaxRetransmit-1) * c.ACKRandomFactor)
+}
+
+func (c *Config) maxTransmitWait() time.Duration {
+	return time.Duration(float64(c.ACKTimeout) * float64(int(1)<<(c.MaxRetransmit+1)-1) * c.ACKRandomFactor)
+}
+
+// nonLifetime is NON_LIFETIME: 145 s against the default 247 s of
+// EXCHANGE_LIFETIME, scaled with it.
+func (c *Config) nonLifetime() time.Duration {
+	return c.ExchangeLifetime * 145 / 247
+}
+
+// Stats are counters of an Endpoint since it started, and gauges of its
+// tables now.
+type Stats struct {
+	Received        uint64 // datagrams read
+	Sent            uint64 // datagrams written, retransmissions included
+	Duplicates      uint64 // incoming CON or NON already seen (RFC 7252 section 4.5)
+	Dropped         uint64 // dropped by the per-peer rate limit, or a notification beyond MaxInFlightHandlers
+	Malformed       uint64 // datagrams that are not CoAP, or violate RFC 7252 section 3 or 4
+	Retransmissions uint64 // CON retransmissions sent
+	Timeouts        uint64 // outgoing CON or requests that got no answer
+	Rejected        uint64 // requests answered 5.03 beyond MaxInFlightHandlers
+	WriteErrors     uint64 // datagrams the socket refused
+
+	Peers           int // peers with state now
+	DedupEntries    int // entries in the deduplication cache now
+	Exchanges       int // outgoing exchanges in flight now
+	InFlight        int // handler and Notify calls running now
+	BlockTransfers  int // Block1 assemblies and Block2 bodies held now
+	ReadBuffer      int // socket receive buffer the kernel granted (SO_RCVBUF; Linux reports twice the usable size), 0 if unknown
+	ReadBufferLimit int // net.core.rmem_max where readable, else 0
+}
+
+type counters struct {
+	received, sent, duplicates, dropped, malformed, retransmissions, timeouts, rejected, writeErrors atomic.Uint64
+}
+
+// Endpoint is a CoAP-over-UDP endpoint (RFC 7252): it serves requests
+// through Config.Handler, delivers notifications to Config.Notify, and
+// sends requests (Do) and notifications (Notify). All methods are safe for
+// concurrent use. Close stops it.
+type Endpoint struct {
+	cfg   Config
+	conn  packetConn
+	log   *slog.Logger
+	epoch time.Time
+	local netip.AddrPort
+
+	ctx    context.Context // handlers' context, cancelled by Close
+	cancel context.CancelFunc
+	done   chan struct{} // closed by Close
+	wg     sync.WaitGroup
+
+	mu        sync.Mutex // guards closed and the exchange tables
+	closed    bool
+	byMID     map[midKey]*exchange
+	byToken   map[tokenKey]*exchange
+	closeOnce sync.Once
+	closeErr  error
+
+	peers    *peerTable
+	dedup    *dedup
+	blocks   *blockState
+	inflight atomic.Int64
+	stats    counters
+
+	readBuffer, readBufferLimit int
+}
+
+// maxDatagram is the largest UDP payload.
+const maxDatagram = 65535
+
+// Listen opens a UDP socket on addr ("127.0.0.1:0", ":5683") and starts an
+// Endpoint on it.
+func Listen(addr string, cfg Config) (*Endpoint, error) {
+	ua, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("transport: listen %s: %w", addr, err)
+	}
+	c, err := net.ListenUDP("udp", ua)
+	if err != nil {
+		return nil, fmt.Errorf("transport: listen %s: %w", addr, err)
+	}
+	e, err := NewEndpoint(c, cfg)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// NewEndpoint starts an Endpoint on conn, which it owns from then on:
+// Close closes it. It asks for a socket receive buffer of cfg.ReadBuffer
+// and logs a warning if the kernel grants less.
+func NewEndpoint(conn *net.UDPConn, cfg Config) (*Endpoint, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if err := conn.SetReadBuffer(cfg.ReadBuffer); err != nil {
+		return nil, fmt.Errorf("transport: set read buffer: %w", err)
+	}
+	e := newEndpoint(udpConn{conn}, cfg)
+	e.readBuffer = readBufferSize(conn)
+	e.readBufferLimit = readBufferLimit()
+	// Linux reports twice what it accepted (socket(7)).
+	if e.readBuffer > 0 && e.readBuffer < cfg.ReadBuffer {
+		e.log.Warn("socket receive buffer smaller than asked; raise net.core.rmem_max",
+			"asked", cfg.ReadBuffer, "granted", e.readBuffer, "rmem_max", e.readBufferLimit)
+	}
+	e.start()
+	return e, nil
+}
+
+// newEndpoint builds an Endpoint over any packetConn; cfg must have its
+// defaults. The caller calls start.
+func newEndpoint(pc packetConn, cfg Config) *Endpoint {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	idle := int64(cfg.PeerIdleTimeout)
+	e := &Endpoint{
+		cfg:     cfg,
+		conn:    pc,
+		log:     log,
+		epoch:   time.Now(),
+		local:   pc.LocalAddr(),
+		done:    make(chan struct{}),
+		byMID:   make(map[midKey]*exchange),
+		byToken: make(map[tokenKey]*exchange),
+		peers:   newPeerTable(idle, cfg.PeerRate, cfg.PeerBurst),
+		dedup:   newDedup(int64(cfg.ExchangeLifetime), int64(cfg.nonLifetime()), cfg.MaxDedupEntries),
+		blocks:  newBlockState(idle, cfg.MaxBodySize),
+	}
+	e.ctx, e.cancel = context.WithCancel(context.Background())
+	return e
+}
+
+func (e *Endpoint) start() {
+	e.wg.Add(2)
+	go e.readLoop()
+	go e.janitor()
+}
+
+// LocalAddr returns the address the endpoint's socket is bound to.
+func (e *Endpoint) LocalAddr() netip.AddrPort { return e.local }
+
+// now is the time on the endpoint's monotonic clock, in nanoseconds.
+func (e *Endpoint) now() int64 { return int64(time.Since(e.epoch)) }
+
+// Close stops the endpoint: it closes the socket, fails every pending Do
+// and Notify with ErrClosed, cancels the context of running handlers, and
+// waits for every goroutine it started, handlers included, to return.
+func (e *Endpoint) Close() error {
+	e.closeOnce.Do(func() {
+		e.mu.Lock()
+		e.closed = true
+		var pending []*exchange
+		for _, ex := range e.byMID {
+			pending = append(pending, ex)
+		}
+		clear(e.byMID)
+		clear(e.byToken)
+		e.mu.Unlock()
+		for _, ex := range pending {
+			ex.timer.Stop()
+			ex.finish(result{err: ErrClosed})
+		}
+		close(e.done)
+		e.cancel()
+		e.closeErr = e.conn.Close()
+		e.wg.Wait()
+	})
+	return e.closeErr
+}
+
+// enter registers a goroutine the endpoint did not start itself (a timer
+// callback) with the wait group, unless the endpoint is closed. A true
+// result must be paired with e.wg.Done().
+func (e *Endpoint) enter() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return false
+	}
+	e.wg.Add(1)
+	return true
+}
+
+// Stats returns the endpoint's counters and the sizes of its tables.
+func (e *Endpoint) Stats() Stats {
+	s := Stats{
+		Received:        e.stats.received.Load(),
+		Sent:            e.stats.sent.Load(),
+		Duplicates:      e.stats.duplicates.Load(),
+		Dropped:         e.stats.dropped.Load(),
+		Malformed:       e.stats.malformed.Load(),
+		Retransmissions: e.stats.retransmissions.Load(),
+		Timeouts:        e.stats.timeouts.Load(),
+		Rejected:        e.stats.rejected.Load(),
+		WriteErrors:     e.stats.writeErrors.Load(),
+		Peers:           e.peers.len(),
+		DedupEntries:    e.dedup.len(),
+		InFlight:        int(e.inflight.Load()),
+		BlockTransfers:  e.blocks.len(),
+		ReadBuffer:      e.readBuffer,
+		ReadBufferLimit: e.readBufferLimit,
+	}
+	e.mu.Lock()
+	s.Exchanges = len(e.byMID)
+	e.mu.Unlock()
+	return s
+}
+
+// write sends one datagram.
+func (e *Endpoint) write(b []byte, peer netip.AddrPort) {
+	if err := e.conn.WriteTo(b, peer); err != nil {
+		e.stats.writeErrors.Add(1)
+		e.log.Debug("coap write failed", "peer", peer, "err", err)
+		return
+	}
+	e.stats.sent.Add(1)
+}
+
+// emptyMessage returns the four bytes of an Empty message (RFC 7252
+// section 4.1): an ACK or a RST for mid.
+func emptyMessage(t Type, mid uint16) []byte {
+	return []byte{1<<6 | byte(t)<<4, 0, byte(mid >> 8), byte(mid)}
+}
+
+// readLoop reads datagrams until the socket closes.
+func (e *Endpoint) readLoop() {
+	defer e.wg.Done()
+	buf := make([]byte, maxDatagram)
+	for {
+		n, peer, err := e.conn.ReadFrom(buf)
+		if err != nil {
+			select {
+			case <-e.done:
+				return
+			default:
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// A transient error (an ICMP error reported on the socket,
+			// say): go on reading, but never spin.
+			e.log.Debug("coap read failed", "err", err)
+			select {
+			case <-e.done:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			continue
+		}
+		e.stats.received.Add(1)
+		e.receive(normalize(peer), buf[:n])
+	}
+}
+
+// janitor expires idle peers, deduplication entries and block-wise state.
+func (e *Endpoint) janitor() {
+	defer e.wg.Done()
+	every := min(e.cfg.PeerIdleTimeout, e.cfg.nonLifetime()) / 4
+	every = max(10*time.Millisecond, min(every, time.Second))
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.done:
+			return
+		case <-t.C:
+			now := e.now()
+			e.peers.sweep(now)
+			e.dedup.sweep(now)
+			e.blocks.sweep(now)
+		}
+	}
+}
+
+// receive handles one datagram from peer. b is the reader's buffer: what
+// outlives this call is copied.
+func (e *Endpoint) receive(peer netip.AddrPort, b []byte) {
+	// RFC 7252 section 3: a datagram shorter than the header or of
+	// another version is silently ignored.
+	if len(b) < 4 || b[0]>>6 != 1 {
+		e.malformed(peer, "not a coap v1 message", nil)
+		return
+	}
+	typ := Type(b[0] >> 4 & 3)
+	mid := uint16(b[2])<<8 | uint16(b[3])
+	now := e.now()
+	// ACK and RST answer what we sent; everything else is charged to the
+	// peer's bucket before any more work is done.
+	if typ == Acknowledgement || typ == Reset {
+		e.peers.touch(peer, now)
+	} else if !e.peers.allow(peer, now) {
+		e.stats.dropped.Add(1)
+		return
+	}
+	if b[1] == 0 && len(b) == 4 {
+		switch typ {
+		case Confirmable: // a ping: RFC 7252 section 4.3
+			e.write(emptyMessage(Reset, mid), peer)
+		case NonConfirmable: // RFC 7252 section 4.3: a NON is never Empty
+			e.malformed(peer, "empty NON", nil)
+		case Acknowledgement:
+			e.onACK(peer, mid, nil)
+		case Reset:
+			e.onReset(peer, mid)
+		}
+		return
+	}
+	m := new(Message)
+	if err := m.UnmarshalBinary(append([]byte(nil), b...)); err != nil {
+		// RFC 7252 section 4.2: a CON with a format error is rejected
+		// with a RST when its MID can be read; anything else is ignored
+		// (section 4.3).
+		if typ == Confirmable {
+			e.write(emptyMessage(Reset, mid), peer)
+		}
+		e.malformed(peer, "format error", err)
+		return
+	}
+	switch {
+	case typ == Acknowledgement && m.IsResponse():
+		e.onACK(peer, mid, m)
+	case typ == Acknowledgement || typ == Reset:
+		// RFC 7252 section 4.2 and 4.3: an ACK carries a response or
+		// nothing; a RST is always Empty.
+		e.malformed(peer, "request in ACK or non-empty RST", nil)
+	case m.IsRequest():
+		e.onRequest(peer, m, now)
+	default:
+		e.onResponse(peer, m, now)
+	}
+}
+
+func (e *Endpoint) malformed(peer netip.AddrPort, what string, err error) {
+	e.stats.malformed.Add(1)
+	e.log.Debug("coap message dropped", "peer", peer, "reason", what, "err", err)
+}
+
+// callHandler runs h and turns a panic into 5.00, so that a broken
+// handler fails its request and not the endpoint.
+func (e *Endpoint) callHandler(req *Request) (resp *Message) {
+	defer func() {
+		if r := recover(); r != nil {
+			e.log.Error("coap handler panicked", "peer", req.Peer, "path", req.Msg.Path(), "panic", r)
+			resp = &Message{Code: model.InternalServerError}
+		}
+	}()
+	if e.cfg.Handler == nil {
+		return &Message{Code: model.NotFound}
+	}
+	return e.cfg.Handler.ServeCoAP(e.ctx, req)
+}

@@ -1,0 +1,315 @@
+package transport
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/plgd-dev/go-coap/v3/message"
+	"github.com/plgd-dev/go-coap/v3/message/codes"
+	"github.com/plgd-dev/go-coap/v3/udp/coder"
+
+	"github.com/wasm2m/wasm2m/core/model"
+)
+
+// Type is the CoAP message type (RFC 7252 section 3, section 4).
+type Type uint8
+
+// Message types.
+const (
+	Confirmable     Type = 0
+	NonConfirmable  Type = 1
+	Acknowledgement Type = 2
+	Reset           Type = 3
+)
+
+// String returns the short name of t: CON, NON, ACK or RST.
+func (t Type) String() string {
+	switch t {
+	case Confirmable:
+		return "CON"
+	case NonConfirmable:
+		return "NON"
+	case Acknowledgement:
+		return "ACK"
+	case Reset:
+		return "RST"
+	}
+	return "Type(" + strconv.Itoa(int(t)) + ")"
+}
+
+// Request method codes (RFC 7252 section 12.1.1; FETCH, PATCH and iPATCH
+// from RFC 8132). They share model.Code with the response codes.
+const (
+	GET    model.Code = 1
+	POST   model.Code = 2
+	PUT    model.Code = 3
+	DELETE model.Code = 4
+	FETCH  model.Code = 5
+	PATCH  model.Code = 6
+	IPATCH model.Code = 7
+)
+
+// Option numbers (RFC 7252 section 5.10 and 12.2; Observe from RFC 7641,
+// Block1, Block2 and Size2 from RFC 7959, No-Response from RFC 7967).
+const (
+	OptIfMatch        uint16 = 1
+	OptURIHost        uint16 = 3
+	OptETag           uint16 = 4
+	OptIfNoneMatch    uint16 = 5
+	OptObserve        uint16 = 6
+	OptURIPort        uint16 = 7
+	OptLocationPath   uint16 = 8
+	OptURIPath        uint16 = 11
+	OptContentFormat  uint16 = 12
+	OptMaxAge         uint16 = 14
+	OptURIQuery       uint16 = 15
+	OptAccept         uint16 = 17
+	OptLocationQuery  uint16 = 20
+	OptBlock2         uint16 = 23
+	OptBlock1         uint16 = 27
+	OptSize2          uint16 = 28
+	OptProxyURI       uint16 = 35
+	OptProxyScheme    uint16 = 39
+	OptSize1          uint16 = 60
+	OptNoResponse     uint16 = 258
+	maxOptionValueLen        = 65535 + 269 // the longest the option length field can say (RFC 7252 section 3.1)
+)
+
+// Option is one CoAP option: its number and its raw value.
+type Option struct {
+	ID    uint16
+	Value []byte
+}
+
+// Message is one CoAP message (RFC 7252 section 3). Options are kept
+// sorted by ID, repeated options in the order they were added; the helpers
+// below keep that order, and AppendBinary sorts a copy if a caller built
+// the slice by hand out of order.
+type Message struct {
+	Type    Type
+	Code    model.Code // 0 for an Empty message; 0.01..0.31 requests; 2.00..5.31 responses
+	MID     uint16
+	Token   []byte // 0 to 8 bytes
+	Options []Option
+	Payload []byte
+}
+
+// IsEmpty reports whether m is an Empty message (code 0.00, RFC 7252
+// section 4.1): an ACK, a RST, or a CON ping.
+func (m *Message) IsEmpty() bool { return m.Code == 0 }
+
+// IsRequest reports whether m carries a request: code class 0 with a
+// non-zero detail (RFC 7252 section 5.8; unknown methods count too).
+func (m *Message) IsRequest() bool { return m.Code != 0 && m.Code.Class() == 0 }
+
+// IsResponse reports whether m carries a response: code class 2, 4 or 5.
+func (m *Message) IsResponse() bool {
+	c := m.Code.Class()
+	return c == 2 || c == 4 || c == 5
+}
+
+// errFormat is wrapped by every error UnmarshalBinary and AppendBinary
+// return, so that the endpoint can tell a message format error (RFC 7252
+// section 4.2) from anything else.
+var errFormat = errors.New("coap message format error")
+
+func formatError(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errFormat, fmt.Sprintf(format, args...))
+}
+
+// AppendBinary appends the wire form of m to dst (RFC 7252 section 3). It
+// refuses a token longer than 8 bytes, an option number 0, an option value
+// longer than the option length field can express, and an Empty message
+// with a token, options or a payload (RFC 7252 section 4.1).
+func (m *Message) AppendBinary(dst []byte) ([]byte, error) {
+	if m.Type > Reset {
+		return dst, formatError("bad type %d", m.Type)
+	}
+	if len(m.Token) > message.MaxTokenSize {
+		return dst, formatError("token of %d bytes, at most 8", len(m.Token))
+	}
+	if m.Code == 0 && (len(m.Token) > 0 || len(m.Options) > 0 || len(m.Payload) > 0) {
+		return dst, formatError("empty message with token, options or payload")
+	}
+	var arr [16]message.Option
+	opts := arr[:0]
+	sorted := true
+	for i, o := range m.Options {
+		if o.ID == 0 {
+			return dst, formatError("option number 0")
+		}
+		if len(o.Value) > maxOptionValueLen {
+			return dst, formatError("option %d value of %d bytes", o.ID, len(o.Value))
+		}
+		if i > 0 && o.ID < m.Options[i-1].ID {
+			sorted = false
+		}
+		opts = append(opts, message.Option{ID: message.OptionID(o.ID), Value: o.Value})
+	}
+	if !sorted {
+		slices.SortStableFunc(opts, func(a, b message.Option) int { return int(a.ID) - int(b.ID) })
+	}
+	gm := message.Message{
+		Token:     m.Token,
+		Options:   opts,
+		Code:      codes.Code(m.Code),
+		Payload:   m.Payload,
+		MessageID: int32(m.MID),
+		Type:      message.Type(m.Type),
+	}
+	size, err := coder.DefaultCoder.Size(gm)
+	if err != nil {
+		return dst, formatError("%v", err)
+	}
+	n := len(dst)
+	dst = slices.Grow(dst, size)[:n+size]
+	if _, err := coder.DefaultCoder.Encode(gm, dst[n:]); err != nil {
+		return dst[:n], formatError("%v", err)
+	}
+	return dst, nil
+}
+
+// MarshalBinary returns the wire form of m.
+func (m *Message) MarshalBinary() ([]byte, error) { return m.AppendBinary(nil) }
+
+// UnmarshalBinary decodes one CoAP message from b (RFC 7252 section 3).
+// The result aliases b: Token, option values and Payload point into it, so
+// b must not change while m is in use. m.Options reuses its capacity.
+//
+// Besides what the wire format itself forbids (version other than 1, token
+// length 9 to 15, truncated options, the reserved option nibble 15, a
+// payload marker with no payload), it refuses a code in the reserved
+// classes 1, 3, 6 and 7 and an Empty message with anything after the message
+// ID (RFC 7252 section 4.1). Elective options of a known number whose
+// value length is out of range are dropped (RFC 7252 section 5.4.3);
+// critical ones are kept for the endpoint to refuse.
+func (m *Message) UnmarshalBinary(b []byte) error {
+	var arr [16]message.Option
+	gm := message.Message{Options: arr[:0]}
+	_, err := coder.DefaultCoder.Decode(b, &gm)
+	if errors.Is(err, message.ErrOptionsTooSmall) {
+		// Every option takes at least one byte.
+		gm = message.Message{Options: make(message.Options, 0, len(b))}
+		_, err = coder.DefaultCoder.Decode(b, &gm)
+	}
+	if err != nil {
+		return formatError("%v", err)
+	}
+	code := model.Code(gm.Code)
+	switch code.Class() {
+	case 1, 3, 6, 7: // RFC 7252 section 3: "All other class values are reserved."
+		return formatError("code %s in a reserved class", code)
+	}
+	if code == 0 && len(b) != 4 {
+		return formatError("empty message of %d bytes", len(b))
+	}
+	m.Type = Type(gm.Type)
+	m.Code = code
+	m.MID = binary.BigEndian.Uint16(b[2:4])
+	m.Token = gm.Token
+	if len(m.Token) == 0 {
+		m.Token = nil
+	}
+	m.Options = m.Options[:0]
+	if len(gm.Options) > 0 && m.Options == nil {
+		m.Options = make([]Option, 0, len(gm.Options))
+	}
+	for _, o := range gm.Options {
+		m.Options = append(m.Options, Option{ID: uint16(o.ID), Value: o.Value})
+	}
+	if len(m.Options) == 0 {
+		m.Options = nil
+	}
+	m.Payload = gm.Payload
+	return nil
+}
+
+// String formats m for logs, such as
+// "CON GET mid=4711 token=0a1b /rd?ep=dev1 cf=11542 payload=12B".
+func (m *Message) String() string {
+	if m == nil {
+		return "<nil>"
+	}
+	var b strings.Builder
+	b.WriteString(m.Type.String())
+	b.WriteByte(' ')
+	b.WriteString(codeName(m.Code))
+	b.WriteString(" mid=")
+	b.WriteString(strconv.Itoa(int(m.MID)))
+	if len(m.Token) > 0 {
+		b.WriteString(" token=")
+		b.WriteString(hex.EncodeToString(m.Token))
+	}
+	if m.has(OptURIPath) || m.IsRequest() {
+		b.WriteByte(' ')
+		b.WriteString(m.Path())
+		for i, q := range m.Queries() {
+			if i == 0 {
+				b.WriteByte('?')
+			} else {
+				b.WriteByte('&')
+			}
+			b.WriteString(q)
+		}
+	}
+	if segs := m.LocationPath(); len(segs) > 0 {
+		b.WriteString(" location=/")
+		b.WriteString(strings.Join(segs, "/"))
+	}
+	if v, ok := m.Observe(); ok {
+		b.WriteString(" observe=")
+		b.WriteString(strconv.FormatUint(uint64(v), 10))
+	}
+	if v, ok := m.ContentFormat(); ok {
+		b.WriteString(" cf=")
+		b.WriteString(strconv.Itoa(int(v)))
+	}
+	if v, ok := m.Block1(); ok {
+		fmt.Fprintf(&b, " block1=%d/%t/%d", v.Num, v.More, v.Size)
+	}
+	if v, ok := m.Block2(); ok {
+		fmt.Fprintf(&b, " block2=%d/%t/%d", v.Num, v.More, v.Size)
+	}
+	if len(m.Payload) > 0 {
+		b.WriteString(" payload=")
+		b.WriteString(strconv.Itoa(len(m.Payload)))
+		b.WriteByte('B')
+	}
+	return b.String()
+}
+
+// codeName names a request method, or formats a response code as 2.05.
+func codeName(c model.Code) string {
+	switch c {
+	case 0:
+		return "Empty"
+	case GET:
+		return "GET"
+	case POST:
+		return "POST"
+	case PUT:
+		return "PUT"
+	case DELETE:
+		return "DELETE"
+	case FETCH:
+		return "FETCH"
+	case PATCH:
+		return "PATCH"
+	case IPATCH:
+		return "iPATCH"
+	}
+	return c.String()
+}
+
+// clone returns a copy of m whose Options slice is its own; option values,
+// Token and Payload are shared.
+func (m *Message) clone() *Message {
+	c := *m
+	c.Options = slices.Clone(m.Options)
+	return &c
+}

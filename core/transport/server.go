@@ -1,0 +1,326 @@
+package transport
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/wasm2m/wasm2m/core/model"
+)
+
+// States of an incoming CON request's reply.
+const (
+	pending  int32 = iota // nothing sent yet: the response may still be piggybacked
+	acked                 // an empty ACK went out: the response goes as a separate CON
+	answered              // the ACK with the response (or an empty one) went out
+)
+
+// incoming is a request being served.
+type incoming struct {
+	peer  netip.AddrPort
+	msg   *Message
+	con   bool
+	state atomic.Int32
+
+	block1    Block // the final Block1 of a reassembled body, echoed in the response (RFC 7959 section 2.3)
+	hasBlock1 bool
+	block2    Block // the Block2 the request asked for (RFC 7959 section 2.2, 2.4)
+	hasBlock2 bool
+	cached    bool   // msg is answered from the Block2 body cache
+	key       string // requestKey(msg), once computed
+}
+
+func (r *incoming) dedupKey() dedupKey { return dedupKey{r.peer, r.msg.MID} }
+
+func (r *incoming) requestKey() string {
+	if r.key == "" {
+		r.key = requestKey(r.msg)
+	}
+	return r.key
+}
+
+// proxyNotSupported is 5.05 Proxying Not Supported (RFC 7252 section
+// 5.9.3.6), which model does not name.
+var proxyNotSupported = model.MakeCode(5, 5)
+
+// onRequest handles an incoming CON or NON request.
+func (e *Endpoint) onRequest(peer netip.AddrPort, m *Message, now int64) {
+	con := m.Type == Confirmable
+	if reply, dup := e.dedup.check(dedupKey{peer, m.MID}, con, now); dup {
+		// RFC 7252 section 4.5: a duplicate CON gets the same reply
+		// again and is not processed twice; a duplicate NON is ignored.
+		e.stats.duplicates.Add(1)
+		if reply != nil && con {
+			e.write(reply, peer)
+		}
+		return
+	}
+	r := &incoming{peer: peer, msg: m, con: con}
+	if m.Code > IPATCH {
+		// RFC 7252 section 5.8: an unknown method gets 4.05.
+		e.respond(r, &Message{Code: model.MethodNotAllowed})
+		return
+	}
+	if m.has(OptProxyURI) || m.has(OptProxyScheme) {
+		e.respond(r, &Message{Code: proxyNotSupported}) // RFC 7252 section 5.7.2
+		return
+	}
+	if id, bad := badCriticalOption(m); bad {
+		// RFC 7252 section 5.4.1: 4.02, with a diagnostic payload
+		// (section 5.5.2).
+		e.respond(r, &Message{Code: model.BadOption, Payload: fmt.Appendf(nil, "unrecognized critical option %d", id)})
+		return
+	}
+	if m.has(OptBlock1) {
+		if !e.receiveBlock1(r, now) {
+			return
+		}
+	} else if len(m.Payload) > e.cfg.MaxBodySize {
+		e.respond(r, tooLarge(e.cfg.MaxBodySize))
+		return
+	}
+	if b2, ok := m.Block2(); ok {
+		r.block2, r.hasBlock2 = b2, true
+		if b2.Num > 0 {
+			if body := e.blocks.cachedBody(r, now); body != nil {
+				r.cached = true
+				e.respond(r, body)
+				return
+			}
+			if m.Code != GET && m.Code != FETCH {
+				// A later block of the response to an unsafe request
+				// whose body is gone: running it again would repeat its
+				// effect.
+				e.respond(r, &Message{Code: model.RequestEntityIncomplete, Payload: []byte("response body expired")})
+				return
+			}
+		}
+	}
+	e.dispatch(r)
+}
+
+// tooLarge is 4.13 with Size1 telling the largest body accepted (RFC 7959
+// section 2.9.3 and 4).
+func tooLarge(limit int) *Message {
+	m := &Message{Code: model.RequestEntityTooLarge}
+	m.SetUint(OptSize1, uint32(min(limit, 1<<32-1)))
+	return m
+}
+
+// dispatch runs the handler for r on a goroutine of its own, or answers
+// 5.03 beyond MaxInFlightHandlers.
+func (e *Endpoint) dispatch(r *incoming) {
+	if e.inflight.Add(1) > int64(e.cfg.MaxInFlightHandlers) {
+		e.inflight.Add(-1)
+		e.stats.rejected.Add(1)
+		resp := &Message{Code: model.ServiceUnavailable}
+		resp.SetUint(OptMaxAge, 1) // RFC 7252 section 5.9.3.4: retry after Max-Age seconds
+		e.respond(r, resp)
+		return
+	}
+	e.wg.Add(1) // the reader holds the group, so this cannot race Close's Wait
+	go e.serve(r)
+}
+
+func (e *Endpoint) serve(r *incoming) {
+	defer e.wg.Done()
+	defer e.inflight.Add(-1)
+	var t *time.Timer
+	if r.con {
+		t = time.AfterFunc(e.cfg.SeparateResponseAfter, func() { e.separateACK(r) })
+	}
+	resp := e.callHandler(&Request{Peer: r.peer, Msg: r.msg})
+	if t != nil {
+		t.Stop()
+	}
+	e.respond(r, resp)
+}
+
+// separateACK acknowledges a CON request whose handler is slow, promising
+// a separate response (RFC 7252 section 5.2.2).
+func (e *Endpoint) separateACK(r *incoming) {
+	if !e.enter() {
+		return
+	}
+	defer e.wg.Done()
+	if r.state.CompareAndSwap(pending, acked) {
+		ack := emptyMessage(Acknowledgement, r.msg.MID)
+		e.dedup.answer(r.dedupKey(), true, ack)
+		e.write(ack, r.peer)
+	}
+}
+
+// respond sends resp as the response to r: piggybacked in the ACK of a
+// CON when it is still possible (RFC 7252 section 5.2.1), as a separate
+// CON after an empty ACK (section 5.2.2), as a NON to a NON (section
+// 5.2.3), block by block when it is too large (RFC 7959 section 2.2).
+func (e *Endpoint) respond(r *incoming, resp *Message) {
+	if resp == nil || resp.Code == 0 {
+		e.respondEmpty(r)
+		return
+	}
+	out := &Message{Code: resp.Code, Token: r.msg.Token, Options: slices.Clone(resp.Options), Payload: resp.Payload}
+	if !resp.IsResponse() {
+		e.log.Error("coap handler returned a non-response code", "peer", r.peer, "path", r.msg.Path(), "code", resp.Code)
+		out = &Message{Code: model.InternalServerError, Token: r.msg.Token}
+	}
+	if r.hasBlock1 {
+		out.SetBlock1(r.block1)
+	}
+	size := e.cfg.BlockSize
+	if r.hasBlock2 && r.block2.Size < size {
+		size = r.block2.Size
+	}
+	if len(out.Payload) > int(size) || (r.hasBlock2 && r.block2.Num > 0) {
+		out = e.serveBlock2(r, out)
+	}
+	if noResponse(r.msg, out.Code) {
+		e.respondEmpty(r)
+		return
+	}
+	if r.con && r.state.CompareAndSwap(pending, answered) {
+		out.Type, out.MID = Acknowledgement, r.msg.MID
+		b, ok := e.encodeResponse(r, out)
+		if !ok {
+			return
+		}
+		e.dedup.answer(r.dedupKey(), true, b)
+		e.write(b, r.peer)
+		return
+	}
+	if r.con && r.state.Load() == answered {
+		return // answered already: an empty ACK for a nil response, say
+	}
+	out.MID = e.peers.nextMID(r.peer, e.now())
+	if !r.con {
+		out.Type = NonConfirmable
+		if b, ok := e.encodeResponse(r, out); ok {
+			e.write(b, r.peer)
+		}
+		return
+	}
+	out.Type = Confirmable
+	b, ok := e.encodeResponse(r, out)
+	if !ok {
+		return
+	}
+	ex := &exchange{peer: r.peer, mid: out.MID, con: true, data: b, start: e.now()}
+	if err := e.startExchange(ex); err != nil {
+		e.log.Debug("coap separate response not sent", "peer", r.peer, "err", err)
+	}
+}
+
+// respondEmpty answers a CON with an empty ACK, unless something went out
+// already; a NON gets nothing.
+func (e *Endpoint) respondEmpty(r *incoming) {
+	if r.con && r.state.CompareAndSwap(pending, answered) {
+		ack := emptyMessage(Acknowledgement, r.msg.MID)
+		e.dedup.answer(r.dedupKey(), true, ack)
+		e.write(ack, r.peer)
+	}
+}
+
+// encodeResponse encodes out, or a bare 5.00 if out cannot be encoded (a
+// handler's option 0, say).
+func (e *Endpoint) encodeResponse(r *incoming, out *Message) ([]byte, bool) {
+	b, err := out.AppendBinary(nil)
+	if err == nil {
+		return b, true
+	}
+	e.log.Error("coap response does not encode", "peer", r.peer, "path", r.msg.Path(), "err", err)
+	fallback := &Message{Type: out.Type, MID: out.MID, Code: model.InternalServerError, Token: out.Token}
+	b, err = fallback.AppendBinary(nil)
+	return b, err == nil
+}
+
+// noResponse reports whether the request's No-Response option (RFC 7967
+// section 2.1) suppresses a response of code's class: bit 2 for 2.xx, 8
+// for 4.xx, 16 for 5.xx.
+func noResponse(req *Message, code model.Code) bool {
+	v, ok := req.Uint(OptNoResponse)
+	if !ok || v == 0 {
+		return false
+	}
+	switch code.Class() {
+	case 2:
+		return v&2 != 0
+	case 4:
+		return v&8 != 0
+	case 5:
+		return v&16 != 0
+	}
+	return false
+}
+
+// onResponse handles a response-class CON or NON: a separate response to
+// a request of ours (RFC 7252 section 5.2.2), or else a notification
+// (RFC 7641 section 3.2) for Config.Notify.
+func (e *Endpoint) onResponse(peer netip.AddrPort, m *Message, now int64) {
+	con := m.Type == Confirmable
+	key := dedupKey{peer, m.MID}
+	if reply, dup := e.dedup.check(key, con, now); dup {
+		// A retransmission whose ACK was lost: ACK again, deliver once.
+		e.stats.duplicates.Add(1)
+		if reply != nil && con {
+			e.write(reply, peer)
+		}
+		return
+	}
+	if _, bad := badCriticalOption(m); bad {
+		// RFC 7252 section 5.4.1: a response with an unrecognized
+		// critical option is rejected.
+		e.ackOrReset(key, con, false)
+		return
+	}
+	if e.matchResponse(peer, m) {
+		if con {
+			e.ackOrReset(key, con, true)
+		}
+		return
+	}
+	if e.cfg.Notify == nil {
+		e.ackOrReset(key, con, false)
+		return
+	}
+	if e.inflight.Add(1) > int64(e.cfg.MaxInFlightHandlers) {
+		e.inflight.Add(-1)
+		e.stats.dropped.Add(1)
+		e.dedup.forget(key, con) // let the retransmission in
+		return
+	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		defer e.inflight.Add(-1)
+		ok := e.callNotify(peer, m)
+		if ok && !con {
+			return
+		}
+		e.ackOrReset(key, con, ok)
+	}()
+}
+
+// ackOrReset answers the CON or NON k with an empty ACK (ok) or a RST (RFC
+// 7252 section 4.2, 4.3; RFC 7641 section 3.6), remembered for
+// duplicates.
+func (e *Endpoint) ackOrReset(k dedupKey, con, ok bool) {
+	t := Reset
+	if ok {
+		t = Acknowledgement
+	}
+	b := emptyMessage(t, k.mid)
+	e.dedup.answer(k, con, b)
+	e.write(b, k.peer)
+}
+
+func (e *Endpoint) callNotify(peer netip.AddrPort, m *Message) (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			e.log.Error("coap notify callback panicked", "peer", peer, "panic", r)
+			ok = false
+		}
+	}()
+	return e.cfg.Notify(peer, m)
+}
