@@ -1,0 +1,398 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/wasm2m/wasm2m/core/codec"
+	"github.com/wasm2m/wasm2m/core/link"
+	"github.com/wasm2m/wasm2m/core/model"
+	"github.com/wasm2m/wasm2m/core/store"
+	"github.com/wasm2m/wasm2m/core/transport"
+)
+
+// DefaultLifetime is the lifetime of a registration whose Register gives
+// none (Core 1.1 section 6.2.1, Table 6.2.1-1: lt is optional, 86400 s).
+const DefaultLifetime = 86400
+
+// serveCoAP routes the requests devices send: the Registration interface
+// under /rd and Send under /dp (Core 1.1 sections 6.2 and 6.4.4; Transport
+// section 6.4 for the URIs).
+func (s *Server) serveCoAP(ctx context.Context, req *transport.Request) *transport.Message {
+	s.wakeFrom(req.Peer)
+	segs := req.Msg.PathSegments()
+	switch {
+	case len(segs) == 1 && segs[0] == "rd":
+		if req.Msg.Code != transport.POST {
+			return reply(model.MethodNotAllowed, "register is POST /rd")
+		}
+		return s.register(ctx, req)
+	case len(segs) == 2 && segs[0] == "rd":
+		switch req.Msg.Code {
+		case transport.POST:
+			return s.update(ctx, req, segs[1])
+		case transport.DELETE:
+			return s.deregister(ctx, req, segs[1])
+		}
+		return reply(model.MethodNotAllowed, "update is POST /rd/{id}, de-register DELETE /rd/{id}")
+	case len(segs) == 1 && segs[0] == "dp":
+		if req.Msg.Code != transport.POST {
+			return reply(model.MethodNotAllowed, "send is POST /dp")
+		}
+		return s.send(ctx, req)
+	}
+	return reply(model.NotFound, "")
+}
+
+// reply builds a response with a diagnostic payload (RFC 7252 section
+// 5.5.2) for errors.
+func reply(code model.Code, diag string) *transport.Message {
+	m := &transport.Message{Code: code}
+	if diag != "" && !code.IsSuccess() {
+		m.Payload = []byte(diag)
+	}
+	return m
+}
+
+func replyErr(err error) *transport.Message {
+	code := model.CodeOf(err)
+	var e *model.Error
+	diag := err.Error()
+	if errors.As(err, &e) && e.Msg != "" {
+		diag = e.Msg
+	}
+	if code == model.InternalServerError {
+		diag = "internal error"
+	}
+	return reply(code, diag)
+}
+
+// regParams are the registration parameters of a Register or Update query
+// (Core 1.1 Table 6.2.1-1 and 6.2.2-1).
+type regParams struct {
+	endpoint        string
+	lifetime        uint32
+	hasLifetime     bool
+	version         model.Version
+	hasVersion      bool
+	binding         string
+	hasBinding      bool
+	sms             string
+	hasSMS          bool
+	queue           bool
+	hasQueueOrOther bool
+}
+
+// parseRegQuery reads the Uri-Query options of a Register or Update.
+// Unknown parameters are ignored, as the specification lets a server do.
+func parseRegQuery(query []string, minLifetime uint32) (regParams, error) {
+	var p regParams
+	seen := map[string]bool{}
+	for _, q := range query {
+		key, val, hasVal := strings.Cut(q, "=")
+		if seen[key] {
+			return p, model.Errorf(model.BadRequest, "parameter %q given twice", key)
+		}
+		seen[key] = true
+		switch key {
+		case "ep":
+			if val == "" || !hasVal {
+				return p, model.Errorf(model.BadRequest, "empty endpoint name")
+			}
+			p.endpoint = val
+		case "lt":
+			n, err := strconv.ParseUint(val, 10, 32)
+			if err != nil || val[0] == '+' {
+				return p, model.Errorf(model.BadRequest, "lifetime %q is not a number of seconds", val)
+			}
+			if uint32(n) < minLifetime {
+				return p, model.Errorf(model.BadRequest, "lifetime %d is below the minimum %d", n, minLifetime)
+			}
+			p.lifetime, p.hasLifetime = uint32(n), true
+		case "lwm2m":
+			v, err := model.ParseVersion(val)
+			if err != nil {
+				return p, model.Errorf(model.BadRequest, "lwm2m version %q: %v", val, err)
+			}
+			p.version, p.hasVersion = v, true
+		case "b":
+			if err := checkBinding(val); err != nil {
+				return p, err
+			}
+			p.binding, p.hasBinding = val, true
+		case "sms":
+			p.sms, p.hasSMS = val, true
+		case "Q":
+			if hasVal {
+				return p, model.Errorf(model.BadRequest, "the queue mode parameter Q takes no value")
+			}
+			p.queue = true
+		}
+	}
+	return p, nil
+}
+
+// checkBinding accepts the binding modes of 1.0 (U, UQ, S, SQ, US, UQS)
+// and 1.1/1.2 (any combination of U, T, S, N; Q is a separate parameter
+// in 1.1 but 1.0 clients put it in b).
+func checkBinding(b string) error {
+	if b == "" {
+		return model.Errorf(model.BadRequest, "empty binding")
+	}
+	var seen [128]bool
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch c {
+		case 'U', 'T', 'S', 'N', 'Q':
+		default:
+			return model.Errorf(model.BadRequest, "unknown binding %q", b)
+		}
+		if seen[c] {
+			return model.Errorf(model.BadRequest, "binding %q repeats %c", b, c)
+		}
+		seen[c] = true
+	}
+	if b == "Q" {
+		return model.Errorf(model.BadRequest, "binding Q needs a transport")
+	}
+	return nil
+}
+
+// Supported LwM2M enabler versions: what a client may register with.
+var supported = []model.Version{model.V1_0, model.V1_1, model.V1_2}
+
+func supportedVersion(v model.Version) bool {
+	for _, s := range supported {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// parseObjects reads the link-format payload of a Register or Update.
+func (s *Server) parseObjects(msg *transport.Message) (link.Registration, error) {
+	if cf, ok := msg.ContentFormat(); ok && cf != uint16(codec.LinkFormat) {
+		return link.Registration{}, model.Errorf(model.UnsupportedContentFormat, "the object list must be application/link-format, not %s", codec.Format(cf))
+	}
+	if len(msg.Payload) > s.cfg.MaxRegisterPayload {
+		return link.Registration{}, model.Errorf(model.RequestEntityTooLarge, "object list of %d bytes exceeds %d", len(msg.Payload), s.cfg.MaxRegisterPayload)
+	}
+	lr, err := link.ParseRegistration(msg.Payload)
+	if err != nil {
+		return link.Registration{}, err
+	}
+	return lr, nil
+}
+
+func newRegistrationID() string {
+	var b [10]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("server: crypto/rand: " + err.Error())
+	}
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+}
+
+// register handles Register (Core 1.1 section 6.2.1).
+func (s *Server) register(ctx context.Context, req *transport.Request) *transport.Message {
+	p, err := parseRegQuery(req.Msg.Queries(), s.cfg.MinLifetime)
+	if err != nil {
+		return replyErr(err)
+	}
+	if p.endpoint == "" {
+		return reply(model.BadRequest, "missing endpoint name (ep)")
+	}
+	if !p.hasVersion {
+		p.version = model.V1_0 // a 1.0 client may leave lwm2m out
+	}
+	if !supportedVersion(p.version) {
+		return reply(model.PreconditionFailed, "lwm2m version "+p.version.String()+" is not supported (1.0, 1.1, 1.2 are)")
+	}
+	lr, err := s.parseObjects(req.Msg)
+	if err != nil {
+		return replyErr(err)
+	}
+	now := s.now()
+	r := &store.Registration{
+		ID:             newRegistrationID(),
+		Endpoint:       p.endpoint,
+		Lifetime:       DefaultLifetime,
+		Version:        p.version,
+		Binding:        "U",
+		SMS:            p.sms,
+		Address:        req.Peer,
+		RootPath:       lr.Root,
+		Objects:        lr.Objects,
+		ContentFormats: lr.ContentFormats,
+		RegisteredAt:   now,
+		UpdatedAt:      now,
+	}
+	if p.hasLifetime {
+		r.Lifetime = p.lifetime
+	}
+	if p.hasBinding {
+		r.Binding = p.binding
+	}
+	r.Queue = p.queue || strings.Contains(r.Binding, "Q")
+	if r.RootPath == "" {
+		r.RootPath = "/"
+	}
+	replaced, err := s.store.PutRegistration(ctx, r)
+	if err != nil {
+		s.log.Error("store registration", "endpoint", r.Endpoint, "err", err)
+		return replyErr(err)
+	}
+	if replaced != nil {
+		s.untrack(replaced)
+	}
+	s.track(r)
+	if r.Queue {
+		s.wakeFrom(req.Peer)
+	}
+	s.log.Info("registered", "endpoint", r.Endpoint, "registration", r.ID, "addr", req.Peer.String(), "lwm2m", r.Version.String(), "lifetime", r.Lifetime, "binding", r.Binding)
+	s.emit(Event{Type: EventRegistered, Registration: r, Previous: replaced})
+	m := &transport.Message{Code: model.Created}
+	m.SetLocationPath("rd", r.ID)
+	return m
+}
+
+// update handles Update (Core 1.1 section 6.2.2): any subset of the
+// parameters and the object list; the device's address moves to where the
+// Update came from.
+func (s *Server) update(ctx context.Context, req *transport.Request, id string) *transport.Message {
+	p, err := parseRegQuery(req.Msg.Queries(), s.cfg.MinLifetime)
+	if err != nil {
+		return replyErr(err)
+	}
+	if p.endpoint != "" {
+		return reply(model.BadRequest, "an Update does not carry the endpoint name")
+	}
+	old, err := s.store.Registration(ctx, id)
+	if err != nil {
+		return replyErr(err)
+	}
+	r := old.Clone()
+	if len(req.Msg.Payload) > 0 {
+		lr, err := s.parseObjects(req.Msg)
+		if err != nil {
+			return replyErr(err)
+		}
+		r.Objects, r.ContentFormats = lr.Objects, lr.ContentFormats
+		if lr.Root != "" {
+			r.RootPath = lr.Root
+		}
+	}
+	if p.hasLifetime {
+		r.Lifetime = p.lifetime
+	}
+	if p.hasBinding {
+		r.Binding = p.binding
+		r.Queue = strings.Contains(r.Binding, "Q") || p.queue
+	} else if p.queue {
+		r.Queue = true
+	}
+	if p.hasSMS {
+		r.SMS = p.sms
+	}
+	r.Address = req.Peer
+	r.UpdatedAt = s.now()
+	if _, err := s.store.PutRegistration(ctx, r); err != nil {
+		s.log.Error("store registration update", "endpoint", r.Endpoint, "err", err)
+		return replyErr(err)
+	}
+	if old.Address != r.Address {
+		s.mu.Lock()
+		if s.byAddr[old.Address] == r.ID {
+			delete(s.byAddr, old.Address)
+		}
+		s.mu.Unlock()
+	}
+	if old.Queue && !r.Queue {
+		s.mu.Lock()
+		q := s.queues[r.ID]
+		delete(s.queues, r.ID)
+		s.mu.Unlock()
+		if q != nil {
+			q.flushAll()
+		}
+	}
+	s.track(r)
+	s.wakeFrom(req.Peer)
+	s.log.Debug("updated", "endpoint", r.Endpoint, "registration", r.ID, "addr", req.Peer.String())
+	s.emit(Event{Type: EventUpdated, Registration: r, Previous: old})
+	return &transport.Message{Code: model.Changed}
+}
+
+// deregister handles De-register (Core 1.1 section 6.2.3).
+func (s *Server) deregister(ctx context.Context, req *transport.Request, id string) *transport.Message {
+	r, _, err := s.store.DeleteRegistration(ctx, id)
+	if err != nil {
+		return replyErr(err)
+	}
+	s.untrack(r)
+	s.log.Info("deregistered", "endpoint", r.Endpoint, "registration", r.ID)
+	s.emit(Event{Type: EventDeregistered, Registration: r})
+	return &transport.Message{Code: model.Deleted}
+}
+
+// registrationAt returns the registration of the device talking from peer.
+func (s *Server) registrationAt(ctx context.Context, peer netip.AddrPort) (*store.Registration, error) {
+	s.mu.Lock()
+	id, ok := s.byAddr[peer]
+	s.mu.Unlock()
+	if !ok {
+		return nil, model.Errorf(model.Forbidden, "no registration from %s", peer)
+	}
+	return s.store.Registration(ctx, id)
+}
+
+// send handles the Send operation (Core 1.1 section 6.4.4): the device
+// posts SenML or LwM2M CBOR records to /dp; the server answers 2.04.
+func (s *Server) send(ctx context.Context, req *transport.Request) *transport.Message {
+	r, err := s.registrationAt(ctx, req.Peer)
+	if err != nil {
+		return replyErr(err)
+	}
+	cf, ok := req.Msg.ContentFormat()
+	if !ok {
+		return reply(model.BadRequest, "send needs a Content-Format")
+	}
+	f := codec.Format(cf)
+	if !f.Composite() {
+		return reply(model.UnsupportedContentFormat, "send carries SenML JSON, SenML CBOR or LwM2M CBOR, not "+f.Name())
+	}
+	recs, err := codec.DecodeRecords(f, req.Msg.Payload)
+	if err != nil {
+		return replyErr(err)
+	}
+	defs := s.defsFor(r)
+	entries, err := model.Group(recs, nil, defs)
+	if err != nil {
+		return replyErr(err)
+	}
+	s.emit(Event{Type: EventSend, Registration: r, Records: recs, Entries: entries})
+	return &transport.Message{Code: model.Changed}
+}
+
+// defsFor returns the definitions in effect for a device: the object
+// versions it registered with.
+func (s *Server) defsFor(r *store.Registration) model.Definitions {
+	var vs map[uint16]model.Version
+	for _, o := range r.Objects {
+		if !o.Version.IsZero() {
+			if vs == nil {
+				vs = make(map[uint16]model.Version)
+			}
+			vs[o.ID] = o.Version
+		}
+	}
+	if vs == nil {
+		return s.defs
+	}
+	return s.defs.View(vs)
+}
