@@ -58,8 +58,8 @@ type Device struct {
 	objs     map[uint16]*model.Node // object id -> object node
 	attrs    map[model.Path]link.Attributes
 	obs      map[string]*observation // token -> observation
-	location []string               // Location-Path of the registration
-	executed []string               // "path args" of each Execute, for assertions
+	location []string                // Location-Path of the registration
+	executed []string                // "path args" of each Execute, for assertions
 	requests atomic.Int64
 }
 
