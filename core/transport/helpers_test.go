@@ -79,10 +79,15 @@ type lossyConn struct {
 	packetConn
 	dropWrites atomic.Int32
 	dropReads  atomic.Int32
+	dropEvery  int32 // if > 0, also drop every dropEvery-th write
+	writes     atomic.Int32
+	dropped    atomic.Int32
 }
 
 func (l *lossyConn) WriteTo(b []byte, peer netip.AddrPort) error {
-	if l.dropWrites.Add(-1) >= 0 {
+	n := l.writes.Add(1)
+	if l.dropWrites.Add(-1) >= 0 || (l.dropEvery > 0 && n%l.dropEvery == 0) {
+		l.dropped.Add(1)
 		return nil
 	}
 	return l.packetConn.WriteTo(b, peer)

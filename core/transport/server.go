@@ -173,7 +173,7 @@ func (e *Endpoint) respond(r *incoming, resp *Message) {
 	if r.hasBlock2 && r.block2.Size < size {
 		size = r.block2.Size
 	}
-	if len(out.Payload) > int(size) || (r.hasBlock2 && r.block2.Num > 0) {
+	if len(out.Payload) > int(size) || (r.hasBlock2 && r.block2.Num > 0 && out.Code.IsSuccess()) {
 		out = e.serveBlock2(r, out)
 	}
 	if noResponse(r.msg, out.Code) {
