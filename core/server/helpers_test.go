@@ -107,3 +107,7 @@ func next(t *testing.T, sub *Subscription, typ EventType) Event {
 func mustPath(s string) model.Path { return model.MustPath(s) }
 
 var allFormats = []codec.Format{codec.SenMLCBOR, codec.SenMLJSON, codec.TLV, codec.JSON, codec.LwM2MCBOR}
+
+func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
+}
