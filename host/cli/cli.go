@@ -12,7 +12,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -38,6 +37,7 @@ func commands() []command {
 	return []command{
 		{"version", "print the version, the content formats and the built-in object definitions", runVersion},
 		{"objects", "list object definitions: the built-ins plus any DDF files given with -ddf", runObjects},
+		{"server", "run the LwM2M server (UDP :5683, embedded store in ./wasm2m-data)", runServer},
 	}
 }
 
@@ -148,22 +148,7 @@ func runObjects(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	var extra []*model.ObjectDef
-	if *ddf != "" {
-		st, err := os.Stat(*ddf)
-		if err != nil {
-			return err
-		}
-		if st.IsDir() {
-			extra, err = objects.LoadDir(os.DirFS(*ddf), ".")
-		} else {
-			extra, err = objects.LoadFile(*ddf)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	reg, err := objects.NewRegistry(extra...)
+	reg, loaded, err := loadDefinitions(*ddf)
 	if err != nil {
 		return err
 	}
@@ -171,7 +156,7 @@ func runObjects(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintf(stdout, "%d built-in object definitions\n", reg.Len())
 	} else {
 		fmt.Fprintf(stdout, "%d object definitions: %d built in, %d loaded from %s (a loaded definition replaces the built-in of the same id and version)\n",
-			reg.Len(), len(objects.Core()), len(extra), *ddf)
+			reg.Len(), len(objects.Core()), loaded, *ddf)
 	}
 	return printObjects(stdout, reg.All(), *verbose)
 }
