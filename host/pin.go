@@ -10,6 +10,5 @@ package host
 // package imports the module.
 import (
 	_ "github.com/hashicorp/go-plugin"
-	_ "github.com/plgd-dev/go-coap/v3/udp"
 	_ "github.com/tetratelabs/wazero"
 )
