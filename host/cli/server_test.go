@@ -98,7 +98,7 @@ func TestServerCommandKeepsRegistrationsAcrossRestart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	d, err := servertest.New(servertest.Config{Endpoint: "cli-dev", Server: addr, Lifetime: 300,
-		Objects: []model.Node{model.NewObject(3, model.NewInstance(0, model.NewResource(0, model.String("OMA"))))},
+		Objects:   []model.Node{model.NewObject(3, model.NewInstance(0, model.NewResource(0, model.String("OMA"))))},
 		Transport: transport.Config{ACKTimeout: 200 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
