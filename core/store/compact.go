@@ -30,13 +30,15 @@ type swapRequest struct {
 	copied  int64 // log position up to which tmp holds the log
 	stats   *CompactStats
 	done    chan error
+	old     *os.File // the old log, set by the writer, closed by the compaction
 }
 
 // compactChunk is how much of a snapshot is built in memory before it is
-// written; catchUp is how far the log may run ahead of the snapshot when
+// written, compactSync how much is written between two fsyncs; catchUp is how far the log may run ahead of the snapshot when
 // the writer is asked to stop and copy the rest.
 const (
 	compactChunk = 1 << 20
+	compactSync  = 8 << 20
 	catchUp      = 256 << 10
 )
 
@@ -51,7 +53,8 @@ const (
 //     until fewer than 256 KiB are left.
 //  3. It hands the file to the writer, which, between two batches, copies
 //     the last records, fsyncs, renames the file over the log, fsyncs the
-//     directory, and goes on appending to the new file.
+//     directory, and goes on appending to the new file. Compact closes the
+//     old log.
 //
 // A crash before the rename leaves the old log, complete, and a snapshot
 // that OpenFile removes; a crash after it leaves the new log, complete.
@@ -75,15 +78,26 @@ func (f *File) compact(ctx context.Context) (*CompactStats, error) {
 	start := time.Now()
 	st := &CompactStats{Before: f.durable.Load() - f.base.Load()}
 
+	// The lists are allocated before the lock is taken: an allocation of
+	// megabytes while the GC marks a large heap can be made to assist it
+	// for a long time, and mutations would wait for that.
+	f.mu.RLock()
+	nr, no := len(f.ix.regs), len(f.ix.obs)
+	f.mu.RUnlock()
+	regs := make([]*Registration, 0, nr+nr/16+64)
+	obs := make([]*Observation, 0, no+no/16+64)
+
 	// A read lock keeps mutations out (they take the write lock, and
 	// queue records only while holding it) and lets reads go on.
+	pauseStart := time.Now()
 	f.mu.RLock()
 	if err := f.usable(); err != nil {
 		f.mu.RUnlock()
 		return nil, err
 	}
-	regs := f.ix.registrationList()
-	obs := make([]*Observation, 0, len(f.ix.obs))
+	for _, r := range f.ix.regs {
+		regs = append(regs, r)
+	}
 	for _, o := range f.ix.obs {
 		obs = append(obs, o)
 	}
@@ -91,7 +105,7 @@ func (f *File) compact(ctx context.Context) (*CompactStats, error) {
 	from := f.appended
 	f.wmu.Unlock()
 	f.mu.RUnlock()
-	st.Pause = time.Since(start)
+	st.Pause = time.Since(pauseStart)
 	st.Registrations, st.Observations = len(regs), len(obs)
 
 	tmpPath := f.path + ".compact"
@@ -137,6 +151,10 @@ func (f *File) compact(ctx context.Context) (*CompactStats, error) {
 	if err := <-req.done; err != nil {
 		return nil, fmt.Errorf("store: compact %s: %w", f.path, err)
 	}
+	// Closing the old log frees its blocks, which takes long for a large
+	// file (half a second for 150 MiB here): it is done here, not by the
+	// writer.
+	req.old.Close()
 	st.After = req.size
 	st.Total = time.Since(start)
 	f.lastCompact.Store(st)
@@ -161,12 +179,22 @@ func (f *File) stopped(ctx context.Context) error {
 // instead of taken for a torn tail.
 func (f *File) writeSnapshot(ctx context.Context, req *swapRequest, regs []*Registration, obs []*Observation) error {
 	buf := appendHeader(make([]byte, 0, compactChunk+64<<10))
+	synced := int64(0)
 	write := func() error {
 		if _, err := req.tmp.Write(buf); err != nil {
 			return err
 		}
 		req.size += int64(len(buf))
 		buf = buf[:0]
+		// Sync as it goes: one fsync of the whole snapshot at the end
+		// would flush it all at once, and the log's own fsyncs, which
+		// every mutation waits for, would queue behind it.
+		if req.size-synced >= compactSync {
+			if err := f.sync(req.tmp); err != nil {
+				return err
+			}
+			synced = req.size
+		}
 		return f.stopped(ctx)
 	}
 	for _, r := range regs {
@@ -234,10 +262,9 @@ func (f *File) swap(req *swapRequest) (err error) {
 	}
 	// From here the new file is the log, whatever happens: appending to
 	// the old one would write to a file that no longer has the name.
-	old := f.file
+	req.old = f.file
 	f.file = req.tmp
 	f.base.Store(end - req.size)
-	old.Close()
 	if !f.opts.NoSync {
 		if err := syncDir(filepath.Dir(f.path)); err != nil {
 			// The rename may not survive a crash, and with it every
