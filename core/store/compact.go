@@ -15,9 +15,9 @@ type CompactStats struct {
 	Registrations int           // in the snapshot
 	Observations  int           // in the snapshot
 	Before, After int64         // log sizes in bytes
-	Pause         time.Duration // mutations and reads waited for the live data to be listed
+	Pause         time.Duration // mutations waited while the live data was listed
 	Stall         time.Duration // the writer stopped to copy the last records, fsync and rename
-	Total         time.Duration
+	Total         time.Duration // from the call to the durable rename
 }
 
 // swapRequest asks the writer to finish a compaction: append the records

@@ -15,7 +15,7 @@
 //     and the log is compacted into a snapshot of the live data when it has
 //     grown to twice that. File is the default store of `wasm2m server`.
 //
-// The file format is described in format.go and in RATIONALE.md.
+// The file format is described in format.go.
 //
 // Package store depends on the standard library, core/model and core/link
 // only. It must never import a database driver or any third-party module

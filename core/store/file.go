@@ -324,8 +324,8 @@ func (f *File) wait(ctx context.Context, b *batch) error {
 	}
 }
 
-// setLive records the size of a snapshot of the live data. f.mu must be
-// held.
+// addLive adds delta to the size of a snapshot of the live data. f.mu
+// must be held.
 func (f *File) addLive(delta int) {
 	f.live += int64(delta)
 	f.liveA.Store(f.live)
