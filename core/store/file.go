@@ -188,6 +188,19 @@ func (f *File) open() error {
 		return fmt.Errorf("store: open %s: %w", f.path, err)
 	}
 	size := st.Size()
+	if size > 0 {
+		zero, err := allZero(file, size)
+		if err != nil {
+			return fmt.Errorf("store: open %s: %w", f.path, err)
+		}
+		if zero {
+			// The file system extended the file but never wrote the header:
+			// a crash during creation. A record has non-zero bytes, so
+			// nothing in it was ever acknowledged.
+			f.log.Warn("store: the file holds only zero bytes; starting a new log", "path", f.path, "bytes", size)
+			size = 0
+		}
+	}
 	if size < headerSize {
 		// A new file, or one whose creation a crash cut short: nothing
 		// in it was ever acknowledged.
@@ -229,6 +242,25 @@ func (f *File) open() error {
 	f.durable.Store(size)
 	f.liveA.Store(f.live)
 	return nil
+}
+
+// allZero reports whether the file, of size bytes, holds only zero bytes.
+// It reads no further than the first non-zero byte.
+func allZero(file *os.File, size int64) (bool, error) {
+	buf := make([]byte, min(size, 1<<20))
+	for off := int64(0); off < size; {
+		n, err := file.ReadAt(buf[:min(int64(len(buf)), size-off)], off)
+		for _, c := range buf[:n] {
+			if c != 0 {
+				return false, nil
+			}
+		}
+		if err != nil && n == 0 {
+			return false, err
+		}
+		off += int64(n)
+	}
+	return true, nil
 }
 
 // writeNew writes the header of a new log and makes it durable, with the

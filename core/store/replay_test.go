@@ -184,9 +184,12 @@ func TestOpenHeader(t *testing.T) {
 		{"empty file", nil, nil, ""},
 		{"header cut short", good[:7], nil, ""},
 		{"header only", good, nil, ""},
+		{"zeros shorter than a header", make([]byte, 5), nil, ""},
+		{"zeros (a crash during creation)", make([]byte, 4096), nil, ""},
 		{"version 2", append(bytes.Clone(v2), regRec(sample("a", "b"), batchStart)...), ErrFormat, "format version 2"},
 		{"short garbage", []byte("hello"), ErrFormat, "do not start"},
 		{"another file", bytes.Repeat([]byte("x"), 100), ErrFormat, "not a wasm2m store"},
+		{"zero header, then data", append(make([]byte, 16), 1), ErrFormat, "not a wasm2m store"},
 		{"header checksum", append(good[:12:12], 1, 2, 3, 4), ErrCorrupt, "checksum"},
 	}
 	for _, tc := range tests {
