@@ -178,7 +178,7 @@ func (f *File) stopped(ctx context.Context) error {
 // write, so that damage to any of them but the last is found by replay
 // instead of taken for a torn tail.
 func (f *File) writeSnapshot(ctx context.Context, req *swapRequest, regs []*Registration, obs []*Observation) error {
-	buf := appendHeader(make([]byte, 0, compactChunk+64<<10))
+	buf := appendHeader(make([]byte, 0, min(compactChunk, 64+len(regs)*160+len(obs)*64)))
 	synced := int64(0)
 	write := func() error {
 		if _, err := req.tmp.Write(buf); err != nil {

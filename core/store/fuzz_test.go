@@ -3,9 +3,11 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
 )
 
@@ -46,8 +48,15 @@ func FuzzReplay(f *testing.F) {
 	for _, s := range fuzzSeeds() {
 		f.Add(s)
 	}
+	dir := f.TempDir()
+	var n atomic.Int64
 	f.Fuzz(func(t *testing.T, data []byte) {
-		path := filepath.Join(t.TempDir(), "store.log")
+		path := filepath.Join(dir, fmt.Sprintf("%d.log", n.Add(1)))
+		defer func() {
+			for _, p := range []string{path, path + ".lock", path + ".compact"} {
+				os.Remove(p)
+			}
+		}()
 		if err := os.WriteFile(path, append(appendHeader(nil), data...), 0o600); err != nil {
 			t.Fatal(err)
 		}
