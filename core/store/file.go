@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -247,7 +248,7 @@ func (f *File) open() error {
 // allZero reports whether the file, of size bytes, holds only zero bytes.
 // It reads no further than the first non-zero byte.
 func allZero(file *os.File, size int64) (bool, error) {
-	buf := make([]byte, min(size, 1<<20))
+	buf := make([]byte, min(size, 64<<10))
 	for off := int64(0); off < size; {
 		n, err := file.ReadAt(buf[:min(int64(len(buf)), size-off)], off)
 		for _, c := range buf[:n] {
@@ -614,6 +615,11 @@ func (f *File) run() {
 			f.flush()
 			return
 		}
+		// The callers of the batch just written were woken as it
+		// finished, and most are about to queue their next change: let
+		// them run first, so that it joins this batch rather than wait
+		// for the next fsync.
+		runtime.Gosched()
 		if f.opts.CommitInterval > 0 {
 			timer.Reset(f.opts.CommitInterval)
 			select {
