@@ -531,9 +531,10 @@ func TestNotificationDuplicate(t *testing.T) {
 
 	n := &Message{Type: Confirmable, Code: model.Content, MID: 77, Token: []byte{5}}
 	n.SetObserve(3)
-	p.send(ep.LocalAddr(), n)
-	p.send(ep.LocalAddr(), n)
 	for range 2 {
+		// The retransmission follows the ACK; one arriving while Notify
+		// still runs would be ignored.
+		p.send(ep.LocalAddr(), n)
 		if _, m := p.mustRecv(); m.Type != Acknowledgement || m.MID != 77 {
 			t.Fatalf("got %v, want ACK mid=77", m)
 		}
@@ -888,5 +889,29 @@ func TestForeignTokenIgnored(t *testing.T) {
 	p.send(cli.LocalAddr(), &Message{Type: Acknowledgement, Code: model.Content, MID: req.MID, Token: req.Token, Payload: []byte("yes")})
 	if resp := <-done; resp == nil || string(resp.Payload) != "yes" {
 		t.Fatalf("Do returned %v", resp)
+	}
+}
+
+// TestReusedMIDWithNewToken checks that a message reusing a remembered
+// MID with another token is served as new, not answered with the old
+// response (which would carry the wrong token).
+func TestReusedMIDWithNewToken(t *testing.T) {
+	checkLeaks(t)
+	var calls atomic.Int32
+	srv := listen(t, fast(HandlerFunc(func(ctx context.Context, r *Request) *Message {
+		calls.Add(1)
+		return echo(ctx, r)
+	})))
+	p := newRawPeer(t)
+	for i, tok := range []string{"first", "second"} {
+		req := get("/reuse")
+		req.MID, req.Token = 9, []byte(tok)
+		p.send(srv.LocalAddr(), req)
+		if _, m := p.mustRecv(); string(m.Token) != tok || m.Code != model.Content {
+			t.Fatalf("request %d: got %v, want 2.05 with token %q", i, m, tok)
+		}
+	}
+	if n := calls.Load(); n != 2 {
+		t.Fatalf("handler called %d times", n)
 	}
 }

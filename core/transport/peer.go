@@ -25,7 +25,7 @@ type peerState struct {
 
 type peerTable struct {
 	mu     sync.Mutex
-	m      ttlMap[netip.AddrPort, peerState]
+	m      ttlMap[addrKey, peerState]
 	rate   float64 // tokens per nanosecond; < 0: no limit
 	burst  float64
 	limits bool
@@ -33,7 +33,7 @@ type peerTable struct {
 
 func newPeerTable(idle int64, rate float64, burst int) *peerTable {
 	return &peerTable{
-		m:      newTTLMap[netip.AddrPort, peerState](idle, maxPeers, 0),
+		m:      newTTLMap[addrKey, peerState](idle, maxPeers, 0),
 		rate:   rate / 1e9,
 		burst:  float64(burst),
 		limits: rate >= 0,
@@ -41,7 +41,7 @@ func newPeerTable(idle int64, rate float64, burst int) *peerTable {
 }
 
 // lookup returns the state of peer, creating it, refilled to now.
-func (p *peerTable) lookup(peer netip.AddrPort, now int64) peerState {
+func (p *peerTable) lookup(peer addrKey, now int64) peerState {
 	st, ok := p.m.get(peer, now)
 	if !ok {
 		return peerState{tokens: p.burst, refill: now, mid: uint16(rand.Uint32())}
@@ -53,7 +53,7 @@ func (p *peerTable) lookup(peer netip.AddrPort, now int64) peerState {
 	return st
 }
 
-func (p *peerTable) store(peer netip.AddrPort, st peerState, now int64) {
+func (p *peerTable) store(peer addrKey, st peerState, now int64) {
 	if !p.m.set(peer, st, 0, now, true) {
 		p.m.put(peer, st, 0, now)
 	}
@@ -63,22 +63,24 @@ func (p *peerTable) store(peer netip.AddrPort, st peerState, now int64) {
 // sender to be gentle; this makes the receiver enforce it) and reports
 // whether there was one.
 func (p *peerTable) allow(peer netip.AddrPort, now int64) bool {
+	k := keyOf(peer)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	st := p.lookup(peer, now)
+	st := p.lookup(k, now)
 	ok := !p.limits || st.tokens >= 1
 	if ok && p.limits {
 		st.tokens--
 	}
-	p.store(peer, st, now)
+	p.store(k, st, now)
 	return ok
 }
 
 // touch marks an existing peer as active.
 func (p *peerTable) touch(peer netip.AddrPort, now int64) {
+	k := keyOf(peer)
 	p.mu.Lock()
-	if st, ok := p.m.get(peer, now); ok {
-		p.m.set(peer, st, 0, now, true)
+	if st, ok := p.m.get(k, now); ok {
+		p.m.set(k, st, 0, now, true)
 	}
 	p.mu.Unlock()
 }
@@ -87,12 +89,13 @@ func (p *peerTable) touch(peer netip.AddrPort, now int64) {
 // starts at a random value when the peer's state is created (RFC 7252
 // section 4.4).
 func (p *peerTable) nextMID(peer netip.AddrPort, now int64) uint16 {
+	k := keyOf(peer)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	st := p.lookup(peer, now)
+	st := p.lookup(k, now)
 	mid := st.mid
 	st.mid++
-	p.store(peer, st, now)
+	p.store(k, st, now)
 	return mid
 }
 

@@ -32,7 +32,7 @@ type incoming struct {
 	key       string // requestKey(msg), once computed
 }
 
-func (r *incoming) dedupKey() dedupKey { return dedupKey{r.peer, r.msg.MID} }
+func (r *incoming) dedupKey() dedupKey { return makeDedupKey(r.peer, r.msg.MID) }
 
 func (r *incoming) requestKey() string {
 	if r.key == "" {
@@ -48,7 +48,7 @@ var proxyNotSupported = model.MakeCode(5, 5)
 // onRequest handles an incoming CON or NON request.
 func (e *Endpoint) onRequest(peer netip.AddrPort, m *Message, now int64) {
 	con := m.Type == Confirmable
-	if reply, dup := e.dedup.check(dedupKey{peer, m.MID}, con, now); dup {
+	if reply, dup := e.dedup.check(makeDedupKey(peer, m.MID), m.Token, con, now); dup {
 		// RFC 7252 section 4.5: a duplicate CON gets the same reply
 		// again and is not processed twice; a duplicate NON is ignored.
 		e.stats.duplicates.Add(1)
@@ -259,8 +259,8 @@ func noResponse(req *Message, code model.Code) bool {
 // (RFC 7641 section 3.2) for Config.Notify.
 func (e *Endpoint) onResponse(peer netip.AddrPort, m *Message, now int64) {
 	con := m.Type == Confirmable
-	key := dedupKey{peer, m.MID}
-	if reply, dup := e.dedup.check(key, con, now); dup {
+	key := makeDedupKey(peer, m.MID)
+	if reply, dup := e.dedup.check(key, m.Token, con, now); dup {
 		// A retransmission whose ACK was lost: ACK again, deliver once.
 		e.stats.duplicates.Add(1)
 		if reply != nil && con {
@@ -271,17 +271,17 @@ func (e *Endpoint) onResponse(peer netip.AddrPort, m *Message, now int64) {
 	if _, bad := badCriticalOption(m); bad {
 		// RFC 7252 section 5.4.1: a response with an unrecognized
 		// critical option is rejected.
-		e.ackOrReset(key, con, false)
+		e.ackOrReset(peer, key, con, false)
 		return
 	}
 	if e.matchResponse(peer, m) {
 		if con {
-			e.ackOrReset(key, con, true)
+			e.ackOrReset(peer, key, con, true)
 		}
 		return
 	}
 	if e.cfg.Notify == nil {
-		e.ackOrReset(key, con, false)
+		e.ackOrReset(peer, key, con, false)
 		return
 	}
 	if e.inflight.Add(1) > int64(e.cfg.MaxInFlightHandlers) {
@@ -298,21 +298,21 @@ func (e *Endpoint) onResponse(peer netip.AddrPort, m *Message, now int64) {
 		if ok && !con {
 			return
 		}
-		e.ackOrReset(key, con, ok)
+		e.ackOrReset(peer, key, con, ok)
 	}()
 }
 
 // ackOrReset answers the CON or NON k with an empty ACK (ok) or a RST (RFC
 // 7252 section 4.2, 4.3; RFC 7641 section 3.6), remembered for
 // duplicates.
-func (e *Endpoint) ackOrReset(k dedupKey, con, ok bool) {
+func (e *Endpoint) ackOrReset(peer netip.AddrPort, k dedupKey, con, ok bool) {
 	t := Reset
 	if ok {
 		t = Acknowledgement
 	}
 	b := emptyMessage(t, k.mid)
 	e.dedup.answer(k, con, b)
-	e.write(b, k.peer)
+	e.write(b, peer)
 }
 
 func (e *Endpoint) callNotify(peer netip.AddrPort, m *Message) (ok bool) {
