@@ -134,7 +134,15 @@ func (s *Server) observe(ctx context.Context, ep string, paths []model.Path, com
 	if err != nil {
 		return nil, model.Errorf(model.NotFound, "device %q is not registered", ep)
 	}
+	if composite {
+		if err := checkComposite(r); err != nil {
+			return nil, err
+		}
+	}
 	f := formatFor(r, composite, options(opts))
+	if err := checkFormat(r, f); err != nil {
+		return nil, err
+	}
 	var msg *transport.Message
 	if composite {
 		body, err := codec.EncodePaths(nil, pathsFormatOf(f), paths)

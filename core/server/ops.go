@@ -46,6 +46,31 @@ func formatFor(r *store.Registration, composite bool, o callOptions) codec.Forma
 	if o.format != codec.None {
 		return o.format
 	}
+	return bestFormat(r, composite)
+}
+
+// checkFormat refuses a format the device's LwM2M version does not have:
+// the lwm2m= parameter of its registration decides what it may be sent
+// (SenML and CBOR arrived in 1.1, LwM2M CBOR in 1.2).
+func checkFormat(r *store.Registration, f codec.Format) error {
+	if !f.Known() {
+		return model.Errorf(model.NotAcceptable, "unknown content format %d", uint16(f))
+	}
+	if f.MinVersion().Compare(r.Version) > 0 {
+		return model.Errorf(model.NotAcceptable, "device %s registered with LwM2M %s, which has no %s (LwM2M %s)", r.Endpoint, r.Version, f.Name(), f.MinVersion())
+	}
+	return nil
+}
+
+// checkComposite refuses composite operations to a 1.0 device.
+func checkComposite(r *store.Registration) error {
+	if r.Version.Compare(model.V1_1) < 0 {
+		return model.Errorf(model.NotAcceptable, "device %s registered with LwM2M %s, which has no composite operations (LwM2M 1.1)", r.Endpoint, r.Version)
+	}
+	return nil
+}
+
+func bestFormat(r *store.Registration, composite bool) codec.Format {
 	for _, f := range preference {
 		if composite && !f.Composite() {
 			continue
@@ -61,9 +86,6 @@ func formatFor(r *store.Registration, composite bool, o callOptions) codec.Forma
 	}
 	if composite {
 		return codec.SenMLCBOR
-	}
-	if r.Version == model.V1_0 {
-		return codec.TLV
 	}
 	return codec.TLV
 }
@@ -180,6 +202,9 @@ func (s *Server) Read(ctx context.Context, ep string, p model.Path, opts ...Opti
 		return model.Node{}, model.Errorf(model.NotFound, "device %q is not registered", ep)
 	}
 	f := formatFor(r, false, options(opts))
+	if err := checkFormat(r, f); err != nil {
+		return model.Node{}, err
+	}
 	msg := newRequest(transport.GET, r, p)
 	msg.SetAccept(uint16(f))
 	resp, err := s.callRegistration(ctx, r, msg)
@@ -204,6 +229,9 @@ func (s *Server) Write(ctx context.Context, ep string, p model.Path, n model.Nod
 		return model.Errorf(model.NotFound, "device %q is not registered", ep)
 	}
 	f := formatFor(r, false, options(opts))
+	if err := checkFormat(r, f); err != nil {
+		return err
+	}
 	if !codec.CanEncode(f, &n) {
 		// A single value in a format that cannot carry it: fall back to a
 		// tree format the device will understand.
@@ -272,6 +300,9 @@ func (s *Server) Create(ctx context.Context, ep string, obj uint16, inst model.N
 		payload, err = codec.Encode(nil, f, model.InstancePath(obj, 0), &inst)
 	} else {
 		f = formatFor(r, false, o)
+		if err := checkFormat(r, f); err != nil {
+			return model.Path{}, err
+		}
 		wrapped := model.NewObject(obj, inst)
 		payload, err = codec.Encode(nil, f, model.ObjectPath(obj), &wrapped)
 	}
@@ -383,7 +414,13 @@ func (s *Server) ReadComposite(ctx context.Context, ep string, paths []model.Pat
 	if err != nil {
 		return nil, model.Errorf(model.NotFound, "device %q is not registered", ep)
 	}
+	if err := checkComposite(r); err != nil {
+		return nil, err
+	}
 	f := formatFor(r, true, options(opts))
+	if err := checkFormat(r, f); err != nil {
+		return nil, err
+	}
 	body, err := codec.EncodePaths(nil, f, paths)
 	if err != nil {
 		if f != codec.LwM2MCBOR {
@@ -434,7 +471,13 @@ func (s *Server) WriteComposite(ctx context.Context, ep string, entries []model.
 	if err != nil {
 		return model.Errorf(model.NotFound, "device %q is not registered", ep)
 	}
+	if err := checkComposite(r); err != nil {
+		return err
+	}
 	f := formatFor(r, true, options(opts))
+	if err := checkFormat(r, f); err != nil {
+		return err
+	}
 	body, err := codec.EncodeEntries(nil, f, entries)
 	if err != nil {
 		return err

@@ -198,3 +198,93 @@ func TestOperationErrors(t *testing.T) {
 		t.Errorf("timeout took %v", time.Since(start))
 	}
 }
+
+// TestVersionDecidesWhatADeviceIsSent: the lwm2m= parameter of the
+// registration decides the formats and operations a device may be sent.
+func TestVersionDecidesWhatADeviceIsSent(t *testing.T) {
+	s := startServer(t, Config{})
+	register(t, s, "v10", func(c *servertest.Config) {
+		c.Version = model.V1_0
+		c.Formats = []codec.Format{codec.TLV, codec.Text, codec.JSON}
+	})
+	register(t, s, "v11", func(c *servertest.Config) { c.Version = model.V1_1 })
+	ctx := ctxT(t)
+	if _, err := s.Read(ctx, "v10", mustPath("/3/0")); err != nil {
+		t.Fatalf("read in the default format of a 1.0 device: %v", err)
+	}
+	for name, err := range map[string]error{
+		"senml to 1.0": func() error { _, err := s.Read(ctx, "v10", mustPath("/3/0"), WithFormat(codec.SenMLCBOR)); return err }(),
+		"lwm2m cbor to 1.1": func() error {
+			_, err := s.Read(ctx, "v11", mustPath("/3/0"), WithFormat(codec.LwM2MCBOR))
+			return err
+		}(),
+		"read-composite to 1.0": func() error { _, err := s.ReadComposite(ctx, "v10", []model.Path{mustPath("/3/0/0")}); return err }(),
+		"write-composite to 1.0": s.WriteComposite(ctx, "v10", []model.Entry{{Path: mustPath("/1/0/1"), Node: model.NewResource(1, model.Int(5))}}),
+		"observe-composite to 1.0": func() error {
+			_, err := s.ObserveComposite(ctx, "v10", []model.Path{mustPath("/3/0/0")})
+			return err
+		}(),
+		"unknown format": func() error { _, err := s.Read(ctx, "v11", mustPath("/3/0"), WithFormat(codec.Format(9))); return err }(),
+	} {
+		if model.CodeOf(err) != model.NotAcceptable {
+			t.Errorf("%s: %v, want 4.06", name, err)
+		}
+	}
+}
+
+// TestBlockwise reads and writes a value larger than one CoAP block
+// (RFC 7959): the transport fetches Block2 and sends Block1.
+func TestBlockwise(t *testing.T) {
+	s := startServer(t, Config{})
+	big := make([]byte, 20000)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	d := register(t, s, "big", func(c *servertest.Config) {
+		c.Objects = append(c.Objects, model.NewObject(5, model.NewInstance(0, model.NewResource(0, model.Opaque(big)))))
+	})
+	ctx := ctxT(t)
+	for _, f := range []codec.Format{codec.TLV, codec.Opaque, codec.SenMLCBOR} {
+		n, err := s.Read(ctx, "big", mustPath("/5/0/0"), WithFormat(f))
+		if err != nil || n.Value != model.Opaque(big) {
+			t.Fatalf("block-wise read in %v: %d bytes, %v", f, len(n.Value.Str()), err)
+		}
+	}
+	bigger := append(big, big...)
+	if err := s.Write(ctx, "big", mustPath("/5/0/0"), model.NewResource(0, model.Opaque(bigger)), true, WithFormat(codec.Opaque)); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := d.Get(mustPath("/5/0/0")); n.Value != model.Opaque(bigger) {
+		t.Errorf("block-wise write: the device holds %d bytes", len(n.Value.Str()))
+	}
+}
+
+// TestBlockwiseRegister: a device with many instances registers with a
+// payload larger than one block (Block1 on the Register).
+func TestBlockwiseRegister(t *testing.T) {
+	s := startServer(t, Config{})
+	var insts []model.Node
+	for i := range 400 {
+		insts = append(insts, model.NewInstance(uint16(i), model.NewResource(5700, model.Float(float64(i)))))
+	}
+	d := register(t, s, "many", func(c *servertest.Config) { c.Objects = append(c.Objects, model.NewObject(3300, insts...)) })
+	if len(d.Payload()) < 3000 {
+		t.Fatalf("payload of %d bytes does not need block-wise", len(d.Payload()))
+	}
+	r, err := s.Registration(ctxT(t), "many")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := r.Objects[len(r.Objects)-1]; o.ID != 3303 && len(r.Objects) != 4 {
+		t.Errorf("objects %v", r.Objects)
+	}
+	found := false
+	for _, o := range r.Objects {
+		if o.ID == 3300 {
+			found = len(o.Instances) == 400
+		}
+	}
+	if !found {
+		t.Errorf("the 400 instances did not all arrive: %+v", r.Objects)
+	}
+}
