@@ -218,7 +218,7 @@ func TestVersionDecidesWhatADeviceIsSent(t *testing.T) {
 			_, err := s.Read(ctx, "v11", mustPath("/3/0"), WithFormat(codec.LwM2MCBOR))
 			return err
 		}(),
-		"read-composite to 1.0": func() error { _, err := s.ReadComposite(ctx, "v10", []model.Path{mustPath("/3/0/0")}); return err }(),
+		"read-composite to 1.0":  func() error { _, err := s.ReadComposite(ctx, "v10", []model.Path{mustPath("/3/0/0")}); return err }(),
 		"write-composite to 1.0": s.WriteComposite(ctx, "v10", []model.Entry{{Path: mustPath("/1/0/1"), Node: model.NewResource(1, model.Int(5))}}),
 		"observe-composite to 1.0": func() error {
 			_, err := s.ObserveComposite(ctx, "v10", []model.Path{mustPath("/3/0/0")})
