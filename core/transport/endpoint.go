@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/plgd-dev/go-coap/v3/message"
+
 	"github.com/wasm2m/wasm2m/core/model"
 )
 
@@ -413,6 +415,7 @@ func emptyMessage(t Type, mid uint16) []byte {
 func (e *Endpoint) readLoop() {
 	defer e.wg.Done()
 	buf := make([]byte, maxDatagram)
+	scratch := make(message.Options, 0, 32)
 	for {
 		n, peer, err := e.conn.ReadFrom(buf)
 		if err != nil {
@@ -435,7 +438,7 @@ func (e *Endpoint) readLoop() {
 			continue
 		}
 		e.stats.received.Add(1)
-		e.receive(normalize(peer), buf[:n])
+		e.receive(normalize(peer), buf[:n], scratch)
 	}
 }
 
@@ -460,8 +463,8 @@ func (e *Endpoint) janitor() {
 }
 
 // receive handles one datagram from peer. b is the reader's buffer: what
-// outlives this call is copied.
-func (e *Endpoint) receive(peer netip.AddrPort, b []byte) {
+// outlives this call is copied. scratch is the reader's decoding space.
+func (e *Endpoint) receive(peer netip.AddrPort, b []byte, scratch message.Options) {
 	// RFC 7252 section 3: a datagram shorter than the header or of
 	// another version is silently ignored.
 	if len(b) < 4 || b[0]>>6 != 1 {
@@ -493,7 +496,7 @@ func (e *Endpoint) receive(peer netip.AddrPort, b []byte) {
 		return
 	}
 	m := new(Message)
-	if err := m.UnmarshalBinary(append([]byte(nil), b...)); err != nil {
+	if err := m.unmarshal(append([]byte(nil), b...), scratch); err != nil {
 		// RFC 7252 section 4.2: a CON with a format error is rejected
 		// with a RST when its MID can be read; anything else is ignored
 		// (section 4.3).

@@ -135,7 +135,7 @@ func FuzzReceive(f *testing.F) {
 		e := newEndpoint(nc, cfg)
 		peer := netip.MustParseAddrPort("192.0.2.1:5683")
 		for _, d := range [][]byte{a, b, a} {
-			e.receive(peer, d)
+			e.receive(peer, d, nil)
 		}
 		e.Close()
 		nc.mu.Lock()

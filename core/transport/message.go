@@ -189,14 +189,21 @@ func (m *Message) MarshalBinary() ([]byte, error) { return m.AppendBinary(nil) }
 // value length is out of range are dropped (RFC 7252 section 5.4.3);
 // critical ones are kept for the endpoint to refuse.
 func (m *Message) UnmarshalBinary(b []byte) error {
-	var arr [16]message.Option
-	gm := message.Message{Options: arr[:0]}
+	var scratch [16]message.Option
+	return m.unmarshal(b, scratch[:0])
+}
+
+// unmarshal is UnmarshalBinary with a scratch slice for go-coap's options,
+// which the endpoint's reader keeps from one datagram to the next.
+func (m *Message) unmarshal(b []byte, scratch message.Options) error {
+	gm := message.Message{Options: scratch[:0]}
 	_, err := coder.DefaultCoder.Decode(b, &gm)
 	if errors.Is(err, message.ErrOptionsTooSmall) {
 		// Every option takes at least one byte.
 		gm = message.Message{Options: make(message.Options, 0, len(b))}
 		_, err = coder.DefaultCoder.Decode(b, &gm)
 	}
+	defer clear(gm.Options) // the scratch must not keep b alive
 	if err != nil {
 		return formatError("%v", err)
 	}

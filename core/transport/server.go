@@ -23,6 +23,7 @@ type incoming struct {
 	msg   *Message
 	con   bool
 	state atomic.Int32
+	req   Request // what the handler gets
 
 	block1    Block // the final Block1 of a reassembled body, echoed in the response (RFC 7959 section 2.3)
 	hasBlock1 bool
@@ -131,7 +132,8 @@ func (e *Endpoint) serve(r *incoming) {
 	if r.con {
 		t = time.AfterFunc(e.cfg.SeparateResponseAfter, func() { e.separateACK(r) })
 	}
-	resp := e.callHandler(&Request{Peer: r.peer, Msg: r.msg})
+	r.req = Request{Peer: r.peer, Msg: r.msg}
+	resp := e.callHandler(&r.req)
 	if t != nil {
 		t.Stop()
 	}
