@@ -6,17 +6,20 @@
 //
 // One Endpoint serves incoming requests through a Handler and sends
 // requests with Do and notifications with Notify, over one socket. It
-// keeps no session per peer: per-peer state is a message ID counter and a
-// token bucket, a few dozen bytes, dropped when the peer is idle. The
-// deduplication cache is a bounded map with FIFO expiry, O(1) per message.
-// The endpoint routes responses by token only: the LwM2M server keeps
-// registrations and observations in its own tables and receives
-// notifications that match no request in flight through Config.Notify, so
-// they still arrive after a peer's state was dropped.
+// keeps no session and no goroutine per peer: per-peer state is a message
+// ID counter and a token bucket (about 160 bytes with its share of the
+// table), allocated on the first datagram and dropped when the peer is
+// idle. The deduplication cache is a bounded map with FIFO expiry, O(1)
+// per message. The endpoint routes responses by token only: the LwM2M
+// server keeps registrations and observations in its own tables and
+// receives notifications that match no request in flight through
+// Config.Notify, so they still arrive after a peer's state was dropped.
 //
 // Goroutines: one reader per socket, one janitor, and one goroutine per
-// handler call, bounded by Config.MaxInFlightHandlers; retransmission uses
-// runtime timers. Close stops and waits for all of them.
+// handler call, bounded by Config.MaxInFlightHandlers; retransmission and
+// the separate-response deadline use runtime timers (time.AfterFunc),
+// whose callbacks are short and counted like the rest. Close stops and
+// waits for all of them.
 //
 // Package transport is the only wasm2m package that imports go-coap, and
 // it uses only go-coap's message codec (package message and the UDP

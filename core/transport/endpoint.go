@@ -27,8 +27,12 @@ type Request struct {
 // Options and Payload; the endpoint sets Type, MID and Token (the
 // request's token is echoed). A payload larger than the block size is
 // served block-wise with Block2 (RFC 7959 section 2.2) without the
-// handler's help. Returning nil answers a CON request with an empty ACK
-// and a NON request with nothing; a message with Code 0 counts as nil.
+// handler's help, and so is Block1: the request's Payload is the whole
+// body. Returning nil answers a CON request with an empty ACK and a NON
+// request with nothing; a message with Code 0 counts as nil. A handler
+// slower than Config.SeparateResponseAfter has its CON request
+// acknowledged for it, and its response goes as a separate CON (RFC 7252
+// section 5.2.2); returning nil then sends nothing more.
 //
 // ServeCoAP is called on its own goroutine, concurrently with other calls,
 // at most Config.MaxInFlightHandlers at a time. ctx is cancelled when the

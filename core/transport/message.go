@@ -57,28 +57,31 @@ const (
 // Option numbers (RFC 7252 section 5.10 and 12.2; Observe from RFC 7641,
 // Block1, Block2 and Size2 from RFC 7959, No-Response from RFC 7967).
 const (
-	OptIfMatch        uint16 = 1
-	OptURIHost        uint16 = 3
-	OptETag           uint16 = 4
-	OptIfNoneMatch    uint16 = 5
-	OptObserve        uint16 = 6
-	OptURIPort        uint16 = 7
-	OptLocationPath   uint16 = 8
-	OptURIPath        uint16 = 11
-	OptContentFormat  uint16 = 12
-	OptMaxAge         uint16 = 14
-	OptURIQuery       uint16 = 15
-	OptAccept         uint16 = 17
-	OptLocationQuery  uint16 = 20
-	OptBlock2         uint16 = 23
-	OptBlock1         uint16 = 27
-	OptSize2          uint16 = 28
-	OptProxyURI       uint16 = 35
-	OptProxyScheme    uint16 = 39
-	OptSize1          uint16 = 60
-	OptNoResponse     uint16 = 258
-	maxOptionValueLen        = 65535 + 269 // the longest the option length field can say (RFC 7252 section 3.1)
+	OptIfMatch       uint16 = 1
+	OptURIHost       uint16 = 3
+	OptETag          uint16 = 4
+	OptIfNoneMatch   uint16 = 5
+	OptObserve       uint16 = 6
+	OptURIPort       uint16 = 7
+	OptLocationPath  uint16 = 8
+	OptURIPath       uint16 = 11
+	OptContentFormat uint16 = 12
+	OptMaxAge        uint16 = 14
+	OptURIQuery      uint16 = 15
+	OptAccept        uint16 = 17
+	OptLocationQuery uint16 = 20
+	OptBlock2        uint16 = 23
+	OptBlock1        uint16 = 27
+	OptSize2         uint16 = 28
+	OptProxyURI      uint16 = 35
+	OptProxyScheme   uint16 = 39
+	OptSize1         uint16 = 60
+	OptNoResponse    uint16 = 258
 )
+
+// maxOptionValueLen is the longest value the option length field can say
+// (RFC 7252 section 3.1).
+const maxOptionValueLen = 65535 + 269
 
 // Option is one CoAP option: its number and its raw value.
 type Option struct {
