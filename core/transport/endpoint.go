@@ -344,6 +344,7 @@ func (e *Endpoint) Close() error {
 		e.closed = true
 		var pending []*exchange
 		for _, ex := range e.byMID {
+			ex.finished = true
 			pending = append(pending, ex)
 		}
 		clear(e.byMID)
