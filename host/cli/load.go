@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,6 +55,7 @@ type loadFlags struct {
 	timeout       time.Duration
 	quiet         bool
 	serveBaseline string
+	serverProfile string
 	set           map[string]bool
 }
 
@@ -79,15 +81,8 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.DurationVar(&f.timeout, "ack-timeout", 2*time.Second, "the devices' initial retransmission timeout")
 	fs.BoolVar(&f.quiet, "q", false, "no progress lines on stderr")
 	fs.StringVar(&f.serveBaseline, "serve-baseline", "", "")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: wasm2m load [flags]")
-		fs.VisitAll(func(fl *flag.Flag) {
-			if fl.Name == "serve-baseline" {
-				return // internal: what -compare starts as a child
-			}
-			fmt.Fprintf(stderr, "  -%s\n    \t%s (default %q)\n", fl.Name, fl.Usage, fl.DefValue)
-		})
-	}
+	fs.StringVar(&f.serverProfile, "server-cpuprofile", "", "with -compare: the server child writes a CPU profile to this file")
+	hideFlags(fs, "serve-baseline") // internal: what -compare starts as a child
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -114,6 +109,36 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return loadMemory(ctx, &f, stdout, progress)
 	}
 	return fmt.Errorf("%w: -scenario %q: want register, update, noisy, read or memory", errUsage, f.scenario)
+}
+
+// hideFlags makes fs's usage leave out the named flags, which are for
+// benchmarks and for the load command's own child processes.
+func hideFlags(fs *flag.FlagSet, names ...string) {
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage of %s:\n", fs.Name())
+		fs.VisitAll(func(fl *flag.Flag) {
+			if slices.Contains(names, fl.Name) {
+				return
+			}
+			fmt.Fprintf(fs.Output(), "  -%s\n    \t%s (default %q)\n", fl.Name, fl.Usage, fl.DefValue)
+		})
+	}
+}
+
+// startCPUProfile writes a CPU profile to path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // serveBaseline runs a baseline server until ctx is done; its first line
@@ -241,13 +266,17 @@ type target struct {
 	pid   int
 }
 
-func serverChild(storeKind string) func() (*child, error) {
+func serverChild(storeKind, profile string) func() (*child, error) {
 	return func() (*child, error) {
 		dir, err := os.MkdirTemp("", "wasm2m-load-")
 		if err != nil {
 			return nil, err
 		}
-		c, err := startChild("wasm2m server", "server", "-addr", "127.0.0.1:0", "-data", dir, "-store", storeKind, "-log-level", "warn")
+		args := []string{"server", "-addr", "127.0.0.1:0", "-data", dir, "-store", storeKind, "-log-level", "warn"}
+		if profile != "" {
+			args = append(args, "-cpuprofile", profile)
+		}
+		c, err := startChild("wasm2m server", args...)
 		if err != nil {
 			os.RemoveAll(dir)
 			return nil, err
@@ -278,7 +307,7 @@ func (f *loadFlags) targets(serverOnly bool) ([]target, error) {
 	if storeKind != "file" && storeKind != "memory" {
 		return nil, fmt.Errorf("%w: -store %q: want file or memory", errUsage, storeKind)
 	}
-	ts := []target{{name: "wasm2m (" + storeKind + " store)", start: serverChild(storeKind)}}
+	ts := []target{{name: "wasm2m (" + storeKind + " store)", start: serverChild(storeKind, f.serverProfile)}}
 	if !serverOnly {
 		ts = append(ts, target{name: "go-coap baseline", start: baselineChild("gocoap")}, target{name: "stateless baseline", start: baselineChild("stateless")})
 	}

@@ -54,8 +54,17 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	storeKind := fs.String("store", "file", "where registrations live: file (durable, in -data) or memory")
 	ddf := fs.String("ddf", "", "a folder of OMA DDF XML object definitions (or one file) to load beside the built-in ones")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
+	cpuprofile := fs.String("cpuprofile", "", "") // hidden: for benchmarks (BENCHMARKS.md)
+	hideFlags(fs, "cpuprofile")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *cpuprofile != "" {
+		stop, err := startCPUProfile(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	log, err := newLogger(stderr, *level)
 	if err != nil {

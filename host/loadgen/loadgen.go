@@ -178,6 +178,9 @@ type Summary struct {
 	Retries  int            // retransmissions
 	Slices   []Slice
 	Noise    *NoiseSummary
+	// SelfCPU is the CPU time the load generator's own process spent
+	// during the run (user and system, all its goroutines).
+	SelfCPU time.Duration
 }
 
 // Rate returns the successful requests per second.
@@ -224,6 +227,9 @@ func (s *Summary) Print(w io.Writer) {
 	h := &s.Latency
 	fmt.Fprintf(w, "  latency   p50 %s  p90 %s  p99 %s  max %s\n", fmtDur(h.Quantile(0.5)), fmtDur(h.Quantile(0.9)), fmtDur(h.Quantile(0.99)), fmtDur(h.Max()))
 	fmt.Fprintf(w, "  errors    %s; %d retransmissions\n", s.ErrorString(), s.Retries)
+	if s.Done > 0 && s.SelfCPU > 0 {
+		fmt.Fprintf(w, "  self CPU  %.1f µs/request (the load generator's own process)\n", float64(s.SelfCPU.Nanoseconds())/1e3/float64(s.Done))
+	}
 	for _, sl := range s.Slices {
 		fmt.Fprintf(w, "  slice     %d-%d: %.0f/s, server CPU %.1f µs/request\n", sl.From, sl.To, float64(sl.To-sl.From)/sl.Elapsed.Seconds(), float64(sl.PerRequest().Nanoseconds())/1e3)
 	}
@@ -381,7 +387,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 			rec.progress(cfg.Progress, string(cfg.Scenario), stop)
 		}()
 	}
-	start := time.Now()
+	start, self0 := time.Now(), selfCPU()
 	rec.startSlices()
 	var deadline time.Time
 	if cfg.Duration > 0 {
@@ -404,7 +410,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		rec.add(res)
 	})
 	rec.mu.Lock()
-	sum.Elapsed = time.Since(start)
+	sum.Elapsed, sum.SelfCPU = time.Since(start), selfCPU()-self0
 	if rec.cpu != nil && sum.Done > rec.slice.From {
 		rec.cutSlice()
 	}
@@ -521,6 +527,15 @@ func RaiseFileLimit(want int) (uint64, error) {
 		return 0, fmt.Errorf("loadgen: raise the open file limit to %d: %w", lim.Max, err)
 	}
 	return lim.Cur, nil
+}
+
+// selfCPU returns the CPU time this process has used.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func isRefused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
