@@ -286,12 +286,82 @@ func (s *Server) onNotify(peer netip.AddrPort, msg *transport.Message) bool {
 		s.forget(tok)
 		return false
 	}
+	if b, ok := msg.Block2(); ok && b.More {
+		// A notification too large for one datagram carries its first
+		// block; the rest is fetched with a plain request for the
+		// observed resource (RFC 7959 section 3.4). The fetch runs on its
+		// own goroutine: this one belongs to the transport.
+		select {
+		case <-s.stop:
+			return true
+		default:
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.completeNotification(o, r, msg)
+		}()
+		return true
+	}
+	s.handleNotification(o, r, msg)
+	return true
+}
+
+// completeNotification fetches the whole body of a block-wise
+// notification and handles it.
+func (s *Server) completeNotification(o *observation, r *store.Registration, first *transport.Message) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
+	defer cancel()
+	go func() {
+		select {
+		case <-s.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	st := o.stored
+	var req *transport.Message
+	if st.Composite {
+		body, err := codec.EncodePaths(nil, pathsFormatOf(codec.Format(st.Format)), st.Paths)
+		if err != nil {
+			return
+		}
+		req = newRequest(transport.FETCH, r, model.RootPath())
+		req.SetContentFormat(uint16(pathsFormatOf(codec.Format(st.Format))))
+		req.Payload = body
+	} else {
+		req = newRequest(transport.GET, r, st.Paths[0])
+	}
+	if cf, ok := first.ContentFormat(); ok {
+		req.SetAccept(cf)
+	} else {
+		req.SetAccept(st.Format)
+	}
+	resp, err := s.callRegistration(ctx, r, req)
+	whole := *first
+	whole.Remove(transport.OptBlock2)
+	if err != nil {
+		whole.Payload = nil
+		s.deliver(o, r, Notification{Time: s.now(), Err: model.Errorf(model.BadGateway, "fetch the rest of a block-wise notification from %s: %w", r.Endpoint, err)})
+		return
+	}
+	whole.Payload = resp.Payload
+	if cf, ok := resp.ContentFormat(); ok {
+		whole.SetContentFormat(cf)
+	}
+	s.handleNotification(o, r, &whole)
+}
+
+// handleNotification decodes a complete notification and delivers it.
+func (s *Server) handleNotification(o *observation, r *store.Registration, msg *transport.Message) {
+	tok := o.stored.Token
 	now := s.now()
 	seq, hasSeq := msg.Observe()
 	if hasSeq && !o.fresh(seq, now) {
-		return true // reordered: older than what we delivered (RFC 7641 section 4.4)
+		return // reordered: older than what we delivered (RFC 7641 section 4.4)
 	}
 	n := Notification{Time: now}
+	var err error
 	if !msg.Code.IsSuccess() || !hasSeq {
 		// An error, or a final response without Observe: the device ended
 		// the observation (RFC 7641 section 3.2).
@@ -305,7 +375,7 @@ func (s *Server) onNotify(peer netip.AddrPort, msg *transport.Message) bool {
 		}
 		s.deliver(o, r, n)
 		s.forget(tok)
-		return true
+		return
 	}
 	n.Entries, n.Records, err = s.decodeNotification(r, o.stored, msg)
 	if err != nil {
@@ -313,7 +383,6 @@ func (s *Server) onNotify(peer netip.AddrPort, msg *transport.Message) bool {
 		s.log.Warn("undecodable notification", "endpoint", r.Endpoint, "token", tokenString(tok), "err", err)
 	}
 	s.deliver(o, r, n)
-	return true
 }
 
 // fresh applies RFC 7641 section 4.4: a notification is newer when its

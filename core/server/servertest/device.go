@@ -770,3 +770,37 @@ func (d *Device) observe(req *transport.Request, paths []model.Path, comp bool, 
 	m.Payload = body
 	return m
 }
+
+// NotifyBlockwise sends, for the observation of path p, a notification
+// that carries only the first block of its payload (Block2 with M set,
+// RFC 7959 section 3.4), as a device does when a notification does not fit
+// one datagram; the server must fetch the rest. The payload must be larger
+// than size.
+func (d *Device) NotifyBlockwise(ctx context.Context, p model.Path, size uint16) error {
+	d.mu.Lock()
+	var o *observation
+	for _, x := range d.obs {
+		if len(x.paths) == 1 && x.paths[0] == p {
+			o = x
+		}
+	}
+	if o == nil {
+		d.mu.Unlock()
+		return fmt.Errorf("no observation of %s", p)
+	}
+	o.seq++
+	seq := o.seq
+	body, err := d.encodeLocked(o.paths, o.comp, o.f)
+	d.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if len(body) <= int(size) {
+		return fmt.Errorf("a %d-byte notification fits one block of %d", len(body), size)
+	}
+	m := &transport.Message{Type: transport.NonConfirmable, Code: model.Content, Token: []byte(o.token), Payload: body[:size]}
+	m.SetObserve(seq)
+	m.SetContentFormat(uint16(o.f))
+	m.SetBlock2(transport.Block{Num: 0, More: true, Size: size})
+	return d.ep.Notify(ctx, o.peer, m)
+}
