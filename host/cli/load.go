@@ -56,6 +56,7 @@ type loadFlags struct {
 	quiet         bool
 	serveBaseline string
 	serverProfile string
+	only          string
 	set           map[string]bool
 }
 
@@ -67,7 +68,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&f.scenario, "scenario", "register", "register, update, noisy (devices register beside a peer sending -noise-rate messages/s), read (Read round trips from an in-process server to 1 and to -devices devices) or memory (heap per idle registration of an in-process server)")
 	fs.IntVar(&f.devices, "devices", 10000, "simulated devices, one UDP socket each (noisy: 1000; read: 1000)")
 	fs.IntVar(&f.inflight, "inflight", 64, "requests in flight overall")
-	fs.IntVar(&f.registrations, "registrations", 0, "requests in total (register: Registers of distinct endpoints, cycling over the sockets); default -devices (noisy: 10 × -devices; read: 20000)")
+	fs.IntVar(&f.registrations, "registrations", 0, "requests in total (register: Registers of distinct endpoints, cycling over the sockets); default -devices (noisy: 10 × -devices; read: 100000)")
 	fs.DurationVar(&f.duration, "duration", 0, "stop issuing requests after this long (0: when -registrations are done)")
 	fs.Float64Var(&f.rate, "rate", 0, "requests per second overall, 0 for as fast as -inflight allows (noisy: 2000)")
 	fs.Float64Var(&f.noiseRate, "noise-rate", 0, "messages per second from one noisy peer beside the devices (noisy: 1000)")
@@ -81,6 +82,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.DurationVar(&f.timeout, "ack-timeout", 2*time.Second, "the devices' initial retransmission timeout")
 	fs.BoolVar(&f.quiet, "q", false, "no progress lines on stderr")
 	fs.StringVar(&f.serveBaseline, "serve-baseline", "", "")
+	fs.StringVar(&f.only, "targets", "server,gocoap,stateless", "with -compare: which of the server and the two baselines to run, in this order")
 	fs.StringVar(&f.serverProfile, "server-cpuprofile", "", "with -compare: the server child writes a CPU profile to this file")
 	hideFlags(fs, "serve-baseline") // internal: what -compare starts as a child
 	if err := parse(fs, args); err != nil {
@@ -260,6 +262,7 @@ func (c *child) kill() {
 
 // target is one server a load runs against.
 type target struct {
+	kind  string // server, gocoap, stateless; "" for -addr
 	name  string
 	start func() (*child, error) // nil: addr is fixed
 	addr  netip.AddrPort
@@ -307,9 +310,25 @@ func (f *loadFlags) targets(serverOnly bool) ([]target, error) {
 	if storeKind != "file" && storeKind != "memory" {
 		return nil, fmt.Errorf("%w: -store %q: want file or memory", errUsage, storeKind)
 	}
-	ts := []target{{name: "wasm2m (" + storeKind + " store)", start: serverChild(storeKind, f.serverProfile)}}
-	if !serverOnly {
-		ts = append(ts, target{name: "go-coap baseline", start: baselineChild("gocoap")}, target{name: "stateless baseline", start: baselineChild("stateless")})
+	var ts []target
+	for _, k := range strings.Split(f.only, ",") {
+		switch k {
+		case "server":
+			ts = append(ts, target{kind: k, name: "wasm2m (" + storeKind + " store)", start: serverChild(storeKind, f.serverProfile)})
+		case "gocoap":
+			if !serverOnly {
+				ts = append(ts, target{kind: k, name: "go-coap baseline", start: baselineChild("gocoap")})
+			}
+		case "stateless":
+			if !serverOnly {
+				ts = append(ts, target{kind: k, name: "stateless baseline", start: baselineChild("stateless")})
+			}
+		default:
+			return nil, fmt.Errorf("%w: -targets %q: want a list of server, gocoap and stateless", errUsage, f.only)
+		}
+	}
+	if len(ts) == 0 {
+		return nil, fmt.Errorf("%w: -targets %q names nothing to run with -scenario %s", errUsage, f.only, f.scenario)
 	}
 	return ts, nil
 }
@@ -405,8 +424,12 @@ func loadCompare(ctx context.Context, f *loadFlags, stdout, stderr, progress io.
 	fmt.Fprintln(stdout)
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
 	head := "target\trequests/s\tp50\tp99\terrors\tCPU µs/req"
-	if len(ts) == 3 {
-		head += "\tvs go-coap\tvs stateless"
+	var bases []int
+	for i, t := range ts {
+		if t.kind == "gocoap" || t.kind == "stateless" {
+			bases = append(bases, i)
+			head += "\tvs " + strings.TrimSuffix(t.name, " baseline")
+		}
 	}
 	fmt.Fprintln(tw, head)
 	for i, t := range ts {
@@ -422,8 +445,8 @@ func loadCompare(ctx context.Context, f *loadFlags, stdout, stderr, progress io.
 			}
 		}
 		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%d\t%s", t.name, spread(rates[i], "%.0f"), durSpread(p50), durSpread(p99), errs, spread(cpus, "%.1f"))
-		if len(ts) == 3 {
-			line += "\t" + spread(ratios(rates[i], rates[1]), "%.2fx") + "\t" + spread(ratios(rates[i], rates[2]), "%.2fx")
+		for _, b := range bases {
+			line += "\t" + spread(ratios(rates[i], rates[b]), "%.2fx")
 		}
 		fmt.Fprintln(tw, line)
 	}
@@ -549,7 +572,7 @@ func loadRead(ctx context.Context, f *loadFlags, stdout, progress io.Writer) err
 	}
 	n := f.registrations
 	if n == 0 && f.duration == 0 {
-		n = 20000
+		n = 100000
 	}
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
 	var lines []string

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wasm2m/wasm2m/core/codec"
@@ -62,7 +63,7 @@ func mustTLV(n model.Node) []byte {
 // a GET of /3/0 with the Device instance in TLV, anything else with 4.04,
 // in the ACK (RFC 7252 section 5.2.1). It is the whole device: no object
 // tree, no endpoint, one goroutine.
-func serveReads(d *device) {
+func serveReads(d *device, answered *atomic.Int64) {
 	in := make([]byte, 1500)
 	var req transport.Message
 	var out []byte
@@ -82,6 +83,7 @@ func serveReads(d *device) {
 			resp.Code = model.Content
 			resp.SetContentFormat(uint16(codec.TLV))
 			resp.Payload = deviceInstance
+			answered.Add(1)
 		}
 		if out, err = resp.AppendBinary(out[:0]); err == nil {
 			_, _ = d.conn.Write(out)
@@ -145,11 +147,12 @@ func RunRead(ctx context.Context, cfg ReadConfig) (*Summary, error) {
 	if len(failed) > 0 {
 		return nil, fmt.Errorf("loadgen: %d of %d devices did not register: %s", len(failed), len(devs), strings.Join(failed[:min(len(failed), 5)], ", "))
 	}
+	var answered atomic.Int64
 	for _, d := range devs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			serveReads(d)
+			serveReads(d, &answered)
 		}()
 	}
 
@@ -185,6 +188,7 @@ func RunRead(ctx context.Context, cfg ReadConfig) (*Summary, error) {
 	rec.mu.Unlock()
 	close(stop)
 	pwg.Wait()
+	sum.Answered = int(answered.Load())
 	return sum, nil
 }
 

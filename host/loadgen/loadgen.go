@@ -181,6 +181,9 @@ type Summary struct {
 	// SelfCPU is the CPU time the load generator's own process spent
 	// during the run (user and system, all its goroutines).
 	SelfCPU time.Duration
+	// Answered counts the requests the simulated devices answered (read
+	// scenario): a check that every Read was a round trip.
+	Answered int
 }
 
 // Rate returns the successful requests per second.
@@ -232,6 +235,9 @@ func (s *Summary) Print(w io.Writer) {
 	}
 	for _, sl := range s.Slices {
 		fmt.Fprintf(w, "  slice     %d-%d: %.0f/s, server CPU %.1f µs/request\n", sl.From, sl.To, float64(sl.To-sl.From)/sl.Elapsed.Seconds(), float64(sl.PerRequest().Nanoseconds())/1e3)
+	}
+	if s.Answered > 0 {
+		fmt.Fprintf(w, "  devices   answered %d requests\n", s.Answered)
 	}
 	if n := s.Noise; n != nil {
 		fmt.Fprintf(w, "  noise     %s from %s: %d sent (%.0f/s), %d answered %s\n", n.Kind, n.Addr, n.Sent, float64(n.Sent)/s.Elapsed.Seconds(), n.Answered, n.CodeString())

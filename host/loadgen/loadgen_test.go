@@ -218,8 +218,8 @@ func TestRead(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if s.OK != 400 {
-			t.Errorf("%d devices: %d of 400 reads ok: %s", devices, s.OK, s.ErrorString())
+		if s.OK != 400 || s.Answered != 400 {
+			t.Errorf("%d devices: %d of 400 reads ok, %d answered by the devices: %s", devices, s.OK, s.Answered, s.ErrorString())
 		}
 	}
 }
