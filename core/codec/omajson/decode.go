@@ -4,9 +4,8 @@ import (
 	"math"
 	"strconv"
 	"time"
-	"unicode/utf16"
-	"unicode/utf8"
 
+	"github.com/wasm2m/wasm2m/core/internal/jsonx"
 	"github.com/wasm2m/wasm2m/core/model"
 )
 
@@ -18,10 +17,6 @@ var now = time.Now
 // reads or writes: time.Time cannot represent every int64 second, and no
 // LwM2M device reports beyond it.
 const maxUnix = 253402300799
-
-// maxDepth bounds how deeply the decoder follows the arrays and objects
-// of a member it does not know and skips.
-const maxDepth = 32
 
 // Decode decodes an OMA JSON payload into the node at path p (an object,
 // object instance, resource or resource instance), as a Read response or
@@ -129,49 +124,54 @@ type entry struct {
 	hasT bool
 }
 
+// decoder reads a payload with the shared JSON lexer, turning its
+// syntax errors into this package's.
 type decoder struct {
-	data []byte
-	i    int
+	jsonx.Lexer
 }
 
 func (d *decoder) errorf(format string, args ...any) error {
-	return errorf("offset %d: "+format, append([]any{d.i}, args...)...)
+	return errorf("offset %d: "+format, append([]any{d.Off}, args...)...)
 }
 
-func (d *decoder) ws() {
-	for d.i < len(d.data) {
-		switch d.data[d.i] {
-		case ' ', '\t', '\n', '\r':
-			d.i++
-		default:
-			return
-		}
+// syntax rewrites a lexer error as an error of this package.
+func syntax(err error) error {
+	if e, ok := err.(*jsonx.Error); ok {
+		return errorf("offset %d: %s", e.Offset, e.Msg)
 	}
-}
-
-// eat consumes c if it comes next.
-func (d *decoder) eat(c byte) bool {
-	if d.i < len(d.data) && d.data[d.i] == c {
-		d.i++
-		return true
-	}
-	return false
+	return err
 }
 
 func (d *decoder) expect(c byte) error {
-	if d.eat(c) {
-		return nil
+	if err := d.Expect(c); err != nil {
+		return syntax(err)
 	}
-	if d.i >= len(d.data) {
-		return d.errorf("unexpected end of data, want %q", c)
+	return nil
+}
+
+// str reads a JSON string and returns its content, which aliases the
+// input when the string has no escape.
+func (d *decoder) str() ([]byte, error) {
+	s, err := d.Str()
+	if err != nil {
+		return nil, syntax(err)
 	}
-	return d.errorf("want %q, have %q", c, d.data[d.i])
+	return s, nil
+}
+
+// skip reads and discards any JSON value: the value of a member this
+// package does not know.
+func (d *decoder) skip() error {
+	if err := d.Skip(); err != nil {
+		return syntax(err)
+	}
+	return nil
 }
 
 // parse decodes a payload into records. defBase, when hasDef, is the base
 // of names when the payload has no "bn".
 func parse(data []byte, defBase model.Path, hasDef bool, defs model.Definitions) ([]model.Record, error) {
-	d := decoder{data: data}
+	d := decoder{jsonx.Lexer{Data: data}}
 	var (
 		base           model.Path
 		hasBN, seenBN  bool
@@ -182,28 +182,28 @@ func parse(data []byte, defBase model.Path, hasDef bool, defs model.Definitions)
 		err            error
 		badKeyPosition int
 	)
-	d.ws()
+	d.WS()
 	if err := d.expect('{'); err != nil {
 		return nil, err
 	}
-	d.ws()
-	if !d.eat('}') {
+	d.WS()
+	if !d.Eat('}') {
 		for {
-			d.ws()
-			badKeyPosition = d.i
+			d.WS()
+			badKeyPosition = d.Off
 			key, err := d.str()
 			if err != nil {
 				return nil, err
 			}
-			d.ws()
+			d.WS()
 			if err := d.expect(':'); err != nil {
 				return nil, err
 			}
-			d.ws()
+			d.WS()
 			switch string(key) {
 			case "bn":
 				if seenBN {
-					d.i = badKeyPosition
+					d.Off = badKeyPosition
 					return nil, d.errorf(`"bn" given twice`)
 				}
 				seenBN = true
@@ -220,7 +220,7 @@ func parse(data []byte, defBase model.Path, hasDef bool, defs model.Definitions)
 				}
 			case "bt":
 				if hasBT {
-					d.i = badKeyPosition
+					d.Off = badKeyPosition
 					return nil, d.errorf(`"bt" given twice`)
 				}
 				hasBT = true
@@ -229,7 +229,7 @@ func parse(data []byte, defBase model.Path, hasDef bool, defs model.Definitions)
 				}
 			case "e":
 				if seenE {
-					d.i = badKeyPosition
+					d.Off = badKeyPosition
 					return nil, d.errorf(`"e" given twice`)
 				}
 				seenE = true
@@ -237,25 +237,25 @@ func parse(data []byte, defBase model.Path, hasDef bool, defs model.Definitions)
 					return nil, err
 				}
 			default:
-				if err := d.skip(0); err != nil {
+				if err := d.skip(); err != nil {
 					return nil, err
 				}
 			}
-			d.ws()
-			if d.eat(',') {
+			d.WS()
+			if d.Eat(',') {
 				continue
 			}
-			if d.eat('}') {
+			if d.Eat('}') {
 				break
 			}
-			if d.i >= len(d.data) {
+			if d.AtEnd() {
 				return nil, d.errorf("unexpected end of data in the top-level object")
 			}
-			return nil, d.errorf("want ',' or '}', have %q", d.data[d.i])
+			return nil, d.errorf("want ',' or '}', have %q", d.Peek())
 		}
 	}
-	d.ws()
-	if d.i != len(d.data) {
+	d.WS()
+	if !d.AtEnd() {
 		return nil, d.errorf("data after the top-level object")
 	}
 	if !seenE {
@@ -338,28 +338,28 @@ func (d *decoder) entries() ([]entry, error) {
 		return nil, err
 	}
 	out := []entry{}
-	d.ws()
-	if d.eat(']') {
+	d.WS()
+	if d.Eat(']') {
 		return out, nil
 	}
 	for {
-		d.ws()
+		d.WS()
 		e, err := d.entry(len(out))
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, e)
-		d.ws()
-		if d.eat(',') {
+		d.WS()
+		if d.Eat(',') {
 			continue
 		}
-		if d.eat(']') {
+		if d.Eat(']') {
 			return out, nil
 		}
-		if d.i >= len(d.data) {
+		if d.AtEnd() {
 			return nil, d.errorf(`unexpected end of data in "e"`)
 		}
-		return nil, d.errorf(`want ',' or ']' in "e", have %q`, d.data[d.i])
+		return nil, d.errorf(`want ',' or ']' in "e", have %q`, d.Peek())
 	}
 }
 
@@ -370,30 +370,30 @@ func (d *decoder) entry(idx int) (entry, error) {
 		return e, err
 	}
 	var seenN, hasValue bool
-	d.ws()
-	if !d.eat('}') {
+	d.WS()
+	if !d.Eat('}') {
 		for {
-			d.ws()
-			at := d.i
+			d.WS()
+			at := d.Off
 			key, err := d.str()
 			if err != nil {
 				return e, err
 			}
-			d.ws()
+			d.WS()
 			if err := d.expect(':'); err != nil {
 				return e, err
 			}
-			d.ws()
+			d.WS()
 			k := string(key)
 			switch k {
 			case "n", "t":
 				if k == "n" && seenN || k == "t" && e.hasT {
-					d.i = at
+					d.Off = at
 					return e, d.errorf("entry %d: %q given twice", idx, k)
 				}
 			case "v", "bv", "sv", "ov":
 				if hasValue {
-					d.i = at
+					d.Off = at
 					return e, d.errorf("entry %d: more than one value", idx)
 				}
 				hasValue = true
@@ -406,7 +406,7 @@ func (d *decoder) entry(idx int) (entry, error) {
 					return e, err
 				}
 				if e.name, err = parseName(s); err != nil {
-					d.i = at
+					d.Off = at
 					return e, d.errorf("entry %d: name %q: %v", idx, s, err)
 				}
 			case "t":
@@ -438,26 +438,26 @@ func (d *decoder) entry(idx int) (entry, error) {
 				}
 				l, err := model.ParseObjectLink(string(s))
 				if err != nil {
-					d.i = at
+					d.Off = at
 					return e, d.errorf("entry %d: %v", idx, err)
 				}
 				e.val = model.Objlnk(l.Object, l.Instance)
 			default:
-				if err := d.skip(0); err != nil {
+				if err := d.skip(); err != nil {
 					return e, err
 				}
 			}
-			d.ws()
-			if d.eat(',') {
+			d.WS()
+			if d.Eat(',') {
 				continue
 			}
-			if d.eat('}') {
+			if d.Eat('}') {
 				break
 			}
-			if d.i >= len(d.data) {
+			if d.AtEnd() {
 				return e, d.errorf("unexpected end of data in entry %d", idx)
 			}
-			return e, d.errorf("want ',' or '}' in entry %d, have %q", idx, d.data[d.i])
+			return e, d.errorf("want ',' or '}' in entry %d, have %q", idx, d.Peek())
 		}
 	}
 	if !hasValue {
@@ -541,238 +541,46 @@ func parseID(s []byte) (uint16, error) {
 	return uint16(v), nil
 }
 
-// str reads a JSON string (RFC 8259 section 7) and returns its content,
-// which aliases the input when the string has no escape.
-func (d *decoder) str() ([]byte, error) {
-	if d.i >= len(d.data) {
-		return nil, d.errorf("unexpected end of data, want a string")
-	}
-	if d.data[d.i] != '"' {
-		return nil, d.errorf("want a string, have %q", d.data[d.i])
-	}
-	d.i++
-	start := d.i
-	for d.i < len(d.data) {
-		c := d.data[d.i]
-		switch {
-		case c == '"':
-			s := d.data[start:d.i:d.i]
-			if !utf8.Valid(s) {
-				d.i = start
-				return nil, d.errorf("string is not valid UTF-8")
-			}
-			d.i++
-			return s, nil
-		case c == '\\':
-			return d.strEscaped(start)
-		case c < 0x20:
-			return nil, d.errorf("control character in a string")
-		}
-		d.i++
-	}
-	return nil, d.errorf("unterminated string")
-}
-
-// strEscaped continues str from the first backslash, copying the string
-// into a new buffer no longer than the input.
-func (d *decoder) strEscaped(start int) ([]byte, error) {
-	buf := make([]byte, 0, d.i-start+16)
-	buf = append(buf, d.data[start:d.i]...)
-	for d.i < len(d.data) {
-		c := d.data[d.i]
-		switch {
-		case c == '"':
-			d.i++
-			if !utf8.Valid(buf) {
-				return nil, errorf("offset %d: string is not valid UTF-8", start)
-			}
-			return buf, nil
-		case c < 0x20:
-			return nil, d.errorf("control character in a string")
-		case c != '\\':
-			buf = append(buf, c)
-			d.i++
-			continue
-		}
-		// An escape (RFC 8259 section 7).
-		if d.i+1 >= len(d.data) {
-			return nil, d.errorf("unterminated escape")
-		}
-		esc := d.data[d.i+1]
-		d.i += 2
-		switch esc {
-		case '"', '\\', '/':
-			buf = append(buf, esc)
-		case 'b':
-			buf = append(buf, '\b')
-		case 'f':
-			buf = append(buf, '\f')
-		case 'n':
-			buf = append(buf, '\n')
-		case 'r':
-			buf = append(buf, '\r')
-		case 't':
-			buf = append(buf, '\t')
-		case 'u':
-			r, ok := d.hex4()
-			if !ok {
-				return nil, d.errorf(`bad \u escape`)
-			}
-			if utf16.IsSurrogate(r) {
-				// A high surrogate must be followed by an escaped low one.
-				if r >= 0xdc00 || d.i+1 >= len(d.data) || d.data[d.i] != '\\' || d.data[d.i+1] != 'u' {
-					return nil, d.errorf("unpaired surrogate in a string")
-				}
-				d.i += 2
-				r2, ok := d.hex4()
-				if !ok {
-					return nil, d.errorf(`bad \u escape`)
-				}
-				if r = utf16.DecodeRune(r, r2); r == utf8.RuneError {
-					return nil, d.errorf("unpaired surrogate in a string")
-				}
-			}
-			buf = utf8.AppendRune(buf, r)
-		default:
-			return nil, d.errorf("bad escape \\%c", esc)
-		}
-	}
-	return nil, d.errorf("unterminated string")
-}
-
-func (d *decoder) hex4() (rune, bool) {
-	if len(d.data)-d.i < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range d.data[d.i : d.i+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c -= 'a' - 10
-		case c >= 'A' && c <= 'F':
-			c -= 'A' - 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	d.i += 4
-	return r, true
-}
-
-// lit reads a JSON number (RFC 8259 section 6) and returns its text and
-// whether it is an integer (no fraction, no exponent).
-func (d *decoder) lit() ([]byte, bool, error) {
-	start := d.i
-	isInt := true
-	d.eat('-')
-	switch {
-	case d.eat('0'):
-	case d.i < len(d.data) && d.data[d.i] >= '1' && d.data[d.i] <= '9':
-		d.digits()
-	default:
-		d.i = start
-		if d.i >= len(d.data) {
-			return nil, false, d.errorf("unexpected end of data, want a number")
-		}
-		return nil, false, d.errorf("want a number, have %q", d.data[d.i])
-	}
-	if d.eat('.') {
-		isInt = false
-		if d.digits() == 0 {
-			return nil, false, d.errorf("number with no digit after '.'")
-		}
-	}
-	if d.eat('e') || d.eat('E') {
-		isInt = false
-		if !d.eat('+') {
-			d.eat('-')
-		}
-		if d.digits() == 0 {
-			return nil, false, d.errorf("number with no digit in its exponent")
-		}
-	}
-	return d.data[start:d.i], isInt, nil
-}
-
-func (d *decoder) digits() int {
-	n := 0
-	for d.i < len(d.data) && d.data[d.i] >= '0' && d.data[d.i] <= '9' {
-		d.i++
-		n++
-	}
-	return n
-}
-
 // number reads "v": an integer literal is an Integer when it fits an
 // int64, an Unsigned Integer when it fits only a uint64, a Float beyond;
 // a fraction or an exponent makes a Float.
 func (d *decoder) number() (model.Value, error) {
-	at := d.i
-	lit, isInt, err := d.lit()
+	at := d.Off
+	lit, isInt, err := d.Number()
 	if err != nil {
-		return model.Value{}, err
+		return model.Value{}, syntax(err)
 	}
-	if isInt {
-		neg := lit[0] == '-'
-		digits := lit
-		if neg {
-			digits = lit[1:]
-		}
-		var u uint64
-		ok := true
-		for _, c := range digits {
-			if u > (math.MaxUint64-uint64(c-'0'))/10 {
-				ok = false
-				break
-			}
-			u = u*10 + uint64(c-'0')
-		}
-		switch {
-		case ok && neg && u <= 1<<63:
-			return model.Int(int64(-u)), nil
-		case ok && !neg && u <= math.MaxInt64:
-			return model.Int(int64(u)), nil
-		case ok && !neg:
-			return model.Uint(u), nil
-		}
-	}
-	f, err := strconv.ParseFloat(string(lit), 64)
-	if err != nil || math.IsInf(f, 0) {
-		d.i = at
+	v, ok := jsonx.NumberValue(lit, isInt)
+	if !ok {
+		d.Off = at
 		return model.Value{}, d.errorf("number %s is out of range", clip(lit))
 	}
-	return model.Float(f), nil
+	return v, nil
 }
 
 // seconds reads bt or t: a number of seconds, exact to the nanosecond
 // when written without an exponent (further fraction digits are
 // truncated).
 func (d *decoder) seconds(field string) (seconds, error) {
-	at := d.i
-	lit, _, err := d.lit()
+	at := d.Off
+	lit, _, err := d.Number()
 	if err != nil {
-		return seconds{}, err
+		return seconds{}, syntax(err)
 	}
 	s, ok := parseSeconds(lit)
 	if !ok {
-		d.i = at
+		d.Off = at
 		return seconds{}, d.errorf("%s %s is out of range", field, clip(lit))
 	}
 	return s, nil
 }
 
-// parseSeconds converts a valid JSON number to seconds.
+// parseSeconds converts a valid JSON number to seconds: exactly, up to
+// math.MaxInt64 whole seconds, when it has no exponent; through a
+// float64, rounded to the nanosecond, when it has one.
 func parseSeconds(lit []byte) (seconds, bool) {
-	neg := lit[0] == '-'
-	body := lit
-	if neg {
-		body = lit[1:]
-	}
 	exp := false
-	for _, c := range body {
+	for _, c := range lit {
 		if c == 'e' || c == 'E' {
 			exp = true
 			break
@@ -780,32 +588,10 @@ func parseSeconds(lit []byte) (seconds, bool) {
 	}
 	var s seconds
 	if !exp {
-		i := 0
-		for ; i < len(body) && body[i] != '.'; i++ {
-			c := int64(body[i] - '0')
-			if s.sec > (math.MaxInt64-c)/10 {
-				return s, false
-			}
-			s.sec = s.sec*10 + c
-		}
-		if i < len(body) { // fraction
-			scale := int64(1e8)
-			for _, c := range body[i+1:] {
-				if scale == 0 {
-					break
-				}
-				s.nsec += int64(c-'0') * scale
-				scale /= 10
-			}
-		}
-		if neg {
-			s.sec = -s.sec
-			if s.nsec > 0 {
-				s.sec--
-				s.nsec = 1e9 - s.nsec
-			}
-		}
-		return s, true
+		d := jsonx.SplitNumber(lit)
+		var ok bool
+		s.sec, s.nsec, ok = d.Seconds(math.MaxInt64)
+		return s, ok
 	}
 	f, err := strconv.ParseFloat(string(lit), 64)
 	if err != nil || math.IsNaN(f) || f >= 9e18 || f <= -9e18 {
@@ -823,94 +609,10 @@ func parseSeconds(lit []byte) (seconds, bool) {
 
 // boolean reads true or false.
 func (d *decoder) boolean() (bool, error) {
-	switch {
-	case d.word("true"):
-		return true, nil
-	case d.word("false"):
-		return false, nil
+	if v, ok := d.Bool(); ok {
+		return v, nil
 	}
 	return false, d.errorf(`"bv" must be true or false`)
-}
-
-func (d *decoder) word(w string) bool {
-	if len(d.data)-d.i >= len(w) && string(d.data[d.i:d.i+len(w)]) == w {
-		d.i += len(w)
-		return true
-	}
-	return false
-}
-
-// skip reads and discards any JSON value: the value of a member this
-// package does not know.
-func (d *decoder) skip(depth int) error {
-	if depth > maxDepth {
-		return d.errorf("values nested too deeply")
-	}
-	if d.i >= len(d.data) {
-		return d.errorf("unexpected end of data, want a value")
-	}
-	switch c := d.data[d.i]; {
-	case c == '"':
-		_, err := d.str()
-		return err
-	case c == '-' || c >= '0' && c <= '9':
-		_, _, err := d.lit()
-		return err
-	case c == 't', c == 'f', c == 'n':
-		if d.word("true") || d.word("false") || d.word("null") {
-			return nil
-		}
-		return d.errorf("bad literal")
-	case c == '[':
-		d.i++
-		d.ws()
-		if d.eat(']') {
-			return nil
-		}
-		for {
-			d.ws()
-			if err := d.skip(depth + 1); err != nil {
-				return err
-			}
-			d.ws()
-			if d.eat(',') {
-				continue
-			}
-			if d.eat(']') {
-				return nil
-			}
-			return d.errorf("want ',' or ']' in an array")
-		}
-	case c == '{':
-		d.i++
-		d.ws()
-		if d.eat('}') {
-			return nil
-		}
-		for {
-			d.ws()
-			if _, err := d.str(); err != nil {
-				return err
-			}
-			d.ws()
-			if err := d.expect(':'); err != nil {
-				return err
-			}
-			d.ws()
-			if err := d.skip(depth + 1); err != nil {
-				return err
-			}
-			d.ws()
-			if d.eat(',') {
-				continue
-			}
-			if d.eat('}') {
-				return nil
-			}
-			return d.errorf("want ',' or '}' in an object")
-		}
-	}
-	return d.errorf("want a value, have %q", d.data[d.i])
 }
 
 func clip(b []byte) string {

@@ -44,9 +44,10 @@
 // relative names without a base name. Encoders always write "bn" and
 // relative names.
 //
-// Package omajson depends on the standard library and core/model only. It
-// must not import go-coap, wazero, go-plugin, or any other wasm2m package
-// (transport, client, server, other codecs).
+// Package omajson depends on the standard library, core/model and
+// core/internal/jsonx (the JSON lexer and writers it shares with SenML
+// JSON) only. It must not import go-coap, wazero, go-plugin, or any other
+// wasm2m package (transport, client, server, other codecs).
 package omajson
 
 // Content format numbers and media type (LwM2M 1.0 section 6.4.4).

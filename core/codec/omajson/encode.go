@@ -2,11 +2,10 @@ package omajson
 
 import (
 	"encoding/base64"
-	"math"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
+	"github.com/wasm2m/wasm2m/core/internal/jsonx"
 	"github.com/wasm2m/wasm2m/core/model"
 )
 
@@ -155,7 +154,7 @@ func AppendRecords(dst []byte, base model.Path, recs []model.Record) ([]byte, er
 			}
 			if !useBT || s != (seconds{}) {
 				b = append(b, `,"t":`...)
-				b = appendSeconds(b, s)
+				b = jsonx.AppendSeconds(b, s.sec, s.nsec)
 			}
 		}
 		b = append(b, '}')
@@ -213,7 +212,7 @@ func appendEntry(b []byte, base, p model.Path, v model.Value) ([]byte, error) {
 		return append(b, `"bv":false`...), nil
 	case model.TypeString, model.TypeCorelnk:
 		b = append(b, `"sv":`...)
-		if b, ok = appendString(b, v.Str()); !ok {
+		if b, ok = jsonx.AppendString(b, v.Str()); !ok {
 			return b, errorf("record %s: %s is not valid UTF-8", p, v.Type())
 		}
 		return b, nil
@@ -232,104 +231,14 @@ func appendEntry(b []byte, base, p model.Path, v model.Value) ([]byte, error) {
 	return b, errorf("record %s has no value", p)
 }
 
-// appendFloat appends f so that it reads back as a Float: plain decimal
-// with at least one fraction digit ("1.0") between 1e-6 and 1e21 in
-// magnitude, exponent form beyond (as encoding/json writes), the shortest
-// digits that read back exactly. NaN and infinities have no JSON form.
+// appendFloat appends f as jsonx.AppendFloat does, but for an exponent
+// written without a leading zero ("1e-7", as encoding/json writes it,
+// not "1e-07"). NaN and infinities have no JSON form.
 func appendFloat(b []byte, f float64) ([]byte, bool) {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return b, false
+	b, ok := jsonx.AppendFloat(b, f)
+	if n := len(b); ok && n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+		b[n-2] = b[n-1]
+		b = b[:n-1]
 	}
-	abs := math.Abs(f)
-	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		b = strconv.AppendFloat(b, f, 'e', -1, 64)
-		// "1e-07" to "1e-7".
-		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
-		return b, true
-	}
-	start := len(b)
-	b = strconv.AppendFloat(b, f, 'f', -1, 64)
-	for _, c := range b[start:] {
-		if c == '.' {
-			return b, true
-		}
-	}
-	return append(b, '.', '0'), true
-}
-
-// appendSeconds appends s as a decimal number of seconds, with up to nine
-// fraction digits.
-func appendSeconds(b []byte, s seconds) []byte {
-	if s.nsec == 0 {
-		return strconv.AppendInt(b, s.sec, 10)
-	}
-	frac := s.nsec
-	if s.sec < 0 {
-		// sec + nsec/1e9 = -((-sec-1) + (1e9-nsec)/1e9)
-		b = append(b, '-')
-		b = strconv.AppendUint(b, uint64(-(s.sec + 1)), 10)
-		frac = 1e9 - s.nsec
-	} else {
-		b = strconv.AppendInt(b, s.sec, 10)
-	}
-	var digits [9]byte
-	for i := 8; i >= 0; i-- {
-		digits[i] = byte('0' + frac%10)
-		frac /= 10
-	}
-	n := 9
-	for n > 1 && digits[n-1] == '0' {
-		n--
-	}
-	b = append(b, '.')
-	return append(b, digits[:n]...)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string (RFC 8259 section 7): quotes,
-// backslashes and control characters escaped, everything else as UTF-8.
-// It reports false when s is not valid UTF-8, which JSON cannot carry.
-func appendString(b []byte, s string) ([]byte, bool) {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				return b, false
-			}
-			i += size
-			continue
-		}
-		if c >= 0x20 && c != '"' && c != '\\' {
-			i++
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		case '\b':
-			b = append(b, '\\', 'b')
-		case '\f':
-			b = append(b, '\\', 'f')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		i++
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"'), true
+	return b, ok
 }

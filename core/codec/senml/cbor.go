@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wasm2m/wasm2m/core/internal/cbor"
+	"github.com/wasm2m/wasm2m/core/internal/jsonx"
 	"github.com/wasm2m/wasm2m/core/model"
 )
 
@@ -211,7 +212,7 @@ func appendCBORTime(b []byte, r *model.Record) ([]byte, error) {
 	// The float nearest the exact decimal, not sec + nsec/1e9 rounded
 	// twice.
 	var text [32]byte
-	f, _ := strconv.ParseFloat(string(appendSeconds(text[:0], sec, nsec)), 64)
+	f, _ := strconv.ParseFloat(string(jsonx.AppendSeconds(text[:0], sec, int64(nsec))), 64)
 	return cbor.AppendFloat(b, f), nil
 }
 
@@ -452,8 +453,8 @@ func (c *cborReader) seconds(bit uint32) (seconds, error) {
 		if err != nil {
 			return seconds{}, err
 		}
-		d := splitNumber(text)
-		s, ok = d.seconds()
+		d := jsonx.SplitNumber(text)
+		s, ok = decimalSeconds(&d)
 	default:
 		return seconds{}, c.typeError(bit, it, "number")
 	}

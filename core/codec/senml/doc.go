@@ -106,7 +106,9 @@
 // panic, never read past their input, and allocate at most a fixed multiple
 // of its size. All functions are safe for concurrent use.
 //
-// Package senml depends on the standard library, core/model and
-// core/internal/cbor only. It must not import go-coap, wazero, go-plugin or
-// any other wasm2m package (transport, client, server, other codecs).
+// Package senml depends on the standard library, core/model,
+// core/internal/cbor and core/internal/jsonx (the JSON lexer and writers
+// it shares with OMA JSON) only. It must not import go-coap, wazero,
+// go-plugin or any other wasm2m package (transport, client, server, other
+// codecs).
 package senml

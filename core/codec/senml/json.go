@@ -5,9 +5,8 @@ import (
 	"math"
 	"strconv"
 	"time"
-	"unicode/utf16"
-	"unicode/utf8"
 
+	"github.com/wasm2m/wasm2m/core/internal/jsonx"
 	"github.com/wasm2m/wasm2m/core/model"
 )
 
@@ -100,7 +99,7 @@ func AppendJSONRecords(dst []byte, recs []model.Record) ([]byte, error) {
 // instance and carries exactly one value; see the package documentation
 // for names, values and times. Records keep the order of the pack.
 func ParseJSONRecords(data []byte) ([]model.Record, error) {
-	return readRecords(&jsonReader{data: data}, len(data)/16)
+	return readRecords(&jsonReader{Lexer: jsonx.Lexer{Data: data}}, len(data)/16)
 }
 
 // AppendJSONPaths appends to dst the SenML JSON path list of paths, the
@@ -123,7 +122,7 @@ func AppendJSONPaths(dst []byte, paths []model.Path) ([]byte, error) {
 // any level, "/" included) and no value. Times and units are allowed and
 // ignored.
 func ParseJSONPaths(data []byte) ([]model.Path, error) {
-	return readPaths(&jsonReader{data: data}, len(data)/12)
+	return readPaths(&jsonReader{Lexer: jsonx.Lexer{Data: data}}, len(data)/12)
 }
 
 // appendJSONValue appends the value field of r: `"v":1`, `"vs":"x"`...
@@ -135,22 +134,22 @@ func appendJSONValue(b []byte, r *model.Record) ([]byte, error) {
 	case model.TypeUnsigned:
 		return strconv.AppendUint(append(b, `"v":`...), v.Uint(), 10), nil
 	case model.TypeFloat:
-		f := v.Float()
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return b, unacceptable("%s: JSON cannot carry the float %v", r.Path, f)
+		b, ok := jsonx.AppendFloat(append(b, `"v":`...), v.Float())
+		if !ok {
+			return b, unacceptable("%s: JSON cannot carry the float %v", r.Path, v.Float())
 		}
-		return appendJSONFloat(append(b, `"v":`...), f), nil
+		return b, nil
 	case model.TypeBoolean:
 		if v.Bool() {
 			return append(b, `"vb":true`...), nil
 		}
 		return append(b, `"vb":false`...), nil
 	case model.TypeString, model.TypeCorelnk:
-		s := v.Str()
-		if !utf8.ValidString(s) {
+		b, ok := jsonx.AppendString(append(b, `"vs":`...), v.Str())
+		if !ok {
 			return b, unacceptable("%s: %s value is not valid UTF-8", r.Path, v.Type())
 		}
-		return appendJSONString(append(b, `"vs":`...), s), nil
+		return b, nil
 	case model.TypeOpaque:
 		b = appendBase64(append(b, `"vd":"`...), v.Str())
 		return append(b, '"'), nil
@@ -163,29 +162,13 @@ func appendJSONValue(b []byte, r *model.Record) ([]byte, error) {
 	return b, unacceptable("%s has no value", r.Path)
 }
 
-// appendJSONFloat appends f with a fraction or an exponent, so that it
-// reads back as a Float: "1.0", "0.25", "1e+21".
-func appendJSONFloat(b []byte, f float64) []byte {
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		return strconv.AppendFloat(b, f, 'e', -1, 64)
-	}
-	n := len(b)
-	b = strconv.AppendFloat(b, f, 'f', -1, 64)
-	for _, c := range b[n:] {
-		if c == '.' {
-			return b
-		}
-	}
-	return append(b, '.', '0')
-}
-
 // appendJSONTime appends `,"t":<seconds>` for r's time.
 func appendJSONTime(b []byte, r *model.Record) ([]byte, error) {
 	sec, err := absoluteTime(r)
 	if err != nil {
 		return b, err
 	}
-	return appendSeconds(append(b, `,"t":`...), sec, r.Time.Nanosecond()), nil
+	return jsonx.AppendSeconds(append(b, `,"t":`...), sec, int64(r.Time.Nanosecond())), nil
 }
 
 // absoluteTime returns the whole seconds of r's time, refusing a time that
@@ -198,41 +181,6 @@ func absoluteTime(r *model.Record) (int64, error) {
 			r.Path, r.Time.UTC().Format(time.RFC3339Nano))
 	}
 	return sec, nil
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string, escaping '"', '\' and the
-// control characters (RFC 8259 section 7). s must be valid UTF-8.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		case '\b':
-			b = append(b, '\\', 'b')
-		case '\f':
-			b = append(b, '\\', 'f')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		start = i + 1
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 // appendBase64 appends s in base64url without padding (RFC 8428 section
@@ -271,8 +219,7 @@ func decodeBase64(dst, s []byte) ([]byte, bool) {
 // jsonReader reads the records of a SenML JSON pack (RFC 8428 section 5):
 // an array of objects.
 type jsonReader struct {
-	data  []byte
-	off   int
+	jsonx.Lexer
 	rec   int // index of the record being read
 	state int // 0 before the pack, 1 inside it, 2 after it
 	buf   []byte
@@ -281,13 +228,13 @@ type jsonReader struct {
 func (j *jsonReader) next(f *fields) (bool, error) {
 	switch j.state {
 	case 0:
-		j.ws()
-		if !j.eat('[') {
+		j.WS()
+		if !j.Eat('[') {
 			return false, j.syntax("a pack must be a JSON array")
 		}
 		j.state = 1
-		j.ws()
-		if j.eat(']') {
+		j.WS()
+		if j.Eat(']') {
 			j.state = 2
 			return false, j.end()
 		}
@@ -295,15 +242,15 @@ func (j *jsonReader) next(f *fields) (bool, error) {
 		return false, nil
 	}
 	*f = fields{}
-	j.ws()
+	j.WS()
 	if err := j.object(f); err != nil {
 		return false, err
 	}
 	j.rec++
-	j.ws()
+	j.WS()
 	switch {
-	case j.eat(','):
-	case j.eat(']'):
+	case j.Eat(','):
+	case j.Eat(']'):
 		j.state = 2
 		if err := j.end(); err != nil {
 			return false, err
@@ -316,54 +263,40 @@ func (j *jsonReader) next(f *fields) (bool, error) {
 
 // end checks that only white space follows the pack.
 func (j *jsonReader) end() error {
-	j.ws()
-	if j.off < len(j.data) {
+	j.WS()
+	if !j.AtEnd() {
 		return j.syntax("data after the pack")
 	}
 	return nil
 }
 
-func (j *jsonReader) ws() {
-	for j.off < len(j.data) {
-		switch j.data[j.off] {
-		case ' ', '\t', '\n', '\r':
-			j.off++
-		default:
-			return
-		}
-	}
-}
-
-// eat consumes c if it comes next.
-func (j *jsonReader) eat(c byte) bool {
-	if j.off < len(j.data) && j.data[j.off] == c {
-		j.off++
-		return true
-	}
-	return false
-}
-
-func (j *jsonReader) peek() byte {
-	if j.off < len(j.data) {
-		return j.data[j.off]
-	}
-	return 0
-}
-
 func (j *jsonReader) syntax(msg string) error {
-	if j.off >= len(j.data) {
+	return syntaxAt(msg, j.Off, len(j.Data))
+}
+
+// lexError rewrites an error of the JSON lexer as an error of this
+// package.
+func (j *jsonReader) lexError(err error) error {
+	if e, ok := err.(*jsonx.Error); ok {
+		return syntaxAt(e.Msg, e.Offset, len(j.Data))
+	}
+	return err
+}
+
+func syntaxAt(msg string, off, size int) error {
+	if off >= size {
 		return errorf("json: %s, at the end of the input", msg)
 	}
-	return errorf("json: %s, at offset %d", msg, j.off)
+	return errorf("json: %s, at offset %d", msg, off)
 }
 
 // object reads one record.
 func (j *jsonReader) object(f *fields) error {
-	if !j.eat('{') {
+	if !j.Eat('{') {
 		return j.syntax("a record must be a JSON object")
 	}
-	j.ws()
-	if j.eat('}') {
+	j.WS()
+	if j.Eat('}') {
 		return nil
 	}
 	for {
@@ -371,19 +304,19 @@ func (j *jsonReader) object(f *fields) error {
 		if err != nil {
 			return err
 		}
-		j.ws()
-		if !j.eat(':') {
+		j.WS()
+		if !j.Eat(':') {
 			return j.syntax("want ':' after a key")
 		}
-		j.ws()
+		j.WS()
 		if err := j.field(f, key); err != nil {
 			return err
 		}
-		j.ws()
+		j.WS()
 		switch {
-		case j.eat(','):
-			j.ws()
-		case j.eat('}'):
+		case j.Eat(','):
+			j.WS()
+		case j.Eat('}'):
 			return nil
 		default:
 			return j.syntax("want ',' or '}' in a record")
@@ -439,12 +372,9 @@ func (j *jsonReader) field(f *fields, key []byte) error {
 		}
 	case "vb":
 		bit = fBool
-		switch {
-		case j.literal("true"):
-			f.v = model.Bool(true)
-		case j.literal("false"):
-			f.v = model.Bool(false)
-		default:
+		if b, ok := j.Bool(); ok {
+			f.v = model.Bool(b)
+		} else {
 			err = j.typeError(key, "a boolean")
 		}
 	case "vd":
@@ -466,21 +396,26 @@ func (j *jsonReader) field(f *fields, key []byte) error {
 		}
 	case "bver":
 		bit = fBaseVersion
-		n, isInt := scanNumber(j.data[j.off:])
-		if n == 0 || !isInt || j.data[j.off] == '-' {
+		if j.Peek() == '-' {
 			return j.typeError(key, "a non-negative integer")
 		}
-		v, ok := parseUint(j.data[j.off : j.off+n])
+		lit, isInt, lexErr := j.Number()
+		if lexErr != nil || !isInt {
+			return j.typeError(key, "a non-negative integer")
+		}
+		v, ok := jsonx.ParseUint(lit)
 		if !ok {
 			v = math.MaxUint64
 		}
-		j.off += n
 		f.version = v
 	default:
 		if len(key) > 0 && key[len(key)-1] == '_' {
 			return errorf("record %d: label %q must be understood", j.rec, key)
 		}
-		return j.skip(0)
+		if err := j.Skip(); err != nil {
+			return j.lexError(err)
+		}
+		return nil
 	}
 	if err != nil {
 		return err
@@ -495,18 +430,19 @@ func (j *jsonReader) typeError(key []byte, want string) error {
 	return errorf("record %d: %q must be %s", j.rec, key, want)
 }
 
-// literal consumes the literal s if it comes next.
-func (j *jsonReader) literal(s string) bool {
-	if len(j.data)-j.off >= len(s) && string(j.data[j.off:j.off+len(s)]) == s {
-		j.off += len(s)
-		return true
+// str reads a JSON string, returning its content: a slice of the input
+// when it has no escape, a new slice otherwise.
+func (j *jsonReader) str() ([]byte, error) {
+	s, err := j.Str()
+	if err != nil {
+		return nil, j.lexError(err)
 	}
-	return false
+	return s, nil
 }
 
 // text reads the string value of key.
 func (j *jsonReader) text(key []byte) ([]byte, error) {
-	if j.peek() != '"' {
+	if j.Peek() != '"' {
 		return nil, j.typeError(key, "a string")
 	}
 	return j.str()
@@ -514,13 +450,11 @@ func (j *jsonReader) text(key []byte) ([]byte, error) {
 
 // number reads the numeric value of key as a Value.
 func (j *jsonReader) number(key []byte) (model.Value, error) {
-	n, isInt := scanNumber(j.data[j.off:])
-	if n == 0 {
+	lit, isInt, err := j.Number()
+	if err != nil {
 		return model.Value{}, j.typeError(key, "a number")
 	}
-	b := j.data[j.off : j.off+n]
-	j.off += n
-	v, ok := numberValue(b, isInt)
+	v, ok := jsonx.NumberValue(lit, isInt)
 	if !ok {
 		return model.Value{}, errorf("record %d: %q is out of range", j.rec, key)
 	}
@@ -529,205 +463,16 @@ func (j *jsonReader) number(key []byte) (model.Value, error) {
 
 // seconds reads the numeric value of key as exact seconds.
 func (j *jsonReader) seconds(key []byte) (seconds, error) {
-	n, _ := scanNumber(j.data[j.off:])
-	if n == 0 {
+	lit, _, err := j.Number()
+	if err != nil {
 		return seconds{}, j.typeError(key, "a number")
 	}
-	d := splitNumber(j.data[j.off : j.off+n])
-	j.off += n
-	s, ok := d.seconds()
+	d := jsonx.SplitNumber(lit)
+	s, ok := decimalSeconds(&d)
 	if !ok {
 		return seconds{}, errorf("record %d: %q is out of range", j.rec, key)
 	}
 	return s, nil
-}
-
-// str reads a JSON string, returning its content: a slice of the input
-// when it has no escape, a new slice otherwise. The content must be valid
-// UTF-8.
-func (j *jsonReader) str() ([]byte, error) {
-	if !j.eat('"') {
-		return nil, j.syntax("want a string")
-	}
-	start := j.off
-	for i := start; i < len(j.data); i++ {
-		switch c := j.data[i]; {
-		case c == '"':
-			s := j.data[start:i:i]
-			j.off = i + 1
-			if !utf8.Valid(s) {
-				return nil, j.syntax("string is not valid UTF-8")
-			}
-			return s, nil
-		case c == '\\':
-			return j.strEscaped(start, i)
-		case c < 0x20:
-			j.off = i
-			return nil, j.syntax("control character in a string")
-		}
-	}
-	j.off = len(j.data)
-	return nil, j.syntax("unterminated string")
-}
-
-// strEscaped decodes a string with escapes; data[start:i] has none.
-func (j *jsonReader) strEscaped(start, i int) ([]byte, error) {
-	out := make([]byte, 0, i-start+16)
-	out = append(out, j.data[start:i]...)
-	for i < len(j.data) {
-		c := j.data[i]
-		switch {
-		case c == '"':
-			j.off = i + 1
-			if !utf8.Valid(out) {
-				return nil, j.syntax("string is not valid UTF-8")
-			}
-			return out, nil
-		case c < 0x20:
-			j.off = i
-			return nil, j.syntax("control character in a string")
-		case c != '\\':
-			out = append(out, c)
-			i++
-			continue
-		}
-		if i+1 >= len(j.data) {
-			break
-		}
-		j.off = i
-		switch e := j.data[i+1]; e {
-		case '"', '\\', '/':
-			out = append(out, e)
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			r, ok := hex4(j.data[i+2:])
-			if !ok {
-				return nil, j.syntax("bad \\u escape")
-			}
-			i += 4
-			if utf16.IsSurrogate(r) {
-				r2, ok := rune(0), false
-				if i+7 < len(j.data) && j.data[i+2] == '\\' && j.data[i+3] == 'u' {
-					r2, ok = hex4(j.data[i+4:])
-				}
-				r = utf16.DecodeRune(r, r2)
-				if !ok || r == utf8.RuneError {
-					return nil, j.syntax("lone surrogate in a \\u escape")
-				}
-				i += 6
-			}
-			out = utf8.AppendRune(out, r)
-		default:
-			return nil, j.syntax("bad escape in a string")
-		}
-		i += 2
-	}
-	j.off = len(j.data)
-	return nil, j.syntax("unterminated string")
-}
-
-// hex4 reads four hexadecimal digits.
-func hex4(b []byte) (rune, bool) {
-	if len(b) < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range b[:4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c -= 'a' - 10
-		case c >= 'A' && c <= 'F':
-			c -= 'A' - 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	return r, true
-}
-
-// maxDepth bounds the nesting of values skipped under unknown labels.
-const maxDepth = 32
-
-// skip reads and discards one JSON value.
-func (j *jsonReader) skip(depth int) error {
-	if depth > maxDepth {
-		return j.syntax("values nest too deeply")
-	}
-	switch c := j.peek(); {
-	case c == '"':
-		_, err := j.str()
-		return err
-	case c == '-' || isDigit(c):
-		n, _ := scanNumber(j.data[j.off:])
-		if n == 0 {
-			return j.syntax("bad number")
-		}
-		j.off += n
-		return nil
-	case c == 't' || c == 'f' || c == 'n':
-		if j.literal("true") || j.literal("false") || j.literal("null") {
-			return nil
-		}
-	case c == '[':
-		j.off++
-		j.ws()
-		if j.eat(']') {
-			return nil
-		}
-		for {
-			if err := j.skip(depth + 1); err != nil {
-				return err
-			}
-			j.ws()
-			if j.eat(']') {
-				return nil
-			}
-			if !j.eat(',') {
-				return j.syntax("want ',' or ']' in an array")
-			}
-			j.ws()
-		}
-	case c == '{':
-		j.off++
-		j.ws()
-		if j.eat('}') {
-			return nil
-		}
-		for {
-			if _, err := j.str(); err != nil {
-				return err
-			}
-			j.ws()
-			if !j.eat(':') {
-				return j.syntax("want ':' after a key")
-			}
-			j.ws()
-			if err := j.skip(depth + 1); err != nil {
-				return err
-			}
-			j.ws()
-			if j.eat('}') {
-				return nil
-			}
-			if !j.eat(',') {
-				return j.syntax("want ',' or '}' in an object")
-			}
-			j.ws()
-		}
-	}
-	return j.syntax("want a JSON value")
 }
 
 // objlnk parses a "vlo" value, "object:instance".
