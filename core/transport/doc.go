@@ -15,8 +15,10 @@
 // receives notifications that match no request in flight through
 // Config.Notify, so they still arrive after a peer's state was dropped.
 //
-// Goroutines: one reader per socket, one janitor, and one goroutine per
-// handler call, bounded by Config.MaxInFlightHandlers; retransmission and
+// Goroutines: one reader per socket, one janitor, and handler goroutines,
+// at most Config.MaxInFlightHandlers, each reused for the next request
+// until it has waited a second for one (so that a handler's stack, once
+// grown, is not grown again on every request); retransmission and
 // the separate-response deadline use runtime timers (time.AfterFunc),
 // whose callbacks are short and counted like the rest. Close stops and
 // waits for all of them.

@@ -34,7 +34,7 @@ type Request struct {
 // acknowledged for it, and its response goes as a separate CON (RFC 7252
 // section 5.2.2); returning nil then sends nothing more.
 //
-// ServeCoAP is called on its own goroutine, concurrently with other calls,
+// ServeCoAP is called on a handler goroutine, concurrently with other calls,
 // at most Config.MaxInFlightHandlers at a time. ctx is cancelled when the
 // endpoint closes, and Close waits for every call to return. The handler
 // may keep req; the endpoint does not reuse it.
@@ -248,6 +248,7 @@ type Endpoint struct {
 	dedup    *dedup
 	blocks   *blockState
 	inflight atomic.Int64
+	handoff  chan *incoming // to a handler goroutine waiting for work
 	stats    counters
 
 	readBuffer, readBufferLimit int
@@ -318,6 +319,7 @@ func newEndpoint(pc packetConn, cfg Config) *Endpoint {
 		peers:   newPeerTable(idle, cfg.PeerRate, cfg.PeerBurst),
 		dedup:   newDedup(int64(cfg.ExchangeLifetime), int64(cfg.nonLifetime()), cfg.MaxDedupEntries),
 		blocks:  newBlockState(idle, cfg.MaxBodySize),
+		handoff: make(chan *incoming),
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	return e

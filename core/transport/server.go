@@ -110,8 +110,14 @@ func tooLarge(limit int) *Message {
 	return m
 }
 
-// dispatch runs the handler for r on a goroutine of its own, or answers
-// 5.03 beyond MaxInFlightHandlers.
+// handlerIdle is how long a handler goroutine waits for another request
+// before it exits. Reusing handler goroutines keeps the stacks they grew:
+// a fresh goroutine per request grew its stack by copying it on every
+// LwM2M Register, about a tenth of the server's CPU (BENCHMARKS.md).
+const handlerIdle = time.Second
+
+// dispatch runs the handler for r on a handler goroutine, one that waits
+// for work or a new one, or answers 5.03 beyond MaxInFlightHandlers.
 func (e *Endpoint) dispatch(r *incoming) {
 	if e.inflight.Add(1) > int64(e.cfg.MaxInFlightHandlers) {
 		e.inflight.Add(-1)
@@ -121,12 +127,35 @@ func (e *Endpoint) dispatch(r *incoming) {
 		e.respond(r, resp)
 		return
 	}
+	select {
+	case e.handoff <- r:
+		return
+	default:
+	}
 	e.wg.Add(1) // the reader holds the group, so this cannot race Close's Wait
-	go e.serve(r)
+	go e.handlerLoop(r)
+}
+
+// handlerLoop serves r, then the requests handed to it, until none comes
+// for handlerIdle or the endpoint closes.
+func (e *Endpoint) handlerLoop(r *incoming) {
+	defer e.wg.Done()
+	idle := time.NewTimer(handlerIdle)
+	defer idle.Stop()
+	for {
+		e.serve(r)
+		idle.Reset(handlerIdle)
+		select {
+		case r = <-e.handoff:
+		case <-idle.C:
+			return
+		case <-e.done:
+			return
+		}
+	}
 }
 
 func (e *Endpoint) serve(r *incoming) {
-	defer e.wg.Done()
 	defer e.inflight.Add(-1)
 	var t *time.Timer
 	if r.con {
