@@ -6,6 +6,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/wasm2m/wasm2m/core/codec/internal/codectest"
 	"github.com/wasm2m/wasm2m/core/model"
 )
 
@@ -13,15 +14,8 @@ import (
 // every data type, plus an executable, for tests that must reach every
 // type through every format.
 func allTypes() *model.ObjectDef {
-	d := &model.ObjectDef{ID: 42769, Name: "All Types", Multiple: true, Version: model.V1_0}
-	id := uint16(0)
-	for t := model.TypeString; t <= model.TypeCorelnk; t++ {
-		d.Resources = append(d.Resources,
-			model.ResourceDef{ID: id, Name: t.String(), Operations: model.OpRead | model.OpWrite, Type: t},
-			model.ResourceDef{ID: id + 1, Name: t.String() + "s", Operations: model.OpRead | model.OpWrite, Type: t, Multiple: true})
-		id += 2
-	}
-	d.Resources = append(d.Resources, model.ResourceDef{ID: id, Name: "Run", Operations: model.OpExecute})
+	d := codectest.TypesDef(42769, resourceOf, execID)
+	d.Name, d.Version = "All Types", model.V1_0
 	return d
 }
 

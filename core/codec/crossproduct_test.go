@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wasm2m/wasm2m/core/codec/internal/codectest"
 	"github.com/wasm2m/wasm2m/core/model"
 	"github.com/wasm2m/wasm2m/core/objects"
 )
@@ -250,21 +251,7 @@ func TestCrossProductCoreObjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dev := model.NewInstance(0,
-		model.NewResource(0, model.String("Open Mobile Alliance")),
-		model.NewResource(1, model.String("Lightweight M2M Client")),
-		model.NewResource(2, model.String("345000123")),
-		model.NewResource(3, model.String("1.0")),
-		model.NewMultipleResourceOf(6, model.Int(1), model.Int(5)),
-		model.NewMultipleResourceOf(7, model.Int(3800), model.Int(5000)),
-		model.NewMultipleResourceOf(8, model.Int(125), model.Int(900)),
-		model.NewResource(9, model.Int(100)),
-		model.NewResource(10, model.Int(15)),
-		model.NewMultipleResourceOf(11, model.Int(0)),
-		model.NewResource(13, model.UnixTime(1367491215)),
-		model.NewResource(14, model.String("+02:00")),
-		model.NewResource(16, model.String("U")),
-	)
+	dev := codectest.DeviceInstance()
 	server := model.NewObject(1,
 		model.NewInstance(0, model.NewResource(0, model.Int(101)), model.NewResource(1, model.Int(86400)), model.NewResource(6, model.Bool(false)), model.NewResource(7, model.String("U"))),
 		model.NewInstance(1, model.NewResource(0, model.Int(102)), model.NewResource(1, model.Int(300)), model.NewResource(6, model.Bool(true)), model.NewResource(7, model.String("UQ"))),

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/wasm2m/wasm2m/core/codec/internal/codectest"
 	"github.com/wasm2m/wasm2m/core/model"
 )
 
@@ -24,7 +25,7 @@ var fuzzPaths = []model.Path{
 // FuzzDecode checks that Decode never panics, fails only with 4.00, and
 // that whatever it decodes encodes and decodes back to the same node.
 func FuzzDecode(f *testing.F) {
-	n := deviceInstance()
+	n := codectest.DeviceInstance()
 	device, err := Encode(nil, model.InstancePath(3, 0), &n)
 	if err != nil {
 		f.Fatal(err)
@@ -34,24 +35,7 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, d := range []model.Definitions{nil, defs} {
 			for _, p := range fuzzPaths {
-				n, err := Decode(data, p, d)
-				if err != nil {
-					if !errors.Is(err, model.ErrBadRequest) {
-						t.Fatalf("Decode at %s: error %v is not 4.00", p, err)
-					}
-					continue
-				}
-				enc, err := Encode(nil, p, &n)
-				if err != nil {
-					t.Fatalf("Decode at %s gave %v, which does not encode: %v", p, n, err)
-				}
-				back, err := Decode(enc, p, d)
-				if err != nil {
-					t.Fatalf("re-decode at %s of %s: %v", p, diag(enc), err)
-				}
-				if !back.Equal(&n) {
-					t.Fatalf("at %s: %s\nfirst  %v\nsecond %v", p, diag(enc), n, back)
-				}
+				nodes.CheckDecode(t, data, p, d)
 			}
 		}
 	})
@@ -60,7 +44,7 @@ func FuzzDecode(f *testing.F) {
 // FuzzParseRecords checks that ParseRecords never panics, fails only with
 // 4.00, and that its records survive AppendRecords and ParseRecords.
 func FuzzParseRecords(f *testing.F) {
-	n := deviceInstance()
+	n := codectest.DeviceInstance()
 	device, err := Encode(nil, model.InstancePath(3, 0), &n)
 	if err != nil {
 		f.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wasm2m/wasm2m/core/codec/internal/codectest"
 	"github.com/wasm2m/wasm2m/core/internal/cbor"
 	"github.com/wasm2m/wasm2m/core/model"
 )
@@ -25,7 +25,7 @@ const deviceDiag = `{[3, 0]: {0: "Open Mobile Alliance", 1: "Lightweight M2M Cli
 // Read /3/0), in the canonical form and in other spellings.
 func TestDeviceInstance(t *testing.T) {
 	defs := testDefs(t)
-	want := deviceInstance()
+	want := codectest.DeviceInstance()
 	p := model.InstancePath(3, 0)
 	got, err := Encode(nil, p, &want)
 	if err != nil {
@@ -385,7 +385,7 @@ func TestAppendRecords(t *testing.T) {
 }
 
 func TestEncodeErrors(t *testing.T) {
-	good := deviceInstance()
+	good := codectest.DeviceInstance()
 	tests := []struct {
 		name string
 		p    model.Path
@@ -566,28 +566,16 @@ func TestDecodeEmpty(t *testing.T) {
 // Random nodes over random definitions survive Encode and Decode.
 func TestRoundTripRandomNodes(t *testing.T) {
 	for seed := uint64(0); seed < 300; seed++ {
-		g := gen{rand.New(rand.NewPCG(seed, 0x6c776d326d63))}
-		d := g.object(uint16(g.r.IntN(model.MaxID + 1)))
-		reg, err := model.NewRegistry(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		o := g.objectNode(d)
-		p := model.ObjectPath(d.ID)
-		n := o
-		if len(o.Children) > 0 && g.r.IntN(2) == 0 {
-			n = o.Children[0]
-			p = p.MustChild(n.ID)
-			if len(n.Children) > 0 && g.r.IntN(2) == 0 {
-				n = n.Children[g.r.IntN(len(n.Children))]
-				p = p.MustChild(n.ID)
-			}
-		}
+		g := codectest.NewGen(seed)
+		g.Empty = true // LwM2M CBOR carries empty instances and multiple resources
+		g.Large = 1
+		defs := g.ObjectDefs()
+		p, n := g.Node(defs)
 		data, err := Encode(nil, p, &n)
 		if err != nil {
 			t.Fatalf("seed %d: Encode %v: %v", seed, n, err)
 		}
-		got, err := Decode(data, p, reg)
+		got, err := Decode(data, p, codectest.Registry(t, defs...))
 		if err != nil {
 			t.Fatalf("seed %d: Decode %s: %v", seed, diag(data), err)
 		}
@@ -620,12 +608,12 @@ func TestRoundTripRandomNodes(t *testing.T) {
 // Without definitions Integer, Float, Boolean, String, Opaque and Time
 // survive, and an Unsigned Integer that does not fit an Integer.
 func TestRoundTripWithoutDefinitions(t *testing.T) {
-	g := gen{rand.New(rand.NewPCG(7, 7))}
+	g := codectest.NewGen(7)
 	types := []model.Type{model.TypeString, model.TypeInteger, model.TypeFloat, model.TypeBoolean, model.TypeOpaque, model.TypeTime}
 	for i := 0; i < 500; i++ {
-		v := g.value(types[g.r.IntN(len(types))])
+		v := g.Value(types[g.R.IntN(len(types))])
 		if i%5 == 0 {
-			v = model.Uint(1<<63 + g.r.Uint64N(1<<63))
+			v = model.Uint(1<<63 + g.R.Uint64N(1<<63))
 		}
 		n := model.NewInstance(1, model.NewResource(uint16(i), v), model.NewMultipleResourceOf(uint16(i+1000), v, v))
 		data, err := Encode(nil, model.InstancePath(5, 1), &n)
@@ -646,21 +634,21 @@ func TestRoundTripWithoutDefinitions(t *testing.T) {
 // ParseRecords, in path order.
 func TestRoundTripRandomRecords(t *testing.T) {
 	for seed := uint64(0); seed < 300; seed++ {
-		g := gen{rand.New(rand.NewPCG(seed, 5))}
+		g := codectest.NewGen(seed)
 		seen := map[model.Path]bool{}
 		var recs []model.Record
-		for k := g.r.IntN(12); k > 0; k-- {
-			p := model.ResourcePath(uint16(g.r.IntN(3)), uint16(g.r.IntN(3)), uint16(g.r.IntN(4)))
+		for k := g.R.IntN(12); k > 0; k-- {
+			p := model.ResourcePath(uint16(g.R.IntN(3)), uint16(g.R.IntN(3)), uint16(g.R.IntN(4)))
 			multiple := p.ResourceID() >= 2
 			if multiple {
-				p = p.MustChild(uint16(g.r.IntN(3)))
+				p = p.MustChild(uint16(g.R.IntN(3)))
 			}
 			if seen[p] {
 				continue
 			}
 			seen[p] = true
-			v := g.value(model.Type(1 + g.r.IntN(int(model.TypeCorelnk))))
-			if g.r.IntN(10) == 0 {
+			v := g.Value(model.Type(1 + g.R.IntN(int(model.TypeCorelnk))))
+			if g.R.IntN(10) == 0 {
 				v = model.Value{}
 			}
 			recs = append(recs, model.Record{Path: p, Value: v})

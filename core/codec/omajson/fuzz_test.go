@@ -41,24 +41,7 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, d := range []model.Definitions{nil, defs} {
 			for _, p := range fuzzPaths {
-				n, err := Decode(data, p, d)
-				if err != nil {
-					if !errors.Is(err, model.ErrBadRequest) {
-						t.Fatalf("Decode at %s: error %v is not 4.00", p, err)
-					}
-					continue
-				}
-				enc, err := Encode(nil, p, &n)
-				if err != nil {
-					t.Fatalf("Decode at %s gave %v, which does not encode: %v", p, n, err)
-				}
-				back, err := Decode(enc, p, d)
-				if err != nil {
-					t.Fatalf("re-decode at %s of %s: %v", p, enc, err)
-				}
-				if !back.Equal(&n) {
-					t.Fatalf("at %s: %s\nfirst  %v\nsecond %v", p, enc, n, back)
-				}
+				nodes.CheckDecode(t, data, p, d)
 			}
 		}
 	})

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wasm2m/wasm2m/core/codec/internal/codectest"
 	"github.com/wasm2m/wasm2m/core/model"
 )
 
@@ -57,7 +57,7 @@ func setNow(t *testing.T, sec int64) {
 // LwM2M 1.0 section 6.4.4: Read on the Device object instance, /3/0.
 func TestSpecDeviceInstance(t *testing.T) {
 	defs := testDefs(t)
-	want := deviceInstance()
+	want := codectest.DeviceInstance()
 	golden := readFile(t, "device.json")
 
 	t.Run("encode", func(t *testing.T) {
@@ -528,7 +528,7 @@ func utcOrZero(t time.Time) time.Time {
 }
 
 func TestEncodeErrors(t *testing.T) {
-	good := deviceInstance()
+	good := codectest.DeviceInstance()
 	tests := []struct {
 		name string
 		p    model.Path
@@ -759,29 +759,14 @@ func TestStringEscapesDecode(t *testing.T) {
 func TestRoundTripRandomNodes(t *testing.T) {
 	for seed := uint64(0); seed < 300; seed++ {
 		t.Run("", func(t *testing.T) {
-			g := gen{rand.New(rand.NewPCG(seed, 0x6f6d616a736f6e))}
-			d := g.object(uint16(g.r.IntN(model.MaxID + 1)))
-			reg, err := model.NewRegistry(d)
-			if err != nil {
-				t.Fatal(err)
-			}
-			o := g.objectNode(d)
-			var p model.Path = model.ObjectPath(d.ID)
-			n := o
-			// Sometimes encode an instance or a resource instead.
-			if len(o.Children) > 0 && g.r.IntN(2) == 0 {
-				n = o.Children[0]
-				p = p.MustChild(n.ID)
-				if len(n.Children) > 0 && g.r.IntN(2) == 0 {
-					n = n.Children[g.r.IntN(len(n.Children))]
-					p = p.MustChild(n.ID)
-				}
-			}
+			g := codectest.NewGen(seed) // no empty containers: OMA JSON cannot carry them
+			defs := g.ObjectDefs()
+			p, n := g.Node(defs)
 			data, err := Encode(nil, p, &n)
 			if err != nil {
 				t.Fatalf("seed %d: Encode %v: %v", seed, n, err)
 			}
-			got, err := Decode(data, p, reg)
+			got, err := Decode(data, p, codectest.Registry(t, defs...))
 			if err != nil {
 				t.Fatalf("seed %d: Decode %s: %v", seed, data, err)
 			}
@@ -795,12 +780,12 @@ func TestRoundTripRandomNodes(t *testing.T) {
 // Without definitions every type but Opaque, Corelnk and Time survives,
 // and an Unsigned Integer survives when it does not fit an Integer.
 func TestRoundTripWithoutDefinitions(t *testing.T) {
-	g := gen{rand.New(rand.NewPCG(7, 7))}
+	g := codectest.NewGen(7)
 	types := []model.Type{model.TypeString, model.TypeInteger, model.TypeFloat, model.TypeBoolean, model.TypeObjlnk}
 	for i := 0; i < 500; i++ {
-		v := g.value(types[g.r.IntN(len(types))])
+		v := g.Value(types[g.R.IntN(len(types))])
 		if i%5 == 0 {
-			v = model.Uint(1<<63 + g.r.Uint64N(1<<63))
+			v = model.Uint(1<<63 + g.R.Uint64N(1<<63))
 		}
 		n := model.NewInstance(1, model.NewResource(uint16(i), v))
 		data, err := Encode(nil, model.InstancePath(5, 1), &n)
@@ -821,26 +806,26 @@ func TestRoundTripWithoutDefinitions(t *testing.T) {
 func TestRoundTripRandomRecords(t *testing.T) {
 	defs := testDefs(t)
 	for seed := uint64(0); seed < 300; seed++ {
-		g := gen{rand.New(rand.NewPCG(seed, 99))}
+		g := codectest.NewGen(seed)
 		var recs []model.Record
-		allTimed := g.r.IntN(2) == 0
-		for k := g.r.IntN(6); k > 0; k-- {
-			rd := typesDef.Resources[g.r.IntN(len(typesDef.Resources))]
+		allTimed := g.R.IntN(2) == 0
+		for k := g.R.IntN(6); k > 0; k-- {
+			rd := typesDef.Resources[g.R.IntN(len(typesDef.Resources))]
 			if rd.Operations.Executable() {
 				continue
 			}
-			p := model.ResourcePath(typesDef.ID, uint16(g.r.IntN(3)), rd.ID)
+			p := model.ResourcePath(typesDef.ID, uint16(g.R.IntN(3)), rd.ID)
 			if rd.Multiple {
-				p = p.MustChild(uint16(g.r.IntN(3)))
+				p = p.MustChild(uint16(g.R.IntN(3)))
 			}
-			r := model.Record{Path: p, Value: g.value(rd.Type), Time: g.time()}
+			r := model.Record{Path: p, Value: g.Value(rd.Type), Time: g.Time()}
 			if allTimed && r.Time.IsZero() {
-				r.Time = time.Unix(1+g.r.Int64N(maxUnix), 0).UTC()
+				r.Time = time.Unix(1+g.R.Int64N(maxUnix), 0).UTC()
 			}
 			recs = append(recs, r)
 		}
 		base := model.ObjectPath(typesDef.ID)
-		if g.r.IntN(2) == 0 {
+		if g.R.IntN(2) == 0 {
 			base = model.RootPath()
 		}
 		data, err := AppendRecords(nil, base, recs)

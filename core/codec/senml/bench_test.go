@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wasm2m/wasm2m/core/codec/internal/codectest"
 	"github.com/wasm2m/wasm2m/core/model"
 )
 
@@ -21,51 +22,22 @@ func BenchmarkParseJSONRecords(b *testing.B) { benchParseRecords(b, formats[0]) 
 func BenchmarkParseCBORRecords(b *testing.B) { benchParseRecords(b, formats[1]) }
 
 func benchEncode(b *testing.B, f format) {
-	n := deviceInstance()
-	p := mp("/3/0")
-	buf, err := f.encode(nil, p, &n)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(int64(len(buf)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if buf, err = f.encode(buf[:0], p, &n); err != nil {
-			b.Fatal(err)
-		}
-	}
+	n := codectest.DeviceInstance()
+	f.nodes().BenchmarkEncode(b, mp("/3/0"), &n)
 }
 
 func benchDecode(b *testing.B, f format) {
-	n := deviceInstance()
-	p := mp("/3/0")
-	data, err := f.encode(nil, p, &n)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defs := testDefs(b)
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := f.decode(data, p, defs); err != nil {
-			b.Fatal(err)
-		}
-	}
+	n := codectest.DeviceInstance()
+	f.nodes().BenchmarkDecode(b, mp("/3/0"), &n, testDefs(b))
 }
 
 func benchParseRecords(b *testing.B, f format) {
-	n := deviceInstance()
+	n := codectest.DeviceInstance()
 	data, err := f.encode(nil, mp("/3/0"), &n)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := f.parseRecs(data); err != nil {
-			b.Fatal(err)
-		}
-	}
+	codectest.BenchmarkParse(b, data, f.parseRecs)
 }
 
 // TestAllocationBound checks that decoding hostile input allocates at most

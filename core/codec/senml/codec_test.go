@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wasm2m/wasm2m/core/codec/internal/codectest"
 	"github.com/wasm2m/wasm2m/core/model"
 )
 
@@ -623,7 +624,7 @@ func TestParsePath(t *testing.T) {
 // TestNoAllocations checks that encoding a Device instance appends without
 // allocating, and that decoding allocates little.
 func TestNoAllocations(t *testing.T) {
-	n := deviceInstance()
+	n := codectest.DeviceInstance()
 	p := mp("/3/0")
 	buf := make([]byte, 0, 1024)
 	for _, f := range formats {

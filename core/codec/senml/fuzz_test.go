@@ -93,22 +93,7 @@ func fuzzNode(t *testing.T, f format, data []byte, path string) {
 		return
 	}
 	for _, defs := range []model.Definitions{nil, fuzzDefs} {
-		n, err := f.decode(data, p, defs)
-		if err != nil {
-			mustDecodeError(t, err)
-			continue
-		}
-		b, err := f.encode(nil, p, &n)
-		if err != nil {
-			t.Fatalf("encode %s %v: %v", p, n, err)
-		}
-		back, err := f.decode(b, p, defs)
-		if err != nil {
-			t.Fatalf("decode %s: %v", show(f, b), err)
-		}
-		if !back.Equal(&n) {
-			t.Fatalf("round trip at %s\n got %v\nwant %v\n%s", p, back, n, show(f, b))
-		}
+		f.nodes().CheckDecode(t, data, p, defs)
 	}
 }
 

@@ -2,205 +2,26 @@ package senml
 
 import (
 	"math"
-	"math/rand/v2"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/wasm2m/wasm2m/core/codec/internal/codectest"
 	"github.com/wasm2m/wasm2m/core/model"
 )
-
-// gen makes random definitions, nodes and records for the round-trip
-// property tests.
-type gen struct {
-	rng  *rand.Rand
-	cbor bool // values only SenML CBOR carries (NaN, infinities) allowed
-}
-
-var valueTypes = []model.Type{model.TypeString, model.TypeInteger, model.TypeUnsigned, model.TypeFloat,
-	model.TypeBoolean, model.TypeOpaque, model.TypeTime, model.TypeObjlnk, model.TypeCorelnk}
 
 // selfDescribing are the types that survive SenML without definitions.
 var selfDescribing = []model.Type{model.TypeString, model.TypeInteger, model.TypeFloat,
 	model.TypeBoolean, model.TypeOpaque, model.TypeObjlnk}
 
-// id returns an id, often small, sometimes the largest.
-func (g *gen) id() uint16 {
-	switch g.rng.IntN(8) {
-	case 0:
-		return model.MaxID
-	case 1:
-		return uint16(g.rng.IntN(model.MaxID + 1))
-	}
-	return uint16(g.rng.IntN(20))
-}
-
-// ids returns n distinct ids in ascending order.
-func (g *gen) ids(n int) []uint16 {
-	seen := map[uint16]bool{}
-	var out []uint16
-	for len(out) < n {
-		if id := g.id(); !seen[id] {
-			seen[id] = true
-			out = append(out, id)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-func (g *gen) defs() []*model.ObjectDef {
-	var out []*model.ObjectDef
-	for _, oid := range g.ids(1 + g.rng.IntN(3)) {
-		o := &model.ObjectDef{ID: oid, Name: "random", Multiple: true}
-		for _, rid := range g.ids(1 + g.rng.IntN(8)) {
-			typ := valueTypes[g.rng.IntN(len(valueTypes))]
-			ops := model.OpRead | model.OpWrite
-			if g.rng.IntN(10) == 0 {
-				typ, ops = model.TypeNone, model.OpExecute
-			}
-			o.Resources = append(o.Resources, model.ResourceDef{ID: rid, Type: typ, Operations: ops,
-				Multiple: typ != model.TypeNone && g.rng.IntN(2) == 0})
-		}
-		out = append(out, o)
-	}
-	return out
-}
-
-func (g *gen) text() string {
-	const pieces = "a\"\\/\n\t\x00\x1f é😀</3/0>;ct=110,"
-	var b strings.Builder
-	for n := g.rng.IntN(12); n > 0; n-- {
-		// Whole runes: cut pieces at rune starts only.
-		s := []rune(pieces)
-		b.WriteRune(s[g.rng.IntN(len(s))])
-	}
-	return b.String()
-}
-
-func (g *gen) value(t model.Type) model.Value {
-	r := g.rng
-	switch t {
-	case model.TypeString:
-		return model.String(g.text())
-	case model.TypeCorelnk:
-		return model.Corelnk(g.text())
-	case model.TypeInteger:
-		switch r.IntN(4) {
-		case 0:
-			return model.Int(int64(r.Uint64()))
-		case 1:
-			return model.Int([]int64{math.MinInt64, math.MaxInt64, -1, 0}[r.IntN(4)])
-		}
-		return model.Int(r.Int64N(2000) - 1000)
-	case model.TypeUnsigned:
-		if r.IntN(2) == 0 {
-			return model.Uint(r.Uint64())
-		}
-		return model.Uint(uint64(r.IntN(1000)))
-	case model.TypeFloat:
-		switch r.IntN(6) {
-		case 0:
-			f := math.Float64frombits(r.Uint64())
-			if math.IsNaN(f) {
-				f = math.NaN() // NaN payloads do not survive: SenML CBOR writes one NaN
-			}
-			return model.Float(f)
-		case 1:
-			special := []float64{0, math.Copysign(0, -1), math.MaxFloat64, math.SmallestNonzeroFloat64, 1e21, 1e-7, 0.1, 1}
-			return model.Float(special[r.IntN(len(special))])
-		case 2:
-			if g.cbor {
-				return model.Float([]float64{math.NaN(), math.Inf(1), math.Inf(-1)}[r.IntN(3)])
-			}
-		}
-		f := float64(r.IntN(20000)-10000) / float64(1+r.IntN(100))
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			f = 0
-		}
-		return model.Float(f)
-	case model.TypeBoolean:
-		return model.Bool(r.IntN(2) == 0)
-	case model.TypeOpaque:
-		b := make([]byte, r.IntN(40))
-		for i := range b {
-			b[i] = byte(r.Uint32())
-		}
-		return model.Opaque(b)
-	case model.TypeTime:
-		return model.UnixTime(r.Int64N(1<<40) - 1<<39)
-	case model.TypeObjlnk:
-		return model.Objlnk(uint16(r.Uint32()), uint16(r.Uint32()))
-	}
-	return model.Value{}
-}
-
-// finite replaces NaN and infinite floats, which JSON cannot carry.
-func (g *gen) finite(v model.Value) model.Value {
-	if v.Type() == model.TypeFloat && !g.cbor && (math.IsNaN(v.Float()) || math.IsInf(v.Float(), 0)) {
-		return model.Float(1.5)
-	}
-	return v
-}
-
-// resource makes resource r of an instance, nil for an executable.
-func (g *gen) resource(r *model.ResourceDef) *model.Node {
-	if r.Type == model.TypeNone {
-		return nil
-	}
-	if !r.Multiple {
-		n := model.NewResource(r.ID, g.finite(g.value(r.Type)))
-		return &n
-	}
-	var ris []model.Node
-	for _, id := range g.ids(g.rng.IntN(4)) {
-		ris = append(ris, model.NewResourceInstance(id, g.finite(g.value(r.Type))))
-	}
-	n := model.NewMultipleResource(r.ID, ris...)
-	return &n
-}
-
-func (g *gen) instance(o *model.ObjectDef, id uint16) model.Node {
-	var rs []model.Node
-	for i := range o.Resources {
-		if g.rng.IntN(3) == 0 {
-			continue
-		}
-		if n := g.resource(&o.Resources[i]); n != nil {
-			rs = append(rs, *n)
-		}
-	}
-	return model.NewInstance(id, rs...)
-}
-
-// node makes a random node of one of defs' objects at a random level.
-func (g *gen) node(defs []*model.ObjectDef) (model.Path, model.Node) {
-	o := defs[g.rng.IntN(len(defs))]
-	for {
-		switch g.rng.IntN(4) {
-		case 0:
-			var is []model.Node
-			for _, id := range g.ids(g.rng.IntN(3)) {
-				is = append(is, g.instance(o, id))
-			}
-			return model.ObjectPath(o.ID), model.NewObject(o.ID, is...)
-		case 1:
-			id := g.id()
-			return model.InstancePath(o.ID, id), g.instance(o, id)
-		case 2:
-			r := &o.Resources[g.rng.IntN(len(o.Resources))]
-			if n := g.resource(r); n != nil {
-				return model.ResourcePath(o.ID, g.id(), r.ID), *n
-			}
-		case 3:
-			r := &o.Resources[g.rng.IntN(len(o.Resources))]
-			if r.Multiple {
-				id := g.id()
-				return model.ResourceInstancePath(o.ID, g.id(), r.ID, id), model.NewResourceInstance(id, g.finite(g.value(r.Type)))
-			}
-		}
-	}
+// newGen returns a generator for format f: empty containers (pruned
+// before comparing), NaN and infinities only where SenML CBOR carries
+// them.
+func newGen(f format, seed uint64) *codectest.Gen {
+	g := codectest.NewGen(seed)
+	g.Empty = true
+	g.NonFinite = f.name == "cbor"
+	return g
 }
 
 // TestRoundTripNodes encodes random nodes of random definitions and
@@ -208,14 +29,14 @@ func (g *gen) node(defs []*model.ObjectDef) (model.Path, model.Node) {
 func TestRoundTripNodes(t *testing.T) {
 	for _, f := range formats {
 		t.Run(f.name, func(t *testing.T) {
-			g := &gen{rng: rand.New(rand.NewPCG(1, 2)), cbor: f.name == "cbor"}
+			g := newGen(f, 1)
 			for i := 0; i < 2000; i++ {
-				defs := g.defs()
+				defs := g.ObjectDefs()
 				reg, err := model.NewRegistry(defs...)
 				if err != nil {
 					t.Fatal(err)
 				}
-				p, n := g.node(defs)
+				p, n := g.Node(defs)
 				b, err := f.encode(nil, p, &n)
 				if err != nil {
 					t.Fatalf("%d: encode %s %v: %v", i, p, n, err)
@@ -257,17 +78,17 @@ func prune(n model.Node) model.Node {
 func TestRoundTripNodesWithoutDefinitions(t *testing.T) {
 	for _, f := range formats {
 		t.Run(f.name, func(t *testing.T) {
-			g := &gen{rng: rand.New(rand.NewPCG(3, 4)), cbor: f.name == "cbor"}
+			g := newGen(f, 3)
 			for i := 0; i < 2000; i++ {
-				defs := g.defs()
+				defs := g.ObjectDefs()
 				for _, o := range defs {
 					for j := range o.Resources {
 						r := &o.Resources[j]
-						r.Type = selfDescribing[g.rng.IntN(len(selfDescribing))]
+						r.Type = selfDescribing[g.R.IntN(len(selfDescribing))]
 						r.Operations = model.OpRead
 					}
 				}
-				p, n := g.node(defs)
+				p, n := g.Node(defs)
 				if n.Kind == model.KindMultipleResource && len(n.Children) == 0 {
 					continue // only definitions tell an empty multiple resource
 				}
@@ -294,20 +115,20 @@ func TestRoundTripNodesWithoutDefinitions(t *testing.T) {
 func TestRoundTripRecords(t *testing.T) {
 	for _, f := range formats {
 		t.Run(f.name, func(t *testing.T) {
-			g := &gen{rng: rand.New(rand.NewPCG(5, 6)), cbor: f.name == "cbor"}
+			g := newGen(f, 5)
 			for i := 0; i < 2000; i++ {
 				var recs []model.Record
-				for n := g.rng.IntN(6); n > 0; n-- {
-					p := model.ResourcePath(g.id(), g.id(), g.id())
-					if g.rng.IntN(2) == 0 {
-						p = p.MustChild(g.id())
+				for n := g.R.IntN(6); n > 0; n-- {
+					p := model.ResourcePath(g.ID(), g.ID(), g.ID())
+					if g.R.IntN(2) == 0 {
+						p = p.MustChild(g.ID())
 					}
-					r := model.Record{Path: p, Value: g.finite(g.value(selfDescribing[g.rng.IntN(len(selfDescribing))]))}
-					switch g.rng.IntN(3) {
+					r := model.Record{Path: p, Value: g.Value(selfDescribing[g.R.IntN(len(selfDescribing))])}
+					switch g.R.IntN(3) {
 					case 0:
-						r.Time = time.Unix(relativeLimit+g.rng.Int64N(1<<34), 0)
+						r.Time = time.Unix(relativeLimit+g.R.Int64N(1<<34), 0)
 					case 1:
-						r.Time = time.Unix(relativeLimit+g.rng.Int64N(1<<34), g.rng.Int64N(1e9))
+						r.Time = time.Unix(relativeLimit+g.R.Int64N(1<<34), g.R.Int64N(1e9))
 					}
 					recs = append(recs, r)
 				}
@@ -354,15 +175,15 @@ func recordsMatch(got, want []model.Record, approx bool) bool {
 
 // TestRoundTripPaths appends random path lists and parses them back.
 func TestRoundTripPaths(t *testing.T) {
-	g := &gen{rng: rand.New(rand.NewPCG(7, 8))}
+	g := codectest.NewGen(7)
 	for _, f := range formats {
 		t.Run(f.name, func(t *testing.T) {
 			for i := 0; i < 2000; i++ {
 				var paths []model.Path
-				for n := g.rng.IntN(6); n > 0; n-- {
+				for n := g.R.IntN(6); n > 0; n-- {
 					p := model.RootPath()
-					for l := g.rng.IntN(5); l > 0; l-- {
-						p = p.MustChild(g.id())
+					for l := g.R.IntN(5); l > 0; l-- {
+						p = p.MustChild(g.ID())
 					}
 					paths = append(paths, p)
 				}

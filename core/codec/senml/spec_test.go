@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wasm2m/wasm2m/core/codec/internal/codectest"
 	"github.com/wasm2m/wasm2m/core/model"
 )
 
@@ -144,7 +145,7 @@ func TestSpecNodes(t *testing.T) {
 		defs       bool
 		want       model.Node
 	}{
-		{"table 7.4.4-2 device instance", "/3/0", table2JSON, table2CBOR, true, deviceInstance()},
+		{"table 7.4.4-2 device instance", "/3/0", table2JSON, table2CBOR, true, codectest.DeviceInstance()},
 		{"table 7.4.4-5 single resource", "/3/0/0", table5JSON, table5CBOR, false,
 			model.NewResource(0, model.String("Open Mobile Alliance"))},
 	}

@@ -5,194 +5,22 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/wasm2m/wasm2m/core/codec/internal/codectest"
 	"github.com/wasm2m/wasm2m/core/model"
 )
 
-// gen makes random well-formed definitions and nodes.
-type gen struct {
-	r     *rand.Rand
-	large int // how many values above 64 KiB it may still make
-}
-
-func newGen(seed uint64) *gen {
-	return &gen{r: rand.New(rand.NewPCG(seed, seed^0x9E3779B97F4A7C15)), large: 2}
-}
-
-// id returns an id, mostly small, sometimes one that needs 16 bits.
-func (g *gen) id() uint16 {
-	switch g.r.IntN(8) {
-	case 0:
-		return uint16(256 + g.r.IntN(model.MaxID-256+1))
-	case 1:
-		return model.MaxID
-	}
-	return uint16(g.r.IntN(40))
-}
-
-// ids returns n distinct ids in ascending order.
-func (g *gen) ids(n int) []uint16 {
-	seen := map[uint16]bool{}
-	var out []uint16
-	for len(out) < n {
-		id := g.id()
-		if !seen[id] {
-			seen[id] = true
-			out = append(out, id)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-// objectDef returns an object definition with random resources, every
-// type among them, some executable, single and multiple.
-func (g *gen) objectDef(id uint16) *model.ObjectDef {
-	o := &model.ObjectDef{ID: id, Multiple: g.r.IntN(2) == 0}
-	for _, rid := range g.ids(g.count(14)) {
-		t := allTypes[g.r.IntN(len(allTypes))]
-		if g.r.IntN(10) == 0 {
-			t = model.TypeNone
-		}
-		o.Resources = append(o.Resources, res(rid, t, t != model.TypeNone && g.r.IntN(3) == 0))
-	}
-	return o
-}
-
-// count returns how many children a container gets: mostly below n,
-// sometimes more than the decoder keeps on the goroutine stack.
-func (g *gen) count(n int) int {
-	if g.r.IntN(10) == 0 {
-		return 10 + g.r.IntN(30)
-	}
-	return g.r.IntN(n)
-}
-
-// length returns the length of a string or opaque value: mostly short,
-// sometimes past the 8-bit and 16-bit length fields.
-func (g *gen) length() int {
-	switch n := g.r.IntN(50); {
-	case n == 0 && g.large > 0:
-		g.large--
-		return 65536 + g.r.IntN(5000)
-	case n < 5:
-		return 256 + g.r.IntN(1000)
-	case n < 15:
-		return 8 + g.r.IntN(248)
-	}
-	return g.r.IntN(8)
-}
-
-func (g *gen) text() string {
-	n := g.length()
-	var b strings.Builder
-	for b.Len() < n {
-		switch g.r.IntN(10) {
-		case 0:
-			b.WriteRune(rune(0x80 + g.r.IntN(0x780))) // 2 bytes
-		case 1:
-			b.WriteRune(rune(0x800 + g.r.IntN(0xD000-0x800))) // 3 bytes
-		case 2:
-			b.WriteRune(rune(0x10000 + g.r.IntN(0x10FFFF-0x10000))) // 4 bytes
-		default:
-			b.WriteByte(byte(0x20 + g.r.IntN(0x5F)))
-		}
-	}
-	return b.String()
-}
-
-// integer returns an int64 of random magnitude, so that every width
-// appears.
-func (g *gen) integer() int64 {
-	x := int64(g.r.Uint64() >> g.r.IntN(64))
-	if g.r.IntN(2) == 0 {
-		x = -x - 1
-	}
-	return x
-}
-
-func (g *gen) float() float64 {
-	switch g.r.IntN(8) {
-	case 0:
-		return []float64{0, math.Copysign(0, -1), math.Inf(1), math.Inf(-1), math.NaN(),
-			math.MaxFloat64, math.SmallestNonzeroFloat64, math.MaxFloat32}[g.r.IntN(8)]
-	case 1, 2:
-		return float64(math.Float32frombits(g.r.Uint32())) // any float32, NaNs too
-	case 3:
-		return math.Float64frombits(g.r.Uint64()) // any float64, NaNs too
-	case 4:
-		return float64(g.r.IntN(2000) - 1000)
-	}
-	return g.r.NormFloat64() * math.Pow(10, float64(g.r.IntN(40)-20))
-}
-
-func (g *gen) value(t model.Type) model.Value {
-	switch t {
-	case model.TypeString:
-		return model.String(g.text())
-	case model.TypeCorelnk:
-		return model.Corelnk(g.text())
-	case model.TypeOpaque:
-		b := make([]byte, g.length())
-		for i := range b {
-			b[i] = byte(g.r.Uint32())
-		}
-		return model.Opaque(b)
-	case model.TypeInteger:
-		return model.Int(g.integer())
-	case model.TypeTime:
-		return model.UnixTime(g.integer())
-	case model.TypeUnsigned:
-		return model.Uint(g.r.Uint64() >> g.r.IntN(64))
-	case model.TypeFloat:
-		return model.Float(g.float())
-	case model.TypeBoolean:
-		return model.Bool(g.r.IntN(2) == 0)
-	case model.TypeObjlnk:
-		return model.Objlnk(uint16(g.r.Uint32()), uint16(g.r.Uint32()))
-	}
-	return model.Value{}
-}
-
-// resource returns a resource node for def, with the value types def
-// gives.
-func (g *gen) resource(def *model.ResourceDef) model.Node {
-	if !def.Multiple {
-		return model.NewResource(def.ID, g.value(def.Type))
-	}
-	n := model.Node{Kind: model.KindMultipleResource, ID: def.ID}
-	for _, id := range g.ids(g.count(6)) {
-		n.Children = append(n.Children, model.NewResourceInstance(id, g.value(def.Type)))
-	}
-	return n
-}
-
-// instance returns an instance holding a random subset of def's readable
-// resources.
-func (g *gen) instance(def *model.ObjectDef, id uint16) model.Node {
-	n := model.Node{Kind: model.KindInstance, ID: id}
-	for i := range def.Resources {
-		r := &def.Resources[i]
-		if r.Type != model.TypeNone && g.r.IntN(4) != 0 {
-			n.Children = append(n.Children, g.resource(r))
-		}
-	}
-	return n
-}
-
-func (g *gen) object(def *model.ObjectDef) model.Node {
-	n := model.Node{Kind: model.KindObject, ID: def.ID}
-	for _, id := range g.ids(g.count(4)) {
-		n.Children = append(n.Children, g.instance(def, id))
-	}
-	return n
+// newGen returns a generator of everything TLV carries: NaN and
+// infinities, empty containers, and two values longer than 64 KiB.
+func newGen(seed uint64) *codectest.Gen {
+	g := codectest.NewGen(seed)
+	g.NonFinite, g.Empty, g.Large = true, true, 2
+	return g
 }
 
 // entry is a node and its path.
@@ -219,12 +47,12 @@ func TestRoundTrip(t *testing.T) {
 	const rounds = 500
 	for seed := uint64(1); seed <= rounds; seed++ {
 		g := newGen(seed)
-		def := g.objectDef(uint16(g.r.IntN(model.MaxID + 1)))
+		def := g.ObjectDef(uint16(g.R.IntN(model.MaxID + 1)))
 		defs, err := model.NewRegistry(def)
 		if err != nil {
 			t.Fatal(err)
 		}
-		obj := g.object(def)
+		obj := g.Object(def)
 		for _, e := range subtrees(model.ObjectPath(def.ID), obj) {
 			if err := roundTrip(e.path, &e.node, defs); err != nil {
 				t.Fatalf("seed %d: %v", seed, err)
@@ -387,9 +215,9 @@ func TestFuzzSeeds(t *testing.T) {
 	}
 	for i := uint64(1); i <= 6; i++ {
 		g := newGen(1000 + i)
-		g.large = 0
-		def := g.objectDef(testObject)
-		obj := g.object(def)
+		g.Large = 0
+		def := g.ObjectDef(testObject)
+		obj := g.Object(def)
 		b, err := Encode(nil, model.ObjectPath(testObject), &obj)
 		if err != nil {
 			t.Fatal(err)

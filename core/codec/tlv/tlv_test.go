@@ -12,42 +12,30 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wasm2m/wasm2m/core/codec/internal/codectest"
 	"github.com/wasm2m/wasm2m/core/model"
 )
 
-// res returns a resource definition for tests.
-func res(id uint16, typ model.Type, multiple bool) model.ResourceDef {
-	ops := model.OpRead | model.OpWrite
-	if typ == model.TypeNone {
-		ops = model.OpExecute
-	}
-	return model.ResourceDef{ID: id, Type: typ, Multiple: multiple, Operations: ops}
-}
-
 // testObject is object 1024: resources 0 to 8 single of each type, 9
-// executable, 10 to 18 multiple of each type, in the order of allTypes.
+// executable, 10 to 18 multiple of each type, in the order of
+// codectest.Types.
 const testObject = 1024
 
-var allTypes = []model.Type{
-	model.TypeString, model.TypeInteger, model.TypeUnsigned, model.TypeFloat, model.TypeBoolean,
-	model.TypeOpaque, model.TypeTime, model.TypeObjlnk, model.TypeCorelnk,
+// res returns a resource definition for tests.
+func res(id uint16, typ model.Type, multiple bool) model.ResourceDef {
+	return codectest.Res(id, "", typ, multiple)
 }
 
-// testDefs returns the definitions the spec examples need (objects 1, 2,
-// 3 as LwM2M 1.0 defines them, 65 and 66 as the Objlnk examples describe
-// them) and object 1024.
+// testDefs returns the definitions the spec examples need (objects 1 and
+// 2 as LwM2M 1.0 defines them, 3 with the resources LwM2M 1.1 adds, 65
+// and 66 as the Objlnk examples describe them) and object 1024.
 func testDefs(tb testing.TB) *model.Registry {
 	tb.Helper()
-	str, integer, tm, boolean, objlnk, none := model.TypeString, model.TypeInteger, model.TypeTime, model.TypeBoolean, model.TypeObjlnk, model.TypeNone
-	device := &model.ObjectDef{ID: 3, Name: "Device", Resources: []model.ResourceDef{
-		res(0, str, false), res(1, str, false), res(2, str, false), res(3, str, false),
-		res(4, none, false), res(5, none, false),
-		res(6, integer, true), res(7, integer, true), res(8, integer, true),
-		res(9, integer, false), res(10, integer, false), res(11, integer, true),
-		res(12, none, false), res(13, tm, false), res(14, str, false), res(15, str, false),
-		res(16, str, false), res(17, str, false), res(18, str, false), res(19, str, false),
-		res(20, integer, false), res(21, integer, false), res(22, objlnk, true),
-	}}
+	str, integer, boolean, objlnk, none := model.TypeString, model.TypeInteger, model.TypeBoolean, model.TypeObjlnk, model.TypeNone
+	device := codectest.DeviceDef()
+	device.Resources = append(device.Resources, // LwM2M 1.1 adds 17 to 22
+		res(17, str, false), res(18, str, false), res(19, str, false),
+		res(20, integer, false), res(21, integer, false), res(22, objlnk, true))
 	server := &model.ObjectDef{ID: 1, Name: "LwM2M Server", Multiple: true, Resources: []model.ResourceDef{
 		res(0, integer, false), res(1, integer, false), res(2, integer, false), res(3, integer, false),
 		res(4, none, false), res(5, integer, false), res(6, boolean, false), res(7, str, false),
@@ -62,14 +50,13 @@ func testDefs(tb testing.TB) *model.Registry {
 	obj66 := &model.ObjectDef{ID: 66, Multiple: true, Resources: []model.ResourceDef{
 		res(0, str, false), res(1, str, false), res(2, objlnk, false),
 	}}
-	test := &model.ObjectDef{ID: testObject, Multiple: true}
-	for i, t := range allTypes {
-		test.Resources = append(test.Resources, res(uint16(i), t, false))
-	}
-	test.Resources = append(test.Resources, res(9, none, false))
-	for i, t := range allTypes {
-		test.Resources = append(test.Resources, res(uint16(10+i), t, true))
-	}
+	test := codectest.TypesDef(testObject, func(t model.Type, multiple bool) uint16 {
+		id := uint16(t - model.TypeString)
+		if multiple {
+			id += 10
+		}
+		return id
+	}, 9)
 	r, err := model.NewRegistry(device, server, acl, obj65, obj66, test)
 	if err != nil {
 		tb.Fatal(err)
@@ -106,22 +93,8 @@ func golden(tb testing.TB, name string) []byte {
 
 // The nodes of the spec examples.
 var (
-	deviceInstance = model.NewInstance(0,
-		model.NewResource(0, model.String("Open Mobile Alliance")),
-		model.NewResource(1, model.String("Lightweight M2M Client")),
-		model.NewResource(2, model.String("345000123")),
-		model.NewResource(3, model.String("1.0")),
-		model.NewMultipleResourceOf(6, model.Int(1), model.Int(5)),
-		model.NewMultipleResourceOf(7, model.Int(3800), model.Int(5000)),
-		model.NewMultipleResourceOf(8, model.Int(125), model.Int(900)),
-		model.NewResource(9, model.Int(100)),
-		model.NewResource(10, model.Int(15)),
-		model.NewMultipleResourceOf(11, model.Int(0)),
-		model.NewResource(13, model.UnixTime(1367491215)),
-		model.NewResource(14, model.String("+02:00")),
-		model.NewResource(16, model.String("U")),
-	)
-	aclObject = model.NewObject(2,
+	deviceInstance = codectest.DeviceInstance()
+	aclObject      = model.NewObject(2,
 		model.NewInstance(0,
 			model.NewResource(0, model.Int(1)),
 			model.NewResource(1, model.Int(0)),
@@ -303,7 +276,7 @@ func TestValues(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := uint16(indexOf(allTypes, tc.v.Type()))
+			r := uint16(indexOf(codectest.Types, tc.v.Type()))
 			value := unhex(t, tc.value)
 			// As a single resource: one Resource TLV.
 			p := model.ResourcePath(testObject, 0, r)
