@@ -77,6 +77,10 @@ func dial(local netip.Addr, target netip.AddrPort) (*device, error) {
 
 func (d *device) close() error { return d.conn.Close() }
 
+// listen clears the read deadline that do leaves behind, so that a
+// goroutine can read d's socket from then on until it is closed.
+func (d *device) listen() error { return d.conn.SetReadDeadline(time.Time{}) }
+
 // do sends msg as a CON request, retransmitting it on the schedule t, and
 // waits for its response: piggybacked in the ACK, or separate after an
 // empty ACK (RFC 7252 section 5.2). It sets msg's MID and token. The

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -70,10 +69,10 @@ func serveReads(d *device, answered *atomic.Int64) {
 	for {
 		n, err := d.conn.Read(in)
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
+			if isRefused(err) {
+				continue
 			}
-			continue
+			return // closed, or broken: no spinning on a lasting error
 		}
 		if req.UnmarshalBinary(in[:n]) != nil || req.Type != transport.Confirmable || !req.IsRequest() {
 			continue
@@ -149,6 +148,9 @@ func RunRead(ctx context.Context, cfg ReadConfig) (*Summary, error) {
 	}
 	var answered atomic.Int64
 	for _, d := range devs {
+		if err := d.listen(); err != nil {
+			return nil, err
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -2,10 +2,8 @@ package loadgen
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -89,6 +87,10 @@ func startNoise(ctx context.Context, cfg *Config, t timing) (*noisyPeer, error) 
 	case "register":
 		msg = registerMessage(cfg, ep)
 	}
+	if err := d.listen(); err != nil {
+		d.close()
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	n := &noisyPeer{d: d, kind: kind, cancel: cancel, codes: map[string]int{}}
 	n.wg.Add(2)
@@ -153,10 +155,10 @@ func (n *noisyPeer) read() {
 	for {
 		k, err := n.d.conn.Read(buf)
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
+			if isRefused(err) {
+				continue
 			}
-			continue
+			return // closed, or broken: no spinning on a lasting error
 		}
 		if m.UnmarshalBinary(buf[:k]) != nil {
 			continue
