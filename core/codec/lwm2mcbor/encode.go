@@ -25,8 +25,8 @@ func Encode(dst []byte, p model.Path, n *model.Node) ([]byte, error) {
 	if n.HasValue() && n.Value.IsNone() {
 		return dst, errorf("%s has no value to encode", p)
 	}
-	if err := check(p, n); err != nil {
-		return dst, err
+	if err := n.Validate(); err != nil {
+		return dst, wrap(err)
 	}
 	b := cbor.AppendMap(dst, 1)
 	var key [4]uint16
@@ -40,49 +40,8 @@ func Encode(dst []byte, p model.Path, n *model.Node) ([]byte, error) {
 	return b, nil
 }
 
-// check reports whether n, at p, is well formed: kinds nested as the
-// model nests them, children in ascending id order, values only where a
-// kind holds one, and every value one LwM2M CBOR can carry.
-func check(p model.Path, n *model.Node) error {
-	if n.HasValue() {
-		if len(n.Children) != 0 {
-			return errorf("node %s: a %s has no children", p, n.Kind)
-		}
-		return checkValue(p, n.Value)
-	}
-	if !n.Value.IsNone() {
-		return errorf("node %s: a %s holds no value", p, n.Kind)
-	}
-	var k1, k2 model.Kind
-	switch n.Kind {
-	case model.KindObject:
-		k1, k2 = model.KindInstance, model.KindInstance
-	case model.KindInstance:
-		k1, k2 = model.KindResource, model.KindMultipleResource
-	case model.KindMultipleResource:
-		k1, k2 = model.KindResourceInstance, model.KindResourceInstance
-	default:
-		return errorf("node %s: unknown kind %d", p, n.Kind)
-	}
-	for i := range n.Children {
-		c := &n.Children[i]
-		if c.Kind != k1 && c.Kind != k2 {
-			return errorf("node %s/%d: a %s cannot hold a %s", p, c.ID, n.Kind, c.Kind)
-		}
-		if i > 0 && n.Children[i-1].ID >= c.ID {
-			return errorf("node %s: children out of order or duplicate at id %d", p, c.ID)
-		}
-		cp, err := p.Child(c.ID)
-		if err != nil {
-			return wrap(err)
-		}
-		if err := check(cp, c); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
+// checkValue reports whether v is one LwM2M CBOR can carry: text must be
+// valid UTF-8.
 func checkValue(p model.Path, v model.Value) error {
 	switch v.Type() {
 	case model.TypeString, model.TypeCorelnk:
@@ -99,7 +58,7 @@ func present(c *model.Node) bool { return !c.HasValue() || !c.Value.IsNone() }
 
 // appendNodeEntry appends the map entry for n, whose key so far holds
 // key[:kn] (the ids from the enclosing map down to n), collapsing single
-// children into the key. n has been checked.
+// children into the key. n is well formed (model.Node.Validate).
 func appendNodeEntry(b []byte, key [4]uint16, kn int, p model.Path, n *model.Node) ([]byte, error) {
 	for !n.HasValue() {
 		count, only := 0, -1

@@ -21,6 +21,9 @@ func Encode(dst []byte, p model.Path, n *model.Node) ([]byte, error) {
 	if err := n.CheckAt(p); err != nil {
 		return dst, wrap(err)
 	}
+	if err := n.Validate(); err != nil {
+		return dst, wrap(err)
+	}
 	base := p
 	if base.Len() > 2 {
 		base = base.Truncate(2)
@@ -41,13 +44,10 @@ type nodeWriter struct {
 	first bool
 }
 
-// node writes the entries of n, which lives at p, checking that it is
-// well formed on the way.
+// node writes the entries of n, which lives at p and is well formed
+// (model.Node.Validate).
 func (w *nodeWriter) node(p model.Path, n *model.Node) error {
 	if n.HasValue() {
-		if len(n.Children) != 0 {
-			return errorf("node %s: a %s has no children", p, n.Kind)
-		}
 		if n.Value.IsNone() {
 			return nil // an executable resource: nothing to carry
 		}
@@ -62,33 +62,9 @@ func (w *nodeWriter) node(p model.Path, n *model.Node) error {
 		w.b = append(w.b, '}')
 		return nil
 	}
-	if !n.Value.IsNone() {
-		return errorf("node %s: a %s holds no value", p, n.Kind)
-	}
-	var k1, k2 model.Kind
-	switch n.Kind {
-	case model.KindObject:
-		k1, k2 = model.KindInstance, model.KindInstance
-	case model.KindInstance:
-		k1, k2 = model.KindResource, model.KindMultipleResource
-	case model.KindMultipleResource:
-		k1, k2 = model.KindResourceInstance, model.KindResourceInstance
-	default:
-		return errorf("node %s: unknown kind %d", p, n.Kind)
-	}
 	for i := range n.Children {
 		c := &n.Children[i]
-		if c.Kind != k1 && c.Kind != k2 {
-			return errorf("node %s/%d: a %s cannot hold a %s", p, c.ID, n.Kind, c.Kind)
-		}
-		if i > 0 && n.Children[i-1].ID >= c.ID {
-			return errorf("node %s: children out of order or duplicate at id %d", p, c.ID)
-		}
-		cp, err := p.Child(c.ID)
-		if err != nil {
-			return wrap(err)
-		}
-		if err := w.node(cp, c); err != nil {
+		if err := w.node(p.MustChild(c.ID), c); err != nil {
 			return err
 		}
 	}

@@ -14,11 +14,8 @@ func flatten(dst []model.Record, p model.Path, n *model.Node) ([]model.Record, b
 	if err := n.CheckAt(p); err != nil {
 		return nil, false, wrap(err)
 	}
-	if !wellFormed(n) {
-		if err := n.Validate(); err != nil {
-			return nil, false, wrap(err)
-		}
-		return nil, false, errorf("node %s is malformed", p)
+	if err := n.Validate(); err != nil {
+		return nil, false, wrap(err)
 	}
 	if n.HasValue() && n.Value.IsNone() {
 		return nil, false, unacceptable("%s %s has no value to encode", n.Kind, p)
@@ -28,38 +25,6 @@ func flatten(dst []model.Record, p model.Path, n *model.Node) ([]model.Record, b
 		return nil, false, wrap(err)
 	}
 	return recs, len(recs) == 1 && recs[0].Path == p, nil
-}
-
-// wellFormed is model.Node.Validate without the allocations: kinds nested
-// as the model nests them, ids up to model.MaxID, children in ascending
-// order without duplicates, values only in value nodes.
-func wellFormed(n *model.Node) bool {
-	if n.ID > model.MaxID {
-		return false
-	}
-	var k1, k2 model.Kind
-	switch n.Kind {
-	case model.KindResource, model.KindResourceInstance:
-		return len(n.Children) == 0
-	case model.KindObject:
-		k1, k2 = model.KindInstance, model.KindInstance
-	case model.KindInstance:
-		k1, k2 = model.KindResource, model.KindMultipleResource
-	case model.KindMultipleResource:
-		k1, k2 = model.KindResourceInstance, model.KindResourceInstance
-	default:
-		return false
-	}
-	if !n.Value.IsNone() {
-		return false
-	}
-	for i := range n.Children {
-		c := &n.Children[i]
-		if c.Kind != k1 && c.Kind != k2 || i > 0 && n.Children[i-1].ID >= c.ID || !wellFormed(c) {
-			return false
-		}
-	}
-	return true
 }
 
 // checkRecord checks that a record to encode is at resource or resource

@@ -598,34 +598,7 @@ const (
 // object decodes the Object Instance TLVs in b (at offset off) as the
 // object at p.
 func (d *decoder) object(b []byte, off int, p model.Path) (model.Node, error) {
-	var scratch [scratchLen]model.Node
-	small, big := scratch[:0], []model.Node(nil)
-	for len(b) > 0 {
-		if big == nil && len(small) == cap(small) {
-			var err error
-			if big, err = spill(small, b, off); err != nil {
-				return model.Node{}, err
-			}
-		}
-		h, err := next(b, off)
-		if err != nil {
-			return model.Node{}, err
-		}
-		if h.typ != typObjectInstance {
-			return model.Node{}, errorf(off, "%s TLV where object %s needs object instance TLVs", typName(h.typ), p)
-		}
-		c, err := d.instance(h.value, h.valueOff, model.InstancePath(p.ObjectID(), h.id))
-		if err != nil {
-			return model.Node{}, err
-		}
-		if big != nil {
-			big = append(big, c)
-		} else {
-			small = append(small, c)
-		}
-		b, off = b[h.end:], off+h.end
-	}
-	children, err := finish(small, big, p)
+	children, err := d.children(b, off, p)
 	if err != nil {
 		return model.Node{}, err
 	}
@@ -635,25 +608,44 @@ func (d *decoder) object(b []byte, off int, p model.Path) (model.Node, error) {
 // instance decodes the resource TLVs in b (at offset off) as the object
 // instance at p.
 func (d *decoder) instance(b []byte, off int, p model.Path) (model.Node, error) {
+	children, err := d.children(b, off, p)
+	if err != nil {
+		return model.Node{}, err
+	}
+	return model.Node{Kind: model.KindInstance, ID: p.Last(), Children: children}, nil
+}
+
+// children decodes the TLVs in b (at offset off) as the children of the
+// object or object instance at p: Object Instance TLVs of an object,
+// Resource and Multiple Resource TLVs of an instance.
+func (d *decoder) children(b []byte, off int, p model.Path) ([]model.Node, error) {
 	var scratch [scratchLen]model.Node
 	small, big := scratch[:0], []model.Node(nil)
+	object := p.Len() == 1
 	for len(b) > 0 {
 		if big == nil && len(small) == cap(small) {
 			var err error
 			if big, err = spill(small, b, off); err != nil {
-				return model.Node{}, err
+				return nil, err
 			}
 		}
 		h, err := next(b, off)
 		if err != nil {
-			return model.Node{}, err
+			return nil, err
 		}
-		if h.typ != typResource && h.typ != typMultipleResource {
-			return model.Node{}, errorf(off, "%s TLV where object instance %s needs resource TLVs", typName(h.typ), p)
+		var c model.Node
+		switch {
+		case object && h.typ == typObjectInstance:
+			c, err = d.instance(h.value, h.valueOff, model.InstancePath(p.ObjectID(), h.id))
+		case object:
+			return nil, errorf(off, "%s TLV where object %s needs object instance TLVs", typName(h.typ), p)
+		case h.typ == typResource || h.typ == typMultipleResource:
+			c, err = d.resource(&h, model.ResourcePath(p.ObjectID(), p.InstanceID(), h.id))
+		default:
+			return nil, errorf(off, "%s TLV where object instance %s needs resource TLVs", typName(h.typ), p)
 		}
-		c, err := d.resource(&h, model.ResourcePath(p.ObjectID(), p.InstanceID(), h.id))
 		if err != nil {
-			return model.Node{}, err
+			return nil, err
 		}
 		if big != nil {
 			big = append(big, c)
@@ -662,11 +654,7 @@ func (d *decoder) instance(b []byte, off int, p model.Path) (model.Node, error) 
 		}
 		b, off = b[h.end:], off+h.end
 	}
-	children, err := finish(small, big, p)
-	if err != nil {
-		return model.Node{}, err
-	}
-	return model.Node{Kind: model.KindInstance, ID: p.Last(), Children: children}, nil
+	return finish(small, big, p)
 }
 
 // resource decodes h, a Resource or Multiple Resource TLV, as the resource
