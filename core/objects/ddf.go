@@ -309,39 +309,55 @@ func (p *parser) root() ([]*model.ObjectDef, error) {
 	}
 	seen := make(map[key]int) // line of first definition
 	var defs []*model.ObjectDef
+	err := p.children("LWM2M", "Object", func(t xml.StartElement) error {
+		oline, ocol := p.line, p.col
+		d, err := p.object(t)
+		if err != nil {
+			return err
+		}
+		k := key{d.ID, d.Version}
+		if l, dup := seen[k]; dup {
+			return p.errorf(oline, ocol, "object %d version %s is already defined on line %d", d.ID, d.Version, l)
+		}
+		seen[k] = oline
+		defs = append(defs, d)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(defs) == 0 {
+		return nil, p.errorf(line, col, "no <Object> in <LWM2M>")
+	}
+	return defs, nil
+}
+
+// children reads the content of the element in, just started, up to its
+// end: each child element called name goes to f, other elements are
+// skipped, and text other than white space is an error.
+func (p *parser) children(in, name string, f func(xml.StartElement) error) error {
 	for {
 		tok, err := p.next()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			if t.Name.Local != "Object" {
+			if t.Name.Local != name {
 				if err := p.skip(); err != nil {
-					return nil, err
+					return err
 				}
 				continue
 			}
-			oline, ocol := p.line, p.col
-			d, err := p.object(t)
-			if err != nil {
-				return nil, err
+			if err := f(t); err != nil {
+				return err
 			}
-			k := key{d.ID, d.Version}
-			if l, dup := seen[k]; dup {
-				return nil, p.errorf(oline, ocol, "object %d version %s is already defined on line %d", d.ID, d.Version, l)
-			}
-			seen[k] = oline
-			defs = append(defs, d)
 		case xml.CharData:
-			if err := p.noText(t, "LWM2M"); err != nil {
-				return nil, err
+			if err := p.noText(t, in); err != nil {
+				return err
 			}
 		case xml.EndElement:
-			if len(defs) == 0 {
-				return nil, p.errorf(line, col, "no <Object> in <LWM2M>")
-			}
-			return defs, nil
+			return nil
 		}
 	}
 }
@@ -510,32 +526,18 @@ func (p *parser) object(start xml.StartElement) (*model.ObjectDef, error) {
 // resources reads the <Item> elements of the <Resources> just started.
 func (p *parser) resources() ([]rawItem, error) {
 	var items []rawItem
-	for {
-		tok, err := p.next()
+	err := p.children("Resources", "Item", func(t xml.StartElement) error {
+		it, err := p.item(t)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			if t.Name.Local != "Item" {
-				if err := p.skip(); err != nil {
-					return nil, err
-				}
-				continue
-			}
-			it, err := p.item(t)
-			if err != nil {
-				return nil, err
-			}
-			items = append(items, it)
-		case xml.CharData:
-			if err := p.noText(t, "Resources"); err != nil {
-				return nil, err
-			}
-		case xml.EndElement:
-			return items, nil
-		}
+		items = append(items, it)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return items, nil
 }
 
 // item reads the <Item> just started.
