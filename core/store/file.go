@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -74,12 +73,10 @@ type File struct {
 	lock *os.File
 	pool sync.Pool // *[]byte record buffers
 
-	mu     sync.RWMutex // guards ix, closed and live; taken before wmu
-	ix     index
-	closed bool
-	live   int64        // bytes of a snapshot of ix, header left out
-	liveA  atomic.Int64 // live, for the writer
-	broken atomic.Pointer[error]
+	indexed              // its mu guards ix, closed and live; taken before wmu
+	live    int64        // bytes of a snapshot of ix, header left out
+	liveA   atomic.Int64 // live, for the writer
+	broken  atomic.Pointer[error]
 
 	wmu      sync.Mutex // guards what follows, up to the channels
 	cur      *batch     // the batch mutations join; nil when none is open
@@ -144,7 +141,7 @@ func OpenFile(path string, opts FileOptions) (*File, error) {
 		path:     path,
 		opts:     opts,
 		log:      opts.Logger,
-		ix:       newIndex(),
+		indexed:  indexed{ix: newIndex()},
 		kick:     make(chan struct{}, 1),
 		full:     make(chan struct{}, 1),
 		swapc:    make(chan *swapRequest),
@@ -427,67 +424,6 @@ func (f *File) DeleteRegistration(ctx context.Context, id string) (*Registration
 	return r, obs, f.wait(ctx, b)
 }
 
-// Registration implements Store.
-func (f *File) Registration(ctx context.Context, id string) (*Registration, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	if f.closed {
-		return nil, ErrClosed
-	}
-	if r := f.ix.regs[id]; r != nil {
-		return r, nil
-	}
-	return nil, notFoundRegistration(id)
-}
-
-// RegistrationByEndpoint implements Store.
-func (f *File) RegistrationByEndpoint(ctx context.Context, ep string) (*Registration, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	if f.closed {
-		return nil, ErrClosed
-	}
-	if r := f.ix.byEP[ep]; r != nil {
-		return r, nil
-	}
-	return nil, notFoundEndpoint(ep)
-}
-
-// Registrations implements Store. It copies the list of registrations (a
-// pointer each) under the read lock and calls fn without holding it.
-func (f *File) Registrations(ctx context.Context, fn func(*Registration) bool) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	f.mu.RLock()
-	if f.closed {
-		f.mu.RUnlock()
-		return ErrClosed
-	}
-	list := f.ix.registrationList()
-	f.mu.RUnlock()
-	return iterate(ctx, list, fn)
-}
-
-// CountRegistrations implements Store.
-func (f *File) CountRegistrations(ctx context.Context) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	if f.closed {
-		return 0, ErrClosed
-	}
-	return len(f.ix.regs), nil
-}
-
 // PutObservation implements Store.
 func (f *File) PutObservation(ctx context.Context, o *Observation) error {
 	if err := ctx.Err(); err != nil {
@@ -542,35 +478,6 @@ func (f *File) DeleteObservation(ctx context.Context, token string) (*Observatio
 	b := f.queue(*buf)
 	f.mu.Unlock()
 	return o, f.wait(ctx, b)
-}
-
-// Observation implements Store.
-func (f *File) Observation(ctx context.Context, token string) (*Observation, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	if f.closed {
-		return nil, ErrClosed
-	}
-	if o := f.ix.obs[token]; o != nil {
-		return o, nil
-	}
-	return nil, notFoundObservation(token)
-}
-
-// ObservationsOf implements Store.
-func (f *File) ObservationsOf(ctx context.Context, registrationID string) ([]*Observation, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	if f.closed {
-		return nil, ErrClosed
-	}
-	return slices.Clone(f.ix.obsOf[registrationID]), nil
 }
 
 // Close implements Store. It writes what is queued, stops the writer and

@@ -10,16 +10,14 @@ import (
 // Reads share one read lock and never copy; mutations take the write lock
 // for a few map operations.
 type Memory struct {
-	mu     sync.RWMutex
-	ix     index
-	closed bool
+	indexed
 }
 
 var _ Store = (*Memory)(nil)
 
 // NewMemory returns an empty Memory.
 func NewMemory() *Memory {
-	return &Memory{ix: newIndex()}
+	return &Memory{indexed{ix: newIndex()}}
 }
 
 // PutRegistration implements Store.
@@ -58,67 +56,6 @@ func (m *Memory) DeleteRegistration(ctx context.Context, id string) (*Registrati
 	return r, m.ix.removeRegistration(r), nil
 }
 
-// Registration implements Store.
-func (m *Memory) Registration(ctx context.Context, id string) (*Registration, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	if m.closed {
-		return nil, ErrClosed
-	}
-	if r := m.ix.regs[id]; r != nil {
-		return r, nil
-	}
-	return nil, notFoundRegistration(id)
-}
-
-// RegistrationByEndpoint implements Store.
-func (m *Memory) RegistrationByEndpoint(ctx context.Context, ep string) (*Registration, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	if m.closed {
-		return nil, ErrClosed
-	}
-	if r := m.ix.byEP[ep]; r != nil {
-		return r, nil
-	}
-	return nil, notFoundEndpoint(ep)
-}
-
-// Registrations implements Store. It copies the list of registrations (a
-// pointer each) under the read lock and calls fn without holding it.
-func (m *Memory) Registrations(ctx context.Context, fn func(*Registration) bool) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	m.mu.RLock()
-	if m.closed {
-		m.mu.RUnlock()
-		return ErrClosed
-	}
-	list := m.ix.registrationList()
-	m.mu.RUnlock()
-	return iterate(ctx, list, fn)
-}
-
-// CountRegistrations implements Store.
-func (m *Memory) CountRegistrations(ctx context.Context) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	if m.closed {
-		return 0, ErrClosed
-	}
-	return len(m.ix.regs), nil
-}
-
 // PutObservation implements Store.
 func (m *Memory) PutObservation(ctx context.Context, o *Observation) error {
 	if err := ctx.Err(); err != nil {
@@ -153,35 +90,6 @@ func (m *Memory) DeleteObservation(ctx context.Context, token string) (*Observat
 	return nil, notFoundObservation(token)
 }
 
-// Observation implements Store.
-func (m *Memory) Observation(ctx context.Context, token string) (*Observation, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	if m.closed {
-		return nil, ErrClosed
-	}
-	if o := m.ix.obs[token]; o != nil {
-		return o, nil
-	}
-	return nil, notFoundObservation(token)
-}
-
-// ObservationsOf implements Store.
-func (m *Memory) ObservationsOf(ctx context.Context, registrationID string) ([]*Observation, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	if m.closed {
-		return nil, ErrClosed
-	}
-	return slices.Clone(m.ix.obsOf[registrationID]), nil
-}
-
 // Close implements Store. It drops the data, so that a closed Memory holds
 // no memory.
 func (m *Memory) Close() error {
@@ -190,4 +98,103 @@ func (m *Memory) Close() error {
 	m.closed = true
 	m.ix = index{}
 	return nil
+}
+
+// indexed is an index behind a read-write lock, and the read side of
+// Store over it, which Memory and File share. Reads take the read lock
+// and fail with ErrClosed once Close has set closed.
+type indexed struct {
+	mu     sync.RWMutex
+	ix     index
+	closed bool
+}
+
+// Registration implements Store for Memory and File.
+func (s *indexed) Registration(ctx context.Context, id string) (*Registration, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	if r := s.ix.regs[id]; r != nil {
+		return r, nil
+	}
+	return nil, notFoundRegistration(id)
+}
+
+// RegistrationByEndpoint implements Store for Memory and File.
+func (s *indexed) RegistrationByEndpoint(ctx context.Context, ep string) (*Registration, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	if r := s.ix.byEP[ep]; r != nil {
+		return r, nil
+	}
+	return nil, notFoundEndpoint(ep)
+}
+
+// Registrations implements Store for Memory and File. It copies the list of registrations (a
+// pointer each) under the read lock and calls fn without holding it.
+func (s *indexed) Registrations(ctx context.Context, fn func(*Registration) bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return ErrClosed
+	}
+	list := s.ix.registrationList()
+	s.mu.RUnlock()
+	return iterate(ctx, list, fn)
+}
+
+// CountRegistrations implements Store for Memory and File.
+func (s *indexed) CountRegistrations(ctx context.Context) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return 0, ErrClosed
+	}
+	return len(s.ix.regs), nil
+}
+
+// Observation implements Store for Memory and File.
+func (s *indexed) Observation(ctx context.Context, token string) (*Observation, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	if o := s.ix.obs[token]; o != nil {
+		return o, nil
+	}
+	return nil, notFoundObservation(token)
+}
+
+// ObservationsOf implements Store for Memory and File.
+func (s *indexed) ObservationsOf(ctx context.Context, registrationID string) ([]*Observation, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	return slices.Clone(s.ix.obsOf[registrationID]), nil
 }
