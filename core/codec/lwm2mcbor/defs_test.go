@@ -10,12 +10,7 @@ import (
 // typesDef has one single and one multiple resource of every type: id t
 // is single, id 10+t multiple, for t in String..Corelnk (1..9); 30 is
 // executable.
-var typesDef = codectest.TypesDef(1000, func(t model.Type, multiple bool) uint16 {
-	if multiple {
-		return 10 + uint16(t)
-	}
-	return uint16(t)
-}, 30)
+var typesDef = codectest.TypesDef(1000, codectest.ByNumber, 30)
 
 // testDefs returns the Device object (LwM2M 1.0 Appendix E.4) and
 // typesDef.

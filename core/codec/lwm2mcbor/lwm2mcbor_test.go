@@ -385,39 +385,11 @@ func TestAppendRecords(t *testing.T) {
 }
 
 func TestEncodeErrors(t *testing.T) {
-	good := codectest.DeviceInstance()
-	tests := []struct {
-		name string
-		p    model.Path
-		n    model.Node
-	}{
-		{"path mismatch", model.InstancePath(3, 1), good},
-		{"level mismatch", model.ObjectPath(3), good},
-		{"root", model.RootPath(), good},
-		{"executable", model.ResourcePath(3, 0, 4), model.NewResource(4, model.Value{})},
-		{"invalid utf-8", model.ResourcePath(1, 0, 1), model.NewResource(1, model.String("a\xffb"))},
-		{"invalid utf-8 deep", model.InstancePath(1, 0), model.NewInstance(0, model.NewResource(1, model.Corelnk("\xff")), model.NewResource(2, model.Int(1)))},
-		{"children out of order", model.InstancePath(1, 0), model.Node{Kind: model.KindInstance, Children: []model.Node{
-			model.NewResource(2, model.Int(1)), model.NewResource(1, model.Int(1))}}},
-		{"duplicate children", model.InstancePath(1, 0), model.Node{Kind: model.KindInstance, Children: []model.Node{
-			model.NewResource(1, model.Int(1)), model.NewResource(1, model.Int(1))}}},
-		{"wrong child kind", model.ObjectPath(1), model.Node{Kind: model.KindObject, ID: 1, Children: []model.Node{
-			model.NewResource(1, model.Int(1))}}},
-		{"value on a container", model.InstancePath(1, 0), model.Node{Kind: model.KindInstance, Value: model.Int(1)}},
-		{"children on a resource", model.ResourcePath(1, 0, 1), model.Node{Kind: model.KindResource, ID: 1, Value: model.Int(1),
-			Children: []model.Node{model.NewResourceInstance(0, model.Int(1))}}},
-		{"id above 65534", model.InstancePath(1, 0), model.Node{Kind: model.KindInstance, Children: []model.Node{
-			model.NewResource(65535, model.Int(1))}}},
-		{"unknown kind", model.InstancePath(1, 0), model.Node{Kind: model.KindInstance, Children: []model.Node{{Kind: 9, ID: 1}}}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := Encode([]byte("keep"), tc.p, &tc.n)
-			if !errors.Is(err, model.ErrBadRequest) || string(got) != "keep" {
-				t.Errorf("got %q, %v; want dst kept and 4.00", got, err)
-			}
-		})
-	}
+	nodes.CheckEncodeErrors(t, append(codectest.MalformedNodes(),
+		codectest.Malformed{Name: "executable", Path: model.ResourcePath(3, 0, 4), Node: model.NewResource(4, model.Value{})},
+		codectest.Malformed{Name: "invalid utf-8", Path: model.ResourcePath(1, 0, 1), Node: model.NewResource(1, model.String("a\xffb"))},
+		codectest.Malformed{Name: "invalid utf-8 deep", Path: model.InstancePath(1, 0), Node: model.NewInstance(0,
+			model.NewResource(1, model.Corelnk("\xff")), model.NewResource(2, model.Int(1)))}))
 }
 
 // Every malformed payload is a 4.00 error, never a panic.

@@ -528,42 +528,10 @@ func utcOrZero(t time.Time) time.Time {
 }
 
 func TestEncodeErrors(t *testing.T) {
-	good := codectest.DeviceInstance()
-	tests := []struct {
-		name string
-		p    model.Path
-		n    model.Node
-	}{
-		{"path mismatch", model.InstancePath(3, 1), good},
-		{"level mismatch", model.ObjectPath(3), good},
-		{"root", model.RootPath(), good},
-		{"nan", model.ResourcePath(1, 0, 1), model.NewResource(1, model.Float(math.NaN()))},
-		{"infinity", model.ResourcePath(1, 0, 1), model.NewResource(1, model.Float(math.Inf(-1)))},
-		{"invalid utf-8", model.ResourcePath(1, 0, 1), model.NewResource(1, model.String("a\xffb"))},
-		{"children out of order", model.InstancePath(1, 0), model.Node{Kind: model.KindInstance, Children: []model.Node{
-			model.NewResource(2, model.Int(1)), model.NewResource(1, model.Int(1))}}},
-		{"duplicate children", model.InstancePath(1, 0), model.Node{Kind: model.KindInstance, Children: []model.Node{
-			model.NewResource(1, model.Int(1)), model.NewResource(1, model.Int(1))}}},
-		{"wrong child kind", model.ObjectPath(1), model.Node{Kind: model.KindObject, ID: 1, Children: []model.Node{
-			model.NewResource(1, model.Int(1))}}},
-		{"value on a container", model.InstancePath(1, 0), model.Node{Kind: model.KindInstance, Value: model.Int(1)}},
-		{"children on a resource", model.ResourcePath(1, 0, 1), model.Node{Kind: model.KindResource, ID: 1, Value: model.Int(1),
-			Children: []model.Node{model.NewResourceInstance(0, model.Int(1))}}},
-		{"id above 65534", model.InstancePath(1, 0), model.Node{Kind: model.KindInstance, Children: []model.Node{
-			model.NewResource(65535, model.Int(1))}}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			dst := []byte("keep")
-			got, err := Encode(dst, tc.p, &tc.n)
-			if !errors.Is(err, model.ErrBadRequest) {
-				t.Fatalf("got %s, %v; want 4.00", got, err)
-			}
-			if string(got) != "keep" {
-				t.Errorf("dst changed to %q", got)
-			}
-		})
-	}
+	nodes.CheckEncodeErrors(t, append(codectest.MalformedNodes(),
+		codectest.Malformed{Name: "nan", Path: model.ResourcePath(1, 0, 1), Node: model.NewResource(1, model.Float(math.NaN()))},
+		codectest.Malformed{Name: "infinity", Path: model.ResourcePath(1, 0, 1), Node: model.NewResource(1, model.Float(math.Inf(-1)))},
+		codectest.Malformed{Name: "invalid utf-8", Path: model.ResourcePath(1, 0, 1), Node: model.NewResource(1, model.String("a\xffb"))}))
 
 	recTests := []struct {
 		name string

@@ -371,18 +371,9 @@ func TestEncodeErrors(t *testing.T) {
 		{"invalid UTF-8", "/3/0/0", model.NewResource(0, model.String("a\xffb")), model.NotAcceptable, false},
 		{"invalid UTF-8 corelnk", "/3/0/0", model.NewResource(0, model.Corelnk("\xc3")), model.NotAcceptable, false},
 		{"executable resource", "/3/0/4", model.NewResource(4, model.Value{}), model.NotAcceptable, false},
-		{"wrong path", "/3/0/5", model.NewResource(4, model.Int(1)), model.BadRequest, false},
-		{"wrong level", "/3/0", model.NewResource(0, model.Int(1)), model.BadRequest, false},
-		{"root", "/", model.NewObject(3), model.BadRequest, false},
-		{"unsorted", "/3/0", model.Node{Kind: model.KindInstance, Children: []model.Node{
-			model.NewResource(2, model.Int(1)), model.NewResource(1, model.Int(1))}}, model.BadRequest, false},
-		{"duplicate", "/3/0", model.Node{Kind: model.KindInstance, Children: []model.Node{
-			model.NewResource(1, model.Int(1)), model.NewResource(1, model.Int(1))}}, model.BadRequest, false},
-		{"wrong child kind", "/3/0", model.Node{Kind: model.KindInstance, Children: []model.Node{
-			model.NewResourceInstance(1, model.Int(1))}}, model.BadRequest, false},
-		{"value in a container", "/3/0", model.Node{Kind: model.KindInstance, Value: model.Int(1)}, model.BadRequest, false},
-		{"id above 65534", "/3/0", model.Node{Kind: model.KindInstance, Children: []model.Node{
-			model.NewResource(65535, model.Int(1))}}, model.BadRequest, false},
+	}
+	for _, f := range formats {
+		t.Run(f.name+"/malformed", func(t *testing.T) { f.nodes().CheckEncodeErrors(t, codectest.MalformedNodes()) })
 	}
 	for _, tc := range nodes {
 		for _, f := range formats {

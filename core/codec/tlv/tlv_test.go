@@ -64,6 +64,9 @@ func testDefs(tb testing.TB) *model.Registry {
 	return r
 }
 
+// nodes is this package's codec for the shared checks.
+var nodes = codectest.NodeCodec{Encode: Encode, Decode: Decode, Show: hex.EncodeToString}
+
 // unhex decodes hex digits, ignoring white space and # comments to the end
 // of a line.
 func unhex(tb testing.TB, s string) []byte {
@@ -680,53 +683,10 @@ func TestDecodeErrors(t *testing.T) {
 // TestEncodeErrors checks that nodes that cannot be encoded at their path
 // fail with 4.00, and a value too long for a TLV with 4.13.
 func TestEncodeErrors(t *testing.T) {
-	tests := []struct {
-		name string
-		path model.Path
-		node model.Node
-	}{
-		{"root path", model.RootPath(), model.NewObject(3)},
-		{"level mismatch", model.ObjectPath(3), model.NewInstance(3)},
-		{"resource at instance path", model.InstancePath(3, 0), model.NewResource(0, model.Int(1))},
-		{"id mismatch", model.ResourcePath(3, 0, 9), model.NewResource(10, model.Int(1))},
-		{"resource in object", model.ObjectPath(3), model.Node{Kind: model.KindObject, ID: 3,
-			Children: []model.Node{model.NewResource(0, model.Int(1))}}},
-		{"resource instance in instance", model.InstancePath(3, 0), model.Node{Kind: model.KindInstance,
-			Children: []model.Node{model.NewResourceInstance(0, model.Int(1))}}},
-		{"resource in multiple resource", model.ResourcePath(3, 0, 6), model.Node{Kind: model.KindMultipleResource, ID: 6,
-			Children: []model.Node{model.NewResource(0, model.Int(1))}}},
-		{"instance in instance", model.InstancePath(3, 0), model.Node{Kind: model.KindInstance,
-			Children: []model.Node{model.NewInstance(1)}}},
-		{"unknown kind", model.InstancePath(3, 0), model.Node{Kind: model.KindInstance,
-			Children: []model.Node{{Kind: 42, ID: 1}}}},
-		{"duplicate resource", model.InstancePath(3, 0), model.Node{Kind: model.KindInstance,
-			Children: []model.Node{model.NewResource(1, model.Int(1)), model.NewResource(1, model.Int(2))}}},
-		{"unsorted resources", model.InstancePath(3, 0), model.Node{Kind: model.KindInstance,
-			Children: []model.Node{model.NewResource(2, model.Int(1)), model.NewResource(1, model.Int(2))}}},
-		{"duplicate instance", model.ObjectPath(3), model.Node{Kind: model.KindObject, ID: 3,
-			Children: []model.Node{model.NewInstance(0), model.NewInstance(0)}}},
-		{"duplicate resource instance", model.ResourcePath(3, 0, 6), model.Node{Kind: model.KindMultipleResource, ID: 6,
-			Children: []model.Node{model.NewResourceInstance(0, model.Int(1)), model.NewResourceInstance(0, model.Int(1))}}},
-		{"reserved child id", model.InstancePath(3, 0), model.NewInstance(0, model.NewResource(65535, model.Int(1)))},
-		{"resource with children", model.ResourcePath(3, 0, 6), model.Node{Kind: model.KindResource, ID: 6,
-			Value: model.Int(1), Children: []model.Node{model.NewResourceInstance(0, model.Int(1))}}},
-		{"nested resource with children", model.InstancePath(3, 0), model.NewInstance(0, model.Node{Kind: model.KindResource, ID: 6,
-			Value: model.Int(1), Children: []model.Node{model.NewResourceInstance(0, model.Int(1))}})},
-		{"instance with a value", model.InstancePath(3, 0), model.Node{Kind: model.KindInstance, Value: model.Int(1)}},
-		{"string not UTF-8", model.ResourcePath(3, 0, 0), model.NewResource(0, model.String("\xff"))},
-		{"corelnk not UTF-8 in instance", model.InstancePath(3, 0), model.NewInstance(0, model.NewResource(0, model.Corelnk("a\xc3")))},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := Encode(nil, tc.path, &tc.node)
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if !errors.Is(err, model.ErrBadRequest) {
-				t.Fatalf("error %v is not a 4.00", err)
-			}
-		})
-	}
+	nodes.CheckEncodeErrors(t, append(codectest.MalformedNodes(),
+		codectest.Malformed{Name: "string not UTF-8", Path: model.ResourcePath(3, 0, 0), Node: model.NewResource(0, model.String("\xff"))},
+		codectest.Malformed{Name: "corelnk not UTF-8 in instance", Path: model.InstancePath(3, 0),
+			Node: model.NewInstance(0, model.NewResource(0, model.Corelnk("a\xc3")))}))
 	t.Run("value above 24-bit length", func(t *testing.T) {
 		big := model.OpaqueString(strings.Repeat("x", maxValueLen+1))
 		for _, tc := range []struct {

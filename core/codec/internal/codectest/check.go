@@ -122,3 +122,64 @@ func BenchmarkAppend(b *testing.B, recs []model.Record, appendRecs func(dst []by
 		}
 	}
 }
+
+// Malformed is a node that no encoder may accept at its path.
+type Malformed struct {
+	Name string
+	Path model.Path
+	Node model.Node
+}
+
+// MalformedNodes returns nodes that do not fit their path
+// (model.Node.CheckAt) or are not well formed (model.Node.Validate).
+func MalformedNodes() []Malformed {
+	one := model.Int(1)
+	return []Malformed{
+		{"root path", model.RootPath(), model.NewObject(3)},
+		{"id mismatch", model.InstancePath(3, 1), DeviceInstance()},
+		{"level mismatch", model.ObjectPath(3), DeviceInstance()},
+		{"resource at instance path", model.InstancePath(3, 0), model.NewResource(0, one)},
+		{"resource in object", model.ObjectPath(3), model.Node{Kind: model.KindObject, ID: 3,
+			Children: []model.Node{model.NewResource(0, one)}}},
+		{"resource instance in instance", model.InstancePath(3, 0), model.Node{Kind: model.KindInstance,
+			Children: []model.Node{model.NewResourceInstance(0, one)}}},
+		{"resource in multiple resource", model.ResourcePath(3, 0, 6), model.Node{Kind: model.KindMultipleResource, ID: 6,
+			Children: []model.Node{model.NewResource(0, one)}}},
+		{"instance in instance", model.InstancePath(3, 0), model.Node{Kind: model.KindInstance,
+			Children: []model.Node{model.NewInstance(1)}}},
+		{"unknown kind", model.InstancePath(3, 0), model.Node{Kind: model.KindInstance,
+			Children: []model.Node{{Kind: 42, ID: 1}}}},
+		{"duplicate resource", model.InstancePath(3, 0), model.Node{Kind: model.KindInstance,
+			Children: []model.Node{model.NewResource(1, one), model.NewResource(1, model.Int(2))}}},
+		{"unsorted resources", model.InstancePath(3, 0), model.Node{Kind: model.KindInstance,
+			Children: []model.Node{model.NewResource(2, one), model.NewResource(1, model.Int(2))}}},
+		{"duplicate instance", model.ObjectPath(3), model.Node{Kind: model.KindObject, ID: 3,
+			Children: []model.Node{model.NewInstance(0, model.NewResource(1, one)), model.NewInstance(0, model.NewResource(1, one))}}},
+		{"duplicate resource instance", model.ResourcePath(3, 0, 6), model.Node{Kind: model.KindMultipleResource, ID: 6,
+			Children: []model.Node{model.NewResourceInstance(0, one), model.NewResourceInstance(0, one)}}},
+		{"id above 65534", model.InstancePath(3, 0), model.NewInstance(0, model.NewResource(65535, one))},
+		{"resource with children", model.ResourcePath(3, 0, 6), model.Node{Kind: model.KindResource, ID: 6,
+			Value: one, Children: []model.Node{model.NewResourceInstance(0, one)}}},
+		{"nested resource with children", model.InstancePath(3, 0), model.NewInstance(0, model.Node{Kind: model.KindResource, ID: 6,
+			Value: one, Children: []model.Node{model.NewResourceInstance(0, one)}})},
+		{"instance with a value", model.InstancePath(3, 0), model.Node{Kind: model.KindInstance, Value: one}},
+		{"object with a value", model.ObjectPath(3), model.Node{Kind: model.KindObject, ID: 3, Value: one}},
+	}
+}
+
+// CheckEncodeErrors checks that Encode refuses each node of cases with
+// 4.00 and returns dst as it was.
+func (c NodeCodec) CheckEncodeErrors(t *testing.T, cases []Malformed) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			got, err := c.Encode([]byte("keep"), tc.Path, &tc.Node)
+			if !errors.Is(err, model.ErrBadRequest) {
+				t.Fatalf("got %q, %v; want 4.00", got, err)
+			}
+			if string(got) != "keep" {
+				t.Errorf("dst changed to %q", got)
+			}
+		})
+	}
+}

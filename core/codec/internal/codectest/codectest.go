@@ -112,6 +112,15 @@ func TypesDef(id uint16, at func(t model.Type, multiple bool) uint16, exec uint1
 	return d
 }
 
+// ByNumber is a layout for TypesDef: the single resource of type t has
+// id t (1 to 9), the multiple one 10+t.
+func ByNumber(t model.Type, multiple bool) uint16 {
+	if multiple {
+		return 10 + uint16(t)
+	}
+	return uint16(t)
+}
+
 // Registry returns a registry of defs, failing tb on error.
 func Registry(tb testing.TB, defs ...*model.ObjectDef) *model.Registry {
 	tb.Helper()
