@@ -3,6 +3,7 @@ package lwm2mcbor
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -538,42 +539,34 @@ func TestDecodeEmpty(t *testing.T) {
 // Random nodes over random definitions survive Encode and Decode.
 func TestRoundTripRandomNodes(t *testing.T) {
 	for seed := uint64(0); seed < 300; seed++ {
-		g := codectest.NewGen(seed)
-		g.Empty = true // LwM2M CBOR carries empty instances and multiple resources
-		g.Large = 1
-		defs := g.ObjectDefs()
-		p, n := g.Node(defs)
-		data, err := Encode(nil, p, &n)
-		if err != nil {
-			t.Fatalf("seed %d: Encode %v: %v", seed, n, err)
-		}
-		got, err := Decode(data, p, codectest.Registry(t, defs...))
-		if err != nil {
-			t.Fatalf("seed %d: Decode %s: %v", seed, diag(data), err)
-		}
-		if !got.Equal(&n) {
-			t.Fatalf("seed %d: %s\ngot  %v\nwant %v", seed, diag(data), got, n)
-		}
-		// The records of the node give the same payload, but for empty
-		// containers, which records cannot carry.
-		recs, err := model.Flatten(nil, p, &n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fromRecs, err := AppendRecords(nil, recs)
-		if err != nil {
-			t.Fatalf("seed %d: %v", seed, err)
-		}
-		back, err := ParseRecords(fromRecs)
-		if err != nil {
-			t.Fatalf("seed %d: %v", seed, err)
-		}
-		for i := range recs {
-			recs[i].Value = withoutDefs(recs[i].Value)
-		}
-		if !slices.Equal(back, recs) {
-			t.Fatalf("seed %d: %s\ngot  %v\nwant %v", seed, diag(fromRecs), back, recs)
-		}
+		t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) {
+			g := codectest.NewGen(seed)
+			g.Empty = true // LwM2M CBOR carries empty instances and multiple resources
+			g.Large = 1
+			defs := g.ObjectDefs()
+			p, n := g.Node(defs)
+			nodes.CheckRoundTrip(t, p, &n, &n, codectest.Registry(t, defs...))
+			// The records of the node give the same payload, but for empty
+			// containers, which records cannot carry.
+			recs, err := model.Flatten(nil, p, &n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fromRecs, err := AppendRecords(nil, recs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := ParseRecords(fromRecs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range recs {
+				recs[i].Value = withoutDefs(recs[i].Value)
+			}
+			if !slices.Equal(back, recs) {
+				t.Fatalf("%s\ngot  %v\nwant %v", diag(fromRecs), back, recs)
+			}
+		})
 	}
 }
 

@@ -29,26 +29,13 @@ func newGen(f format, seed uint64) *codectest.Gen {
 func TestRoundTripNodes(t *testing.T) {
 	for _, f := range formats {
 		t.Run(f.name, func(t *testing.T) {
-			g := newGen(f, 1)
-			for i := 0; i < 2000; i++ {
+			g, c := newGen(f, 1), f.nodes()
+			for range 2000 {
 				defs := g.ObjectDefs()
-				reg, err := model.NewRegistry(defs...)
-				if err != nil {
-					t.Fatal(err)
-				}
+				reg := codectest.Registry(t, defs...)
 				p, n := g.Node(defs)
-				b, err := f.encode(nil, p, &n)
-				if err != nil {
-					t.Fatalf("%d: encode %s %v: %v", i, p, n, err)
-				}
-				got, err := f.decode(b, p, reg)
-				if err != nil {
-					t.Fatalf("%d: decode %s of %v: %v\n%s", i, p, n, err, show(f, b))
-				}
 				want := prune(n)
-				if !got.Equal(&want) {
-					t.Fatalf("%d: %s\n got %v\nwant %v\n%s", i, p, got, want, show(f, b))
-				}
+				c.CheckRoundTrip(t, p, &n, &want, reg)
 			}
 		})
 	}
@@ -78,8 +65,8 @@ func prune(n model.Node) model.Node {
 func TestRoundTripNodesWithoutDefinitions(t *testing.T) {
 	for _, f := range formats {
 		t.Run(f.name, func(t *testing.T) {
-			g := newGen(f, 3)
-			for i := 0; i < 2000; i++ {
+			g, c := newGen(f, 3), f.nodes()
+			for range 2000 {
 				defs := g.ObjectDefs()
 				for _, o := range defs {
 					for j := range o.Resources {
@@ -92,18 +79,8 @@ func TestRoundTripNodesWithoutDefinitions(t *testing.T) {
 				if n.Kind == model.KindMultipleResource && len(n.Children) == 0 {
 					continue // only definitions tell an empty multiple resource
 				}
-				b, err := f.encode(nil, p, &n)
-				if err != nil {
-					t.Fatalf("%d: encode %s %v: %v", i, p, n, err)
-				}
-				got, err := f.decode(b, p, nil)
-				if err != nil {
-					t.Fatalf("%d: decode %s of %v: %v\n%s", i, p, n, err, show(f, b))
-				}
 				want := prune(n)
-				if !got.Equal(&want) {
-					t.Fatalf("%d: %s\n got %v\nwant %v\n%s", i, p, got, want, show(f, b))
-				}
+				c.CheckRoundTrip(t, p, &n, &want, nil)
 			}
 		})
 	}
