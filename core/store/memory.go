@@ -109,41 +109,9 @@ type indexed struct {
 	closed bool
 }
 
-// Registration implements Store for Memory and File.
-func (s *indexed) Registration(ctx context.Context, id string) (*Registration, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, ErrClosed
-	}
-	if r := s.ix.regs[id]; r != nil {
-		return r, nil
-	}
-	return nil, notFoundRegistration(id)
-}
-
-// RegistrationByEndpoint implements Store for Memory and File.
-func (s *indexed) RegistrationByEndpoint(ctx context.Context, ep string) (*Registration, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, ErrClosed
-	}
-	if r := s.ix.byEP[ep]; r != nil {
-		return r, nil
-	}
-	return nil, notFoundEndpoint(ep)
-}
-
-// Registrations implements Store for Memory and File. It copies the list of registrations (a
-// pointer each) under the read lock and calls fn without holding it.
-func (s *indexed) Registrations(ctx context.Context, fn func(*Registration) bool) error {
+// rlock takes the read lock of an open store for a context not done; the
+// caller releases it with s.mu.RUnlock. On error it holds no lock.
+func (s *indexed) rlock(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -152,6 +120,40 @@ func (s *indexed) Registrations(ctx context.Context, fn func(*Registration) bool
 		s.mu.RUnlock()
 		return ErrClosed
 	}
+	return nil
+}
+
+// Registration implements Store for Memory and File.
+func (s *indexed) Registration(ctx context.Context, id string) (*Registration, error) {
+	if err := s.rlock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	if r := s.ix.regs[id]; r != nil {
+		return r, nil
+	}
+	return nil, notFoundRegistration(id)
+}
+
+// RegistrationByEndpoint implements Store for Memory and File.
+func (s *indexed) RegistrationByEndpoint(ctx context.Context, ep string) (*Registration, error) {
+	if err := s.rlock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	if r := s.ix.byEP[ep]; r != nil {
+		return r, nil
+	}
+	return nil, notFoundEndpoint(ep)
+}
+
+// Registrations implements Store for Memory and File. It copies the list
+// of registrations (a pointer each) under the read lock and calls fn
+// without holding it.
+func (s *indexed) Registrations(ctx context.Context, fn func(*Registration) bool) error {
+	if err := s.rlock(ctx); err != nil {
+		return err
+	}
 	list := s.ix.registrationList()
 	s.mu.RUnlock()
 	return iterate(ctx, list, fn)
@@ -159,27 +161,19 @@ func (s *indexed) Registrations(ctx context.Context, fn func(*Registration) bool
 
 // CountRegistrations implements Store for Memory and File.
 func (s *indexed) CountRegistrations(ctx context.Context) (int, error) {
-	if err := ctx.Err(); err != nil {
+	if err := s.rlock(ctx); err != nil {
 		return 0, err
 	}
-	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.closed {
-		return 0, ErrClosed
-	}
 	return len(s.ix.regs), nil
 }
 
 // Observation implements Store for Memory and File.
 func (s *indexed) Observation(ctx context.Context, token string) (*Observation, error) {
-	if err := ctx.Err(); err != nil {
+	if err := s.rlock(ctx); err != nil {
 		return nil, err
 	}
-	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, ErrClosed
-	}
 	if o := s.ix.obs[token]; o != nil {
 		return o, nil
 	}
@@ -188,13 +182,9 @@ func (s *indexed) Observation(ctx context.Context, token string) (*Observation, 
 
 // ObservationsOf implements Store for Memory and File.
 func (s *indexed) ObservationsOf(ctx context.Context, registrationID string) ([]*Observation, error) {
-	if err := ctx.Err(); err != nil {
+	if err := s.rlock(ctx); err != nil {
 		return nil, err
 	}
-	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, ErrClosed
-	}
 	return slices.Clone(s.ix.obsOf[registrationID]), nil
 }
