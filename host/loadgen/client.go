@@ -104,7 +104,7 @@ func (d *device) do(msg *transport.Message, t timing, deadline time.Time) Result
 	for try := 0; ; try++ {
 		if !acked {
 			if _, err := d.conn.Write(b); err != nil {
-				return Result{Latency: time.Since(start), Err: ErrKindIO, Retries: try}
+				return Result{Latency: time.Since(start), Err: ioKind(err), Retries: try}
 			}
 		}
 		wait := time.Now().Add(timeout)
@@ -137,7 +137,7 @@ func (d *device) do(msg *transport.Message, t timing, deadline time.Time) Result
 // retransmission, say) is skipped.
 func (d *device) await(msg *transport.Message, wait time.Time, acked *bool) (Result, bool) {
 	if err := d.conn.SetReadDeadline(wait); err != nil {
-		return Result{Err: ErrKindIO}, true
+		return Result{Err: ioKind(err)}, true
 	}
 	for {
 		n, err := d.conn.Read(d.in)
@@ -150,7 +150,7 @@ func (d *device) await(msg *transport.Message, wait time.Time, acked *bool) (Res
 			if isRefused(err) {
 				continue
 			}
-			return Result{Err: ErrKindIO}, true
+			return Result{Err: ioKind(err)}, true
 		}
 		r := &d.resp
 		if r.UnmarshalBinary(d.in[:n]) != nil {
@@ -177,6 +177,15 @@ func (d *device) await(msg *transport.Message, wait time.Time, acked *bool) (Res
 			return result(r.Code), true
 		}
 	}
+}
+
+// ioKind is the error kind of a failed socket call: cancelled when the
+// run closed the socket (its context ended), else io.
+func ioKind(err error) string {
+	if errors.Is(err, net.ErrClosed) {
+		return ErrKindCancel
+	}
+	return ErrKindIO
 }
 
 func result(c model.Code) Result {

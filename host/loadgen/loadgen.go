@@ -340,8 +340,8 @@ func (r *recorder) progress(w io.Writer, name string, stop <-chan struct{}) {
 
 // Run runs cfg's scenario against cfg.Target and returns its summary. It
 // opens cfg.Devices sockets (raising the open file limit if needed) and
-// closes them before it returns. ctx cancels the run; the summary then
-// counts what was done.
+// closes them before it returns. ctx cancels the run: the requests in
+// flight end at once, uncounted, and the summary counts what was done.
 func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
@@ -354,6 +354,9 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		return nil, err
 	}
 	defer closeDevices(devs)
+	// When ctx ends, closing the sockets ends the requests in flight at
+	// once, rather than after their retransmissions.
+	defer context.AfterFunc(ctx, func() { closeDevices(devs) })()
 	t := timing{ackTimeout: cfg.ACKTimeout, maxRetransmit: cfg.MaxRetransmit}
 
 	if cfg.Scenario == Update {

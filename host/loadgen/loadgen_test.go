@@ -242,3 +242,26 @@ func TestMemory(t *testing.T) {
 		})
 	}
 }
+
+// TestCancel checks that cancelling a run against a silent target ends it
+// at once, without waiting for the retransmissions.
+func TestCancel(t *testing.T) {
+	stop, at, err := baseline.Stateless("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop() // nobody answers at that address now
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	s, err := Run(ctx, Config{Target: at, Devices: 4, InFlight: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the cancelled run took %v", d)
+	}
+	if s.Done != 0 {
+		t.Errorf("cancelled requests counted: %d done, errors %s", s.Done, s.ErrorString())
+	}
+}
