@@ -540,24 +540,18 @@ const hexDigits = "0123456789abcdef"
 
 // AppendString appends s as a string (RFC 8259 section 7): '"', '\' and
 // the control characters escaped (\n, \r, \t, \b, \f or \u00XX),
-// everything else as it is. It reports false when s is not valid UTF-8,
-// which JSON cannot carry; b then holds a partial string.
+// everything else as it is. It reports false, appending nothing, when s
+// is not valid UTF-8, which JSON cannot carry.
 func AppendString(b []byte, s string) ([]byte, bool) {
+	if !utf8.ValidString(s) {
+		return b, false
+	}
 	b = append(b, '"')
 	start := 0
-	for i := 0; i < len(s); {
+	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				return b, false
-			}
-			i += size
-			continue
-		}
 		if c >= 0x20 && c != '"' && c != '\\' {
-			i++
-			continue
+			continue // multi-byte UTF-8 included: its bytes are all >= 0x80
 		}
 		b = append(b, s[start:i]...)
 		switch c {
@@ -576,8 +570,7 @@ func AppendString(b []byte, s string) ([]byte, bool) {
 		default:
 			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 		}
-		i++
-		start = i
+		start = i + 1
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"'), true

@@ -292,7 +292,7 @@ func TestAppendString(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.want, func(t *testing.T) {
 			got, ok := AppendString([]byte("x"), tc.in)
-			if ok != tc.ok || ok && string(got) != "x"+tc.want {
+			if ok != tc.ok || ok && string(got) != "x"+tc.want || !ok && string(got) != "x" {
 				t.Fatalf("got %q %v, want %q %v", got, ok, tc.want, tc.ok)
 			}
 			if !ok {
