@@ -27,13 +27,13 @@ func since(t time.Time) float64 {
 const sec = time.Second
 
 // Nodes of each kind the tests observe.
-func fl(f float64) model.Node  { return model.NewResource(5700, model.Float(f)) }
-func in(i int64) model.Node    { return model.NewResource(5700, model.Int(i)) }
-func un(u uint64) model.Node   { return model.NewResource(5700, model.Uint(u)) }
-func bo(b bool) model.Node     { return model.NewResource(5500, model.Bool(b)) }
-func tm(s int64) model.Node    { return model.NewResource(5518, model.UnixTime(s)) }
-func st(s string) model.Node   { return model.NewResource(5750, model.String(s)) }
-func ri(f float64) model.Node  { return model.NewResourceInstance(1, model.Float(f)) }
+func fl(f float64) model.Node { return model.NewResource(5700, model.Float(f)) }
+func in(i int64) model.Node   { return model.NewResource(5700, model.Int(i)) }
+func un(u uint64) model.Node  { return model.NewResource(5700, model.Uint(u)) }
+func bo(b bool) model.Node    { return model.NewResource(5500, model.Bool(b)) }
+func tm(s int64) model.Node   { return model.NewResource(5518, model.UnixTime(s)) }
+func st(s string) model.Node  { return model.NewResource(5750, model.String(s)) }
+func ri(f float64) model.Node { return model.NewResourceInstance(1, model.Float(f)) }
 func multi(fs ...float64) model.Node {
 	vs := make([]model.Value, len(fs))
 	for i, f := range fs {
