@@ -609,7 +609,9 @@ func TestOwner(t *testing.T) {
 		{"remove a resource instance", func(o *Object) error { return o.Remove(p("/10000/0/5/0")) }, 0,
 			[]string{"/10000/0/5/0"}, "/10000/0/5", model.NewMultipleResource(5, model.NewResourceInstance(1, model.Int(11)))},
 		{"remove what is not there", func(o *Object) error { return o.Remove(p("/10000/0/2")) }, 0, []string{}, "", model.Node{}},
-		{"add an instance", func(o *Object) error { return o.AddInstance(model.NewInstance(3, model.NewResource(0, model.Float(2)))) }, 0,
+		{"add an instance", func(o *Object) error {
+			return o.AddInstance(model.NewInstance(3, model.NewResource(0, model.Float(2))))
+		}, 0,
 			[]string{"/10000/3"}, "/10000/3", model.NewInstance(3, model.NewResource(0, model.Int(2)))},
 		{"add a taken instance", func(o *Object) error { return o.AddInstance(model.NewInstance(0)) }, model.BadRequest, nil, "", model.Node{}},
 		{"add an instance with an undefined resource", func(o *Object) error {
