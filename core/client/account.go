@@ -28,17 +28,17 @@ type account struct {
 	holdOff   time.Duration // /0/x/11: Client Hold Off Time (bootstrap)
 	err       error         // why the account cannot be used, if it cannot
 
-	srvID          uint16 // the Server instance
-	lifetime       uint32 // /1/x/1; 0 when absent
-	binding        string // /1/x/7
-	queue          bool   // Q in the binding
-	pmin, pmax     uint32 // /1/x/2, /1/x/3: default notification periods
-	hasPmax        bool
-	disableTimeout time.Duration // /1/x/5
-	retry          RetryPolicy   // /1/x/17 to /1/x/20
-	bootstrapOnFail bool         // /1/x/16, default true
-	initialDelay   time.Duration // /1/x/14
-	muteSend       bool          // /1/x/23
+	srvID           uint16 // the Server instance
+	lifetime        uint32 // /1/x/1; 0 when absent
+	binding         string // /1/x/7
+	queue           bool   // Q in the binding
+	pmin, pmax      uint32 // /1/x/2, /1/x/3: default notification periods
+	hasPmax         bool
+	disableTimeout  time.Duration // /1/x/5
+	retry           RetryPolicy   // /1/x/17 to /1/x/20
+	bootstrapOnFail bool          // /1/x/16, default true
+	initialDelay    time.Duration // /1/x/14
+	muteSend        bool          // /1/x/23
 }
 
 // sameServer reports whether a and b reach the same server with the same

@@ -30,18 +30,18 @@ type Engine struct {
 
 	evMu sync.Mutex // serializes OnEvent
 
-	mu        sync.Mutex
-	started   bool
-	closed    bool
-	ep        *transport.Endpoint
-	conns     map[uint16]*serverConn // device management servers by short server id
-	unusable  []account              // accounts that cannot be used, for Status
-	bsAcct    *account               // the bootstrap account, if any
-	bsRun     *bootstrapRun          // the bootstrap in progress, if any
-	bsErr     error                  // why the last bootstrap failed
-	attrs     map[uint16]map[model.Path]link.Attributes
-	observers map[obsKey]*observation
-	statusCh  chan struct{} // closed and replaced when a status changes
+	mu                       sync.Mutex
+	started                  bool
+	closed                   bool
+	ep                       *transport.Endpoint
+	conns                    map[uint16]*serverConn // device management servers by short server id
+	unusable                 []account              // accounts that cannot be used, for Status
+	bsAcct                   *account               // the bootstrap account, if any
+	bsRun                    *bootstrapRun          // the bootstrap in progress, if any
+	bsErr                    error                  // why the last bootstrap failed
+	attrs                    map[uint16]map[model.Path]link.Attributes
+	observers                map[obsKey]*observation
+	statusCh                 chan struct{} // closed and replaced when a status changes
 	refreshing, refreshAgain bool
 
 	ctx    context.Context // cancelled when Close gives up waiting
