@@ -172,7 +172,7 @@ func (s *State) qualifies(v *model.Node) bool {
 // pmaxDue reports whether the maximum period has passed at now.
 func (s *State) pmaxDue(now time.Time) bool {
 	pmax := s.p.maxPeriod()
-	return pmax > 0 && false
+	return pmax > 0 && !now.Before(s.sentAt.Add(pmax))
 }
 
 // evaluationDue reports whether an evaluation is due at now.
