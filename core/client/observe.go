@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wasm2m/wasm2m/core/client/internal/notify"
 	"github.com/wasm2m/wasm2m/core/codec"
 	"github.com/wasm2m/wasm2m/core/link"
 	"github.com/wasm2m/wasm2m/core/model"
@@ -234,11 +235,14 @@ func (o *observation) remove() {
 	o.end()
 }
 
-// currentPolicy computes the policy in force from the server's defaults
-// and the attributes at each level of the observed path. A composite
-// observation takes the smallest pmin and pmax of its paths; gt, lt and st
-// do not apply to it.
-func (o *observation) currentPolicy() (notifyPolicy, bool) {
+// currentPolicy computes the policy in force (notify.PolicyFor) from the
+// server's Default Minimum and Maximum Period (/1/x/2, /1/x/3) and the
+// attributes at each level of the observed path, or those of a 1.2
+// Observe's query, which replace them (Core 1.2 section 6.4.1). A
+// composite observation takes the smallest pmin, pmax and epmax of its
+// paths; gt, lt, st and edge do not apply to it. Confirmable is also set
+// when the engine is configured to send confirmable notifications.
+func (o *observation) currentPolicy() notify.Policy {
 	e := o.e
 	e.mu.Lock()
 	var defMin, defMax uint32
@@ -248,36 +252,38 @@ func (o *observation) currentPolicy() (notifyPolicy, bool) {
 			defMax = c.acct.pmax
 		}
 	}
-	m := e.attrs[o.key.ssid]
-	e.mu.Unlock()
-	con := e.cfg.ConfirmableNotifications
-	var pol notifyPolicy
-	for i, p := range o.paths {
-		levels := make([]link.Attributes, 0, 5)
-		e.mu.Lock()
+	levelsOf := func(p model.Path) []link.Attributes {
+		if !o.query.IsZero() {
+			return []link.Attributes{o.query}
+		}
+		m := e.attrs[o.key.ssid]
+		levels := make([]link.Attributes, 0, 4)
 		for l := 1; l <= p.Len(); l++ {
 			levels = append(levels, m[p.Truncate(l)])
 		}
-		e.mu.Unlock()
-		levels = append(levels, o.query)
-		if v, ok := link.Effective(levels...).Con.Get(); ok {
-			con = v
-		}
-		q := policyFor(defMin, defMax, levels...)
-		if !o.composite {
-			return q, con
-		}
-		if i == 0 || q.pmin < pol.pmin {
-			pol.pmin = q.pmin
-		}
-		if q.pmax > 0 && (pol.pmax == 0 || q.pmax < pol.pmax) {
-			pol.pmax = q.pmax
-		}
-		if q.epmax > 0 && (pol.epmax == 0 || q.epmax < pol.epmax) {
-			pol.epmax = q.epmax
-		}
+		return levels
 	}
-	return pol, con
+	var pol notify.Policy
+	for i, p := range o.paths {
+		q := notify.PolicyFor(defMin, defMax, levelsOf(p)...)
+		if !o.composite {
+			pol = q
+			break
+		}
+		if i == 0 || q.PMin < pol.PMin {
+			pol.PMin = q.PMin
+		}
+		if q.PMax > 0 && (pol.PMax == 0 || q.PMax < pol.PMax) {
+			pol.PMax = q.PMax
+		}
+		if q.EPMax > 0 && (pol.EPMax == 0 || q.EPMax < pol.EPMax) {
+			pol.EPMax = q.EPMax
+		}
+		pol.Confirmable = pol.Confirmable || q.Confirmable
+	}
+	e.mu.Unlock()
+	pol.Confirmable = pol.Confirmable || e.cfg.ConfirmableNotifications
+	return pol
 }
 
 // read reads the observed value for the server now.
@@ -295,13 +301,14 @@ func (o *observation) read(ctx context.Context) (model.Node, []model.Entry, erro
 }
 
 // run is the observation's goroutine: it evaluates changes, ticks the
-// periods and sends notifications until the observation ends.
+// periods and sends notifications as notify.State decides, until the
+// observation ends.
 func (o *observation) run(first model.Node) {
 	e := o.e
 	defer e.wg.Done()
 	ctx := e.ctx
-	pol, _ := o.currentPolicy()
-	st := newNotifyState(pol, first, e.cfg.Now())
+	now := e.cfg.Now()
+	st := notify.NewState(o.currentPolicy(), first, now)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	arm := func(next time.Time) {
@@ -315,68 +322,62 @@ func (o *observation) run(first model.Node) {
 			timer.Reset(max(next.Sub(e.cfg.Now()), 0))
 		}
 	}
-	arm(st.Next())
-	// notify reads the value when it was not read yet, sends it and
-	// records it; false ends the observation.
-	notify := func(n model.Node, entries []model.Entry, read bool) bool {
-		var err error
+	arm(st.Next(now))
+	// evaluate reads the value and gives it to Changed; send reads it
+	// unless given, and sends it. Both report whether the observation
+	// goes on and when to tick next.
+	send := func(n model.Node, entries []model.Entry, read bool) (bool, time.Time) {
 		if !read {
+			var err error
 			if n, entries, err = o.read(ctx); err != nil {
 				o.sendError(ctx, err)
-				return false
+				return false, time.Time{}
 			}
 		}
-		if !o.send(ctx, n, entries) {
-			return false
+		if !o.send(ctx, n, entries, st.Policy().Confirmable) {
+			return false, time.Time{}
 		}
-		st.Sent(n, e.cfg.Now())
-		return true
+		return true, st.Sent(n, e.cfg.Now())
+	}
+	evaluate := func() (bool, time.Time) {
+		n, entries, err := o.read(ctx)
+		if err != nil {
+			o.sendError(ctx, err)
+			return false, time.Time{}
+		}
+		yes, next := st.Changed(n, e.cfg.Now())
+		if yes {
+			return send(n, entries, true)
+		}
+		return true, next
 	}
 	for {
+		var next time.Time
+		ok := true
 		select {
 		case <-o.stop:
 			return
 		case <-ctx.Done():
 			return
 		case <-o.policy:
-			pol, _ := o.currentPolicy()
-			arm(st.SetPolicy(pol, e.cfg.Now()))
+			next = st.SetPolicy(o.currentPolicy(), e.cfg.Now())
 		case <-o.changed:
-			n, entries, err := o.read(ctx)
-			if err != nil {
-				o.sendError(ctx, err)
-				return
-			}
-			now, next := st.Changed(n, e.cfg.Now())
-			if now {
-				if !notify(n, entries, true) {
-					return
-				}
-				next = st.Next()
-			}
-			arm(next)
+			ok, next = evaluate()
 		case <-timer.C:
-			send, evaluate, next := st.Tick(e.cfg.Now())
-			if evaluate && !send {
-				n, entries, err := o.read(ctx)
-				if err != nil {
-					o.sendError(ctx, err)
-					return
-				}
-				if send, next = st.Changed(n, e.cfg.Now()); send {
-					if !notify(n, entries, true) {
-						return
-					}
-					next = st.Next()
-				}
-			} else if send {
-				if !notify(model.Node{}, nil, false) {
-					return
-				}
-				next = st.Next()
+			yes, eval, n := st.Tick(e.cfg.Now())
+			switch {
+			case yes:
+				ok, next = send(model.Node{}, nil, false)
+			case eval:
+				ok, next = evaluate()
+			default:
+				next = n
 			}
-			arm(next)
 		}
+		if !ok {
+			return
+		}
+		arm(next)
 	}
 }
 
@@ -386,7 +387,7 @@ func (o *observation) run(first model.Node) {
 // observation (RFC 7641 sections 3.6 and 4.5). A payload larger than a
 // block goes as its first block with Block2; the server fetches the rest
 // (RFC 7959 section 2.6 and 3.4).
-func (o *observation) send(ctx context.Context, n model.Node, entries []model.Entry) bool {
+func (o *observation) send(ctx context.Context, n model.Node, entries []model.Entry, con bool) bool {
 	e := o.e
 	var body []byte
 	var err error
@@ -399,7 +400,6 @@ func (o *observation) send(ctx context.Context, n model.Node, entries []model.En
 		o.sendError(ctx, err)
 		return false
 	}
-	_, con := o.currentPolicy()
 	now := e.cfg.Now()
 	if now.Sub(o.lastCON) >= 24*time.Hour {
 		con = true
