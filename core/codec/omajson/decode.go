@@ -124,8 +124,9 @@ type entry struct {
 	hasT bool
 }
 
-// decoder reads a payload with the shared JSON lexer, turning its
-// syntax errors into this package's.
+// decoder reads a payload with the shared JSON lexer. Its methods return
+// the lexer's errors as they are; parse rewrites them, once, as errors of
+// this package.
 type decoder struct {
 	jsonx.Lexer
 }
@@ -134,43 +135,18 @@ func (d *decoder) errorf(format string, args ...any) error {
 	return errorf("offset %d: "+format, append([]any{d.Off}, args...)...)
 }
 
-// syntax rewrites a lexer error as an error of this package.
-func syntax(err error) error {
-	if e, ok := err.(*jsonx.Error); ok {
-		return errorf("offset %d: %s", e.Offset, e.Msg)
-	}
-	return err
-}
-
-func (d *decoder) expect(c byte) error {
-	if err := d.Expect(c); err != nil {
-		return syntax(err)
-	}
-	return nil
-}
-
-// str reads a JSON string and returns its content, which aliases the
-// input when the string has no escape.
-func (d *decoder) str() ([]byte, error) {
-	s, err := d.Str()
-	if err != nil {
-		return nil, syntax(err)
-	}
-	return s, nil
-}
-
-// skip reads and discards any JSON value: the value of a member this
-// package does not know.
-func (d *decoder) skip() error {
-	if err := d.Skip(); err != nil {
-		return syntax(err)
-	}
-	return nil
-}
-
 // parse decodes a payload into records. defBase, when hasDef, is the base
 // of names when the payload has no "bn".
 func parse(data []byte, defBase model.Path, hasDef bool, defs model.Definitions) ([]model.Record, error) {
+	recs, err := parseRecords(data, defBase, hasDef, defs)
+	if e, ok := err.(*jsonx.Error); ok {
+		return nil, errorf("offset %d: %s", e.Offset, e.Msg)
+	}
+	return recs, err
+}
+
+// parseRecords is parse before lexer errors are rewritten.
+func parseRecords(data []byte, defBase model.Path, hasDef bool, defs model.Definitions) ([]model.Record, error) {
 	d := decoder{jsonx.Lexer{Data: data}}
 	var (
 		base           model.Path
@@ -183,7 +159,7 @@ func parse(data []byte, defBase model.Path, hasDef bool, defs model.Definitions)
 		badKeyPosition int
 	)
 	d.WS()
-	if err := d.expect('{'); err != nil {
+	if err := d.Expect('{'); err != nil {
 		return nil, err
 	}
 	d.WS()
@@ -191,12 +167,12 @@ func parse(data []byte, defBase model.Path, hasDef bool, defs model.Definitions)
 		for {
 			d.WS()
 			badKeyPosition = d.Off
-			key, err := d.str()
+			key, err := d.Str()
 			if err != nil {
 				return nil, err
 			}
 			d.WS()
-			if err := d.expect(':'); err != nil {
+			if err := d.Expect(':'); err != nil {
 				return nil, err
 			}
 			d.WS()
@@ -207,7 +183,7 @@ func parse(data []byte, defBase model.Path, hasDef bool, defs model.Definitions)
 					return nil, d.errorf(`"bn" given twice`)
 				}
 				seenBN = true
-				s, err := d.str()
+				s, err := d.Str()
 				if err != nil {
 					return nil, err
 				}
@@ -237,7 +213,7 @@ func parse(data []byte, defBase model.Path, hasDef bool, defs model.Definitions)
 					return nil, err
 				}
 			default:
-				if err := d.skip(); err != nil {
+				if err := d.Skip(); err != nil {
 					return nil, err
 				}
 			}
@@ -334,7 +310,7 @@ func parse(data []byte, defBase model.Path, hasDef bool, defs model.Definitions)
 
 // entries reads the resource array "e".
 func (d *decoder) entries() ([]entry, error) {
-	if err := d.expect('['); err != nil {
+	if err := d.Expect('['); err != nil {
 		return nil, err
 	}
 	out := []entry{}
@@ -366,7 +342,7 @@ func (d *decoder) entries() ([]entry, error) {
 // entry reads one element of "e".
 func (d *decoder) entry(idx int) (entry, error) {
 	var e entry
-	if err := d.expect('{'); err != nil {
+	if err := d.Expect('{'); err != nil {
 		return e, err
 	}
 	var seenN, hasValue bool
@@ -375,12 +351,12 @@ func (d *decoder) entry(idx int) (entry, error) {
 		for {
 			d.WS()
 			at := d.Off
-			key, err := d.str()
+			key, err := d.Str()
 			if err != nil {
 				return e, err
 			}
 			d.WS()
-			if err := d.expect(':'); err != nil {
+			if err := d.Expect(':'); err != nil {
 				return e, err
 			}
 			d.WS()
@@ -401,7 +377,7 @@ func (d *decoder) entry(idx int) (entry, error) {
 			switch k {
 			case "n":
 				seenN = true
-				s, err := d.str()
+				s, err := d.Str()
 				if err != nil {
 					return e, err
 				}
@@ -425,14 +401,14 @@ func (d *decoder) entry(idx int) (entry, error) {
 				}
 				e.val = model.Bool(b)
 			case "sv":
-				s, err := d.str()
+				s, err := d.Str()
 				if err != nil {
 					return e, err
 				}
 				e.val = model.String(string(s))
 				e.isSV = true
 			case "ov":
-				s, err := d.str()
+				s, err := d.Str()
 				if err != nil {
 					return e, err
 				}
@@ -443,7 +419,7 @@ func (d *decoder) entry(idx int) (entry, error) {
 				}
 				e.val = model.Objlnk(l.Object, l.Instance)
 			default:
-				if err := d.skip(); err != nil {
+				if err := d.Skip(); err != nil {
 					return e, err
 				}
 			}
@@ -548,7 +524,7 @@ func (d *decoder) number() (model.Value, error) {
 	at := d.Off
 	lit, isInt, err := d.Number()
 	if err != nil {
-		return model.Value{}, syntax(err)
+		return model.Value{}, err
 	}
 	v, ok := jsonx.NumberValue(lit, isInt)
 	if !ok {
@@ -565,7 +541,7 @@ func (d *decoder) seconds(field string) (seconds, error) {
 	at := d.Off
 	lit, _, err := d.Number()
 	if err != nil {
-		return seconds{}, syntax(err)
+		return seconds{}, err
 	}
 	s, ok := parseSeconds(lit)
 	if !ok {

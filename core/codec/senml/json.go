@@ -244,7 +244,7 @@ func (j *jsonReader) next(f *fields) (bool, error) {
 	*f = fields{}
 	j.WS()
 	if err := j.object(f); err != nil {
-		return false, err
+		return false, j.lexError(err)
 	}
 	j.rec++
 	j.WS()
@@ -275,7 +275,8 @@ func (j *jsonReader) syntax(msg string) error {
 }
 
 // lexError rewrites an error of the JSON lexer as an error of this
-// package.
+// package, once, where next returns it; the methods below return the
+// lexer's errors as they are.
 func (j *jsonReader) lexError(err error) error {
 	if e, ok := err.(*jsonx.Error); ok {
 		return syntaxAt(e.Msg, e.Offset, len(j.Data))
@@ -300,7 +301,7 @@ func (j *jsonReader) object(f *fields) error {
 		return nil
 	}
 	for {
-		key, err := j.str()
+		key, err := j.Str()
 		if err != nil {
 			return err
 		}
@@ -412,10 +413,7 @@ func (j *jsonReader) field(f *fields, key []byte) error {
 		if len(key) > 0 && key[len(key)-1] == '_' {
 			return errorf("record %d: label %q must be understood", j.rec, key)
 		}
-		if err := j.Skip(); err != nil {
-			return j.lexError(err)
-		}
-		return nil
+		return j.Skip()
 	}
 	if err != nil {
 		return err
@@ -430,22 +428,12 @@ func (j *jsonReader) typeError(key []byte, want string) error {
 	return errorf("record %d: %q must be %s", j.rec, key, want)
 }
 
-// str reads a JSON string, returning its content: a slice of the input
-// when it has no escape, a new slice otherwise.
-func (j *jsonReader) str() ([]byte, error) {
-	s, err := j.Str()
-	if err != nil {
-		return nil, j.lexError(err)
-	}
-	return s, nil
-}
-
 // text reads the string value of key.
 func (j *jsonReader) text(key []byte) ([]byte, error) {
 	if j.Peek() != '"' {
 		return nil, j.typeError(key, "a string")
 	}
-	return j.str()
+	return j.Str()
 }
 
 // number reads the numeric value of key as a Value.

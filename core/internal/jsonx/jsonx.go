@@ -57,14 +57,11 @@ func (l *Lexer) errorHave(msg string) error {
 
 // WS skips white space (RFC 8259 section 2).
 func (l *Lexer) WS() {
-	for l.Off < len(l.Data) {
-		switch l.Data[l.Off] {
-		case ' ', '\t', '\n', '\r':
-			l.Off++
-		default:
-			return
-		}
+	i := l.Off
+	for i < len(l.Data) && (l.Data[i] == ' ' || l.Data[i] == '\t' || l.Data[i] == '\n' || l.Data[i] == '\r') {
+		i++
 	}
+	l.Off = i
 }
 
 // AtEnd reports whether all of Data has been read.
@@ -239,42 +236,51 @@ func hex4(b []byte) (rune, bool) {
 // slice of Data, and whether it is an integer literal (no fraction, no
 // exponent). When no number comes next nothing is consumed.
 func (l *Lexer) Number() (lit []byte, isInt bool, err error) {
-	start := l.Off
-	l.Eat('-')
+	b, start := l.Data, l.Off
+	i := start
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
 	switch {
-	case l.Eat('0'):
-	case l.Off < len(l.Data) && l.Data[l.Off] >= '1' && l.Data[l.Off] <= '9':
-		l.digits()
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		i = digits(b, i+1)
 	default:
-		l.Off = start
 		return nil, false, l.errorHave("want a number")
 	}
 	isInt = true
-	if l.Eat('.') {
-		isInt = false
-		if l.digits() == 0 {
+	if i < len(b) && b[i] == '.' {
+		j := digits(b, i+1)
+		if j == i+1 {
+			l.Off = j
 			return nil, false, l.errorf("number with no digit after '.'")
 		}
+		i, isInt = j, false
 	}
-	if l.Eat('e') || l.Eat('E') {
-		isInt = false
-		if !l.Eat('+') {
-			l.Eat('-')
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
 		}
-		if l.digits() == 0 {
+		j := digits(b, i)
+		if j == i {
+			l.Off = j
 			return nil, false, l.errorf("number with no digit in its exponent")
 		}
+		i, isInt = j, false
 	}
-	return l.Data[start:l.Off], isInt, nil
+	l.Off = i
+	return b[start:i], isInt, nil
 }
 
-func (l *Lexer) digits() int {
-	n := 0
-	for l.Off < len(l.Data) && isDigit(l.Data[l.Off]) {
-		l.Off++
-		n++
+// digits returns the offset of the first byte at or after i in b that is
+// not a decimal digit.
+func digits(b []byte, i int) int {
+	for i < len(b) && isDigit(b[i]) {
+		i++
 	}
-	return n
+	return i
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
@@ -543,15 +549,21 @@ const hexDigits = "0123456789abcdef"
 // everything else as it is. It reports false, appending nothing, when s
 // is not valid UTF-8, which JSON cannot carry.
 func AppendString(b []byte, s string) ([]byte, bool) {
-	if !utf8.ValidString(s) {
-		return b, false
-	}
+	n := len(b)
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				return b[:n], false
+			}
+			i += size - 1
+			continue
+		}
 		if c >= 0x20 && c != '"' && c != '\\' {
-			continue // multi-byte UTF-8 included: its bytes are all >= 0x80
+			continue
 		}
 		b = append(b, s[start:i]...)
 		switch c {
