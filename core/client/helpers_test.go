@@ -67,7 +67,7 @@ var testDef = &model.ObjectDef{
 		{ID: 6, Name: "Time", Operations: model.OpRead | model.OpWrite, Type: model.TypeTime},
 		{ID: 7, Name: "Objlnk", Operations: model.OpRead | model.OpWrite, Type: model.TypeObjlnk},
 		{ID: 9, Name: "Integers", Operations: model.OpRead | model.OpWrite, Multiple: true, Type: model.TypeInteger},
-		{ID: 10, Name: "Run", Operations: model.OpExecute, Type: model.TypeNone},
+		{ID: 10, Name: "Run", Operations: model.OpExecute, Mandatory: true, Type: model.TypeNone},
 		{ID: 11, Name: "ReadOnly", Operations: model.OpRead, Type: model.TypeString},
 		{ID: 12, Name: "Percent", Operations: model.OpRead | model.OpWrite, Type: model.TypeInteger, Range: model.Range{Min: 0, Max: 100}, HasRange: true, RangeText: "0..100"},
 	},
