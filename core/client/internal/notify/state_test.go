@@ -103,6 +103,25 @@ func TestContract(t *testing.T) {
 			},
 		},
 		{
+			name:  "a held change waits for epmin as well as pmin, even if Tick comes early",
+			p:     Policy{PMin: 10 * sec, EPMin: 6 * sec},
+			start: fl(1),
+			steps: []step{
+				{at: 7, call: "changed", v: fl(2), next: 13},
+				{at: 10, call: "tick", next: 13},
+				{at: 13, call: "tick", evaluate: true, next: -1},
+			},
+		},
+		{
+			name:  "an early Tick does not evaluate before epmax",
+			p:     Policy{EPMax: 10 * sec},
+			start: fl(1),
+			steps: []step{
+				{at: 9, call: "tick", next: 10},
+				{at: 10, call: "tick", evaluate: true, next: 20},
+			},
+		},
+		{
 			name:  "SetPolicy returns the next time under the new policy",
 			p:     Policy{PMax: 60 * sec},
 			start: fl(1),
