@@ -13,7 +13,8 @@
 // # Using it
 //
 // The engine resolves the attributes with PolicyFor, creates a State with
-// the value it put in the response to Observe, and then:
+// the value it put in the response to Observe, sets its timer to what Next
+// returns, and then:
 //
 //   - calls Changed when the object reports a change, or with the value it
 //     read when a State asked for an evaluation; if Changed says notify, it
@@ -24,6 +25,8 @@
 //   - calls Sent after every notification it sends, and SetPolicy when a
 //     Write-Attributes changes the attributes of a level the observation
 //     inherits from.
+//
+// Every call returns the time of the next Tick, which replaces the timer.
 //
 // Times must not go backwards from one call to the next: time.Now (whose
 // monotonic reading time.Time arithmetic uses) or a fake clock.
@@ -43,10 +46,12 @@
 //     expires"). A later change inside pmin that no longer qualifies drops
 //     the held one.
 //   - pmax: a notification pmax after the last one, changed or not. pmax 0
-//     means no maximum period (Core 1.2 Table 5.1.2-2: "The value of 0,
-//     means pmax MUST be ignored"; applied to 1.1 too), and a pmax smaller
-//     than pmin is ignored (section 5.1.2: "MUST be ignored for that
-//     Resource"); pmax equal to pmin is kept, which notifies every pmin.
+//     means no maximum period (Core 1.1.1 and 1.2 Table 5.1.2-2: "The value
+//     of 0, means pmax MUST be ignored"), and a pmax smaller than pmin is
+//     ignored (section 5.1.2: "MUST be ignored for that Resource"). pmax
+//     equal to pmin is kept and notifies every pmin: 1.1's table note asks
+//     pmax to be "greater than" pmin, 1.2's "greater than or equal to", and
+//     the rule of section 5.1.2 ignores only a smaller one.
 //     Without pmin or pmax the server's Default Minimum and Maximum Period
 //     (Server object resources 2 and 3) apply; 0 is none.
 //   - A change is a node that differs from the last one sent
