@@ -117,7 +117,8 @@
 //
 // epmin not less than epmax: the spec says epmin "must be less than"
 // epmax without saying what a client does otherwise; we evaluate every
-// epmin, which keeps epmin's limit and a periodic evaluation.
+// epmin, which keeps epmin's limit and a periodic evaluation. Anjay Lite
+// deactivates the observation here too.
 //
 // A Write-Attributes on a live observation (Core section 6.4.2: "The LwM2M
 // Client behavior is implementation dependent"): SetPolicy keeps the last
