@@ -10,8 +10,9 @@ import (
 // and when, the last evaluation, and what is waiting for a timer. Every
 // method is given the current time, which must not go backwards from one
 // call to the next, and returns when the engine must call Tick next (the
-// zero time: no timer). A time returned is never before the time given; a
-// deadline the engine let pass comes back as now.
+// zero time: no timer); after NewState, Next says it. A time returned is
+// never before the time given; a deadline the engine let pass comes back
+// as now.
 //
 // When Changed or Tick says notify, the next time it returns assumes the
 // notification is sent at that moment; Sent, which the engine must call
