@@ -288,6 +288,22 @@ func TestTemperature(t *testing.T) {
 			t.Fatalf("value = %v, %v", v, ok)
 		}
 	})
+	t.Run("readings are reported together and the observer may call back", func(t *testing.T) {
+		tp := newTemp()
+		var batches [][]model.Path
+		tp.Observe(func(paths ...model.Path) {
+			_, _ = tp.Value(0)
+			_ = tp.Simulate(ctx, 0, time.Hour, nil) // takes the object's lock
+			batches = append(batches, paths)
+		})
+		if err := tp.SetValue(0, 30); err != nil {
+			t.Fatal(err)
+		}
+		if len(batches) != 1 || len(batches[0]) < 2 {
+			t.Fatalf("reported %v", batches)
+		}
+		tp.Close()
+	})
 	t.Run("resources", func(t *testing.T) {
 		tp := newTemp()
 		if value(tp, "/3303/0/5603") != -40 || value(tp, "/3303/0/5604") != 85 {

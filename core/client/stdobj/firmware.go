@@ -172,14 +172,15 @@ type Firmware struct {
 	*Object
 	cfg FirmwareConfig
 
-	mu     sync.Mutex
-	state  FirmwareState
-	result UpdateResult
-	image  []byte
-	job    uint64             // counts jobs started; a job whose number is not job's is stale
-	cancel context.CancelFunc // cancels the job in progress
-	closed bool
-	jobs   sync.WaitGroup
+	mu      sync.Mutex
+	pending []model.Path // changes to report once mu is released
+	state   FirmwareState
+	result  UpdateResult
+	image   []byte
+	job     uint64             // counts jobs started; a job whose number is not job's is stale
+	cancel  context.CancelFunc // cancels the job in progress
+	closed  bool
+	jobs    sync.WaitGroup
 }
 
 // NewFirmware returns the Firmware Update object for cfg, Idle.
@@ -222,32 +223,47 @@ func NewFirmware(cfg FirmwareConfig) *Firmware {
 // State returns the state and the Update Result.
 func (f *Firmware) State() (FirmwareState, UpdateResult) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	defer f.unlock()
 	return f.state, f.result
 }
 
-// set moves the state machine and reports what changed. f.mu is held.
-func (f *Firmware) set(s FirmwareState, r UpdateResult) {
-	p := func(id uint16) model.Path { return model.ResourcePath(FirmwareID, 0, id) }
-	if s != f.state && has(f.def, fwLastChange) {
-		_ = f.Set(p(fwLastChange), model.Time(time.Now()))
+// unlock releases f.mu, then reports the changes made under it, so that
+// the function given to Observe may call State.
+func (f *Firmware) unlock() {
+	paths := f.pending
+	f.pending = nil
+	f.mu.Unlock()
+	f.notify(paths...)
+}
+
+// store sets resource id of instance 0 and queues its report if it
+// changed. f.mu is held.
+func (f *Firmware) store(id uint16, v model.Value) {
+	if !has(f.def, id) {
+		return
+	}
+	p := model.ResourcePath(FirmwareID, 0, id)
+	if changed, _ := f.set(p, v); changed {
+		f.pending = append(f.pending, p)
+	}
+}
+
+// setState moves the state machine. f.mu is held.
+func (f *Firmware) setState(s FirmwareState, r UpdateResult) {
+	if s != f.state {
+		f.store(fwLastChange, model.Time(time.Now()))
 	}
 	f.state, f.result = s, r
-	_ = f.Set(p(fwState), model.Int(int64(s)))
-	_ = f.Set(p(fwResult), model.Int(int64(r)))
+	f.store(fwState, model.Int(int64(s)))
+	f.store(fwResult, model.Int(int64(r)))
 }
 
 // setPackage records the package held (nil for none) with its name and
 // version. f.mu is held.
 func (f *Firmware) setPackage(image []byte, name, version string) {
 	f.image = image
-	p := func(id uint16) model.Path { return model.ResourcePath(FirmwareID, 0, id) }
-	if has(f.def, fwPkgName) {
-		_ = f.Set(p(fwPkgName), model.String(name))
-	}
-	if has(f.def, fwPkgVersion) {
-		_ = f.Set(p(fwPkgVersion), model.String(version))
-	}
+	f.store(fwPkgName, model.String(name))
+	f.store(fwPkgVersion, model.String(version))
 }
 
 // stopJob makes the job in progress stale and cancels it. f.mu is held.
@@ -264,7 +280,7 @@ func (f *Firmware) stopJob() {
 func (f *Firmware) reset(r UpdateResult) {
 	f.stopJob()
 	f.setPackage(nil, "", "")
-	f.set(FirmwareIdle, r)
+	f.setState(FirmwareIdle, r)
 }
 
 // startJob runs fn in a goroutine the object owns, with a context that
@@ -289,7 +305,7 @@ func notInState(what string, s FirmwareState) error {
 // writePackage is the write hook of Package (5/0/0): a push.
 func (f *Firmware) writePackage(ctx context.Context, inst uint16, v model.Node) error {
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	defer f.unlock()
 	img := v.Value.Str()
 	if img == "" {
 		if f.state == FirmwareUpdating {
@@ -304,10 +320,10 @@ func (f *Firmware) writePackage(ctx context.Context, inst uint16, v model.Node) 
 	case f.state != FirmwareIdle:
 		return notInState("write a package", f.state)
 	case f.cfg.MaxSize > 0 && len(img) > f.cfg.MaxSize:
-		f.set(FirmwareIdle, ResultNoStorage)
+		f.setState(FirmwareIdle, ResultNoStorage)
 		return model.Errorf(model.RequestEntityTooLarge, "firmware: package of %d bytes, the device takes %d", len(img), f.cfg.MaxSize)
 	}
-	f.set(FirmwareDownloading, ResultInitial)
+	f.setState(FirmwareDownloading, ResultInitial)
 	image := []byte(img)
 	name, version, err := f.verify(ctx, image)
 	if err != nil {
@@ -315,7 +331,7 @@ func (f *Firmware) writePackage(ctx context.Context, inst uint16, v model.Node) 
 		return nil // the package arrived; Update Result says what is wrong with it
 	}
 	f.setPackage(image, name, version)
-	f.set(FirmwareDownloaded, ResultInitial)
+	f.setState(FirmwareDownloaded, ResultInitial)
 	return nil
 }
 
@@ -329,7 +345,7 @@ func (f *Firmware) verify(ctx context.Context, image []byte) (string, string, er
 // writeURI is the write hook of Package URI (5/0/1): a pull.
 func (f *Firmware) writeURI(ctx context.Context, inst uint16, v model.Node) error {
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	defer f.unlock()
 	uri := v.Value.Str()
 	if uri == "" {
 		if f.state == FirmwareUpdating {
@@ -348,15 +364,15 @@ func (f *Firmware) writeURI(ctx context.Context, inst uint16, v model.Node) erro
 	}
 	u, err := url.Parse(uri)
 	if err != nil || u.Scheme == "" || (u.Host == "" && u.Opaque == "") {
-		f.set(FirmwareIdle, ResultInvalidURI)
+		f.setState(FirmwareIdle, ResultInvalidURI)
 		return nil
 	}
 	proto, known := schemes[u.Scheme]
 	if f.cfg.Downloader == nil || len(f.cfg.Protocols) > 0 && (!known || !slices.Contains(f.cfg.Protocols, proto)) {
-		f.set(FirmwareIdle, ResultUnsupportedProtocol)
+		f.setState(FirmwareIdle, ResultUnsupportedProtocol)
 		return nil
 	}
-	f.set(FirmwareDownloading, ResultInitial)
+	f.setState(FirmwareDownloading, ResultInitial)
 	f.startJob(func(ctx context.Context, job uint64) { f.download(ctx, job, uri) })
 	return nil
 }
@@ -374,7 +390,7 @@ func (f *Firmware) download(ctx context.Context, job uint64, uri string) {
 		result = ResultIntegrityFailure
 	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	defer f.unlock()
 	if job != f.job || f.state != FirmwareDownloading {
 		return // cancelled meanwhile
 	}
@@ -384,20 +400,20 @@ func (f *Firmware) download(ctx context.Context, job uint64, uri string) {
 		return
 	}
 	f.setPackage(image, name, version)
-	f.set(FirmwareDownloaded, ResultInitial)
+	f.setState(FirmwareDownloaded, ResultInitial)
 }
 
 // executeUpdate is Update (5/0/2).
 func (f *Firmware) executeUpdate(ctx context.Context, inst uint16, args []byte) error {
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	defer f.unlock()
 	switch {
 	case f.state != FirmwareDownloaded:
 		return notInState("update", f.state)
 	case f.closed:
 		return ErrClosed
 	}
-	f.set(FirmwareUpdating, ResultInitial)
+	f.setState(FirmwareUpdating, ResultInitial)
 	image := f.image
 	f.startJob(func(ctx context.Context, job uint64) { f.apply(ctx, job, image) })
 	return nil
@@ -410,7 +426,7 @@ func (f *Firmware) apply(ctx context.Context, job uint64, image []byte) {
 		err = f.cfg.Apply(ctx, image)
 	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	defer f.unlock()
 	if job != f.job || f.state != FirmwareUpdating {
 		return // closed meanwhile
 	}
@@ -418,9 +434,9 @@ func (f *Firmware) apply(ctx context.Context, job uint64, image []byte) {
 	switch r := resultOf(err, ResultUpdateFailed); {
 	case err == nil:
 		f.setPackage(nil, "", "")
-		f.set(FirmwareIdle, ResultSuccess)
+		f.setState(FirmwareIdle, ResultSuccess)
 	case r == ResultUpdateFailed:
-		f.set(FirmwareDownloaded, r) // the package stays for another try
+		f.setState(FirmwareDownloaded, r) // the package stays for another try
 	default:
 		f.reset(r)
 	}
@@ -429,7 +445,7 @@ func (f *Firmware) apply(ctx context.Context, job uint64, image []byte) {
 // executeCancel is Cancel (5/0/10, version 1.1).
 func (f *Firmware) executeCancel(ctx context.Context, inst uint16, args []byte) error {
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	defer f.unlock()
 	if f.state != FirmwareDownloading && f.state != FirmwareDownloaded {
 		return notInState("cancel", f.state)
 	}
@@ -445,7 +461,7 @@ func (f *Firmware) Close() error {
 	f.mu.Lock()
 	f.closed = true
 	f.stopJob()
-	f.mu.Unlock()
+	f.unlock()
 	f.jobs.Wait()
 	return nil
 }

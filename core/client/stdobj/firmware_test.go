@@ -376,6 +376,19 @@ func TestFirmwareResources(t *testing.T) {
 		}
 		waitFW(t, f, FirmwareDownloaded, ResultUpdateFailed)
 	})
+	t.Run("the observer may call back", func(t *testing.T) {
+		h := newFW(t, FirmwareConfig{})
+		seen := make(chan FirmwareState, 16)
+		h.Observe(func(paths ...model.Path) {
+			s, _ := h.State() // f.mu must not be held while reporting
+			_, _ = h.Read(ctx, p("/5/0"))
+			seen <- s
+		})
+		h.downloaded("img")
+		if len(seen) == 0 {
+			t.Fatal("nothing reported")
+		}
+	})
 	t.Run("version 1.0 has no cancel", func(t *testing.T) {
 		h := newFW(t, FirmwareConfig{Definition: Definition(FirmwareID, model.V1_0)})
 		h.downloaded("img")

@@ -867,12 +867,21 @@ func (o *Object) ownerTarget(op string, p model.Path) (*model.ResourceDef, error
 // not checked (a sensor reports what it measures). When the value differs
 // from the one held, p is reported as changed.
 func (o *Object) Set(p model.Path, v model.Value) error {
+	changed, err := o.set(p, v)
+	if changed {
+		o.notify(p)
+	}
+	return err
+}
+
+// set is Set without the report; it tells whether the value changed.
+func (o *Object) set(p model.Path, v model.Value) (bool, error) {
 	rd, err := o.ownerTarget("set", p)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if p.IsResource() && rd.Multiple {
-		return model.Errorf(model.BadRequest, "set %s: resource %d (%s) is multiple: set an instance of it, or use SetNode", p, rd.ID, rd.Name)
+		return false, model.Errorf(model.BadRequest, "set %s: resource %d (%s) is multiple: set an instance of it, or use SetNode", p, rd.ID, rd.Name)
 	}
 	n := model.NewResource(rd.ID, v)
 	if rd.Multiple {
@@ -880,13 +889,13 @@ func (o *Object) Set(p model.Path, v model.Value) error {
 	}
 	n, err = ownerResource(rd, n)
 	if err != nil {
-		return fmt.Errorf("set %s: %w", p, err)
+		return false, fmt.Errorf("set %s: %w", p, err)
 	}
 	o.mu.Lock()
+	defer o.mu.Unlock()
 	in, exists := o.instances[p.InstanceID()]
 	if !exists {
-		o.mu.Unlock()
-		return model.Errorf(model.NotFound, "set %s: no instance %d", p, p.InstanceID())
+		return false, model.Errorf(model.NotFound, "set %s: no instance %d", p, p.InstanceID())
 	}
 	old, have := in[rd.ID]
 	same := false
@@ -902,11 +911,7 @@ func (o *Object) Set(p model.Path, v model.Value) error {
 		same = have && old.Value == n.Value
 		in[rd.ID] = n
 	}
-	o.mu.Unlock()
-	if !same {
-		o.notify(p)
-	}
-	return nil
+	return !same, nil
 }
 
 // SetNode sets resource p (a resource path) to n for the owner: a

@@ -178,8 +178,12 @@ func (a ServerAccount) node(def *model.ObjectDef) model.Node {
 		rs = append(rs, model.NewResource(16, model.Bool(*a.BootstrapOnRegistrationFailure)))
 	}
 	optUint(17, a.CommunicationRetryCount)
-	optUint(18, uint64(seconds(a.CommunicationRetryTimer)))
-	optUint(19, uint64(seconds(a.SequenceDelayTimer)))
+	if a.CommunicationRetryTimer > 0 {
+		optUint(18, uint64(seconds(a.CommunicationRetryTimer)))
+	}
+	if a.SequenceDelayTimer > 0 {
+		optUint(19, uint64(seconds(a.SequenceDelayTimer)))
+	}
 	optUint(20, a.SequenceRetryCount)
 	return model.NewInstance(a.InstanceID, keep(def, rs...)...)
 }

@@ -77,42 +77,60 @@ func NewTemperature(sensors ...TemperatureSensor) *Temperature {
 	}
 	t.OnExecute(tempReset, func(ctx context.Context, inst uint16, args []byte) error {
 		t.mu.Lock()
-		defer t.mu.Unlock()
 		v, _ := t.Get(model.ResourcePath(TemperatureID, inst, tempValue))
-		if err := t.Set(model.ResourcePath(TemperatureID, inst, tempMinMeasured), v); err != nil {
-			return err
-		}
-		return t.Set(model.ResourcePath(TemperatureID, inst, tempMaxMeasured), v)
+		var ch changes
+		ch.set(t.Object, model.ResourcePath(TemperatureID, inst, tempMinMeasured), v)
+		ch.set(t.Object, model.ResourcePath(TemperatureID, inst, tempMaxMeasured), v)
+		t.mu.Unlock()
+		return ch.report(t.Object)
 	})
 	return t
 }
 
-// SetValue records reading v of sensor inst: Sensor Value, the timestamp,
-// and Min or Max Measured Value when v passes them. Each resource that
-// changed is reported.
-func (t *Temperature) SetValue(inst uint16, v float64) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	p := func(id uint16) model.Path { return model.ResourcePath(TemperatureID, inst, id) }
-	if err := t.Set(p(tempValue), model.Float(v)); err != nil {
-		return err
+// changes collects what several sets changed, to report them together
+// once the caller's own lock is released.
+type changes struct {
+	paths []model.Path
+	err   error
+}
+
+// set sets p to v in o, remembering p if it changed and the first error.
+func (c *changes) set(o *Object, p model.Path, v model.Value) {
+	if c.err != nil {
+		return
 	}
+	changed, err := o.set(p, v)
+	if changed {
+		c.paths = append(c.paths, p)
+	}
+	c.err = err
+}
+
+// report reports the changed paths through o and returns the first error.
+func (c *changes) report(o *Object) error {
+	o.notify(c.paths...)
+	return c.err
+}
+
+// SetValue records reading v of sensor inst: Sensor Value, the timestamp,
+// and Min or Max Measured Value when v passes them. The resources that
+// changed are reported together.
+func (t *Temperature) SetValue(inst uint16, v float64) error {
+	p := func(id uint16) model.Path { return model.ResourcePath(TemperatureID, inst, id) }
+	var ch changes
+	t.mu.Lock()
+	ch.set(t.Object, p(tempValue), model.Float(v))
 	if has(t.def, tempTimestamp) {
-		if err := t.Set(p(tempTimestamp), model.Time(time.Now())); err != nil {
-			return err
-		}
+		ch.set(t.Object, p(tempTimestamp), model.Time(time.Now()))
 	}
 	if lo, ok := t.Get(p(tempMinMeasured)); !ok || v < lo.Float() {
-		if err := t.Set(p(tempMinMeasured), model.Float(v)); err != nil {
-			return err
-		}
+		ch.set(t.Object, p(tempMinMeasured), model.Float(v))
 	}
 	if hi, ok := t.Get(p(tempMaxMeasured)); !ok || v > hi.Float() {
-		if err := t.Set(p(tempMaxMeasured), model.Float(v)); err != nil {
-			return err
-		}
+		ch.set(t.Object, p(tempMaxMeasured), model.Float(v))
 	}
-	return nil
+	t.mu.Unlock()
+	return ch.report(t.Object)
 }
 
 // Value returns the last reading of sensor inst.
