@@ -456,6 +456,9 @@ func (o *observation) notify(ctx context.Context, m *transport.Message) error {
 	if ep == nil {
 		return ErrClosed
 	}
+	if c != nil {
+		c.touch() // awake before the server hears from the client, and so may send what it held
+	}
 	err := ep.Notify(ctx, peer, m)
 	if c != nil && err == nil {
 		c.touch()

@@ -274,6 +274,7 @@ func (c *serverConn) register() error {
 	}
 	m.SetContentFormat(uint16(codec.LinkFormat))
 	m.Payload = payload
+	c.touch()
 	resp, err := e.do(c.work, a.addr, m)
 	if err != nil {
 		return err
@@ -447,6 +448,7 @@ func (c *serverConn) update(w uint8) error {
 	if !changed {
 		return nil
 	}
+	c.touch()
 	resp, err := e.do(c.work, a.addr, m)
 	if err == nil && resp.Code != model.Changed {
 		err = responseError("update", resp)

@@ -96,6 +96,7 @@ func (e *Engine) sendTo(ctx context.Context, c *serverConn, f codec.Format, path
 	m := &transport.Message{Code: transport.POST, Payload: body}
 	m.SetPath("/dp")
 	m.SetContentFormat(uint16(f))
+	c.touch()
 	resp, err := e.do(ctx, a.addr, m)
 	if err == nil {
 		c.touch()
