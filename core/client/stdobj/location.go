@@ -61,23 +61,20 @@ func (pos Position) resources() []model.Node {
 }
 
 // SetPosition sets every resource to pos (optional ones pos lacks are
-// removed) and reports each resource that changed.
+// removed) and reports the resources that changed together.
 func (l *Location) SetPosition(pos Position) error {
 	given := make(map[uint16]bool)
+	var ch changes
 	for _, n := range pos.resources() {
 		given[n.ID] = true
-		if err := l.Set(model.ResourcePath(LocationID, 0, n.ID), n.Value); err != nil {
-			return err
-		}
+		ch.set(l.Object, model.ResourcePath(LocationID, 0, n.ID), n.Value)
 	}
 	for _, id := range []uint16{2, 3, 4, 6} {
-		if !given[id] {
-			if _, ok := l.Get(model.ResourcePath(LocationID, 0, id)); ok {
-				if err := l.Remove(model.ResourcePath(LocationID, 0, id)); err != nil {
-					return err
-				}
-			}
+		p := model.ResourcePath(LocationID, 0, id)
+		if _, ok := l.Get(p); ok && !given[id] && ch.err == nil {
+			ch.err = l.remove(p)
+			ch.paths = append(ch.paths, p)
 		}
 	}
-	return nil
+	return ch.report(l.Object)
 }

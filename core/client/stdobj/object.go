@@ -955,36 +955,53 @@ func (o *Object) Remove(p model.Path) error {
 		return err
 	}
 	o.mu.Lock()
-	in, exists := o.instances[p.InstanceID()]
-	if !exists {
-		o.mu.Unlock()
-		return model.Errorf(model.NotFound, "remove %s: no instance %d", p, p.InstanceID())
-	}
-	old, have := in[rd.ID]
-	removed := false
-	switch {
-	case !have:
-	case p.IsResource():
-		delete(in, rd.ID)
-		removed = true
-	default:
-		ri := p.ResourceInstanceID()
-		if old.Child(ri) != nil {
-			kept := model.Node{Kind: model.KindMultipleResource, ID: rd.ID}
-			for _, c := range old.Children {
-				if c.ID != ri {
-					kept.Children = append(kept.Children, c)
-				}
-			}
-			in[rd.ID] = kept
-			removed = true
-		}
-	}
+	removed, err := o.removeLocked(rd, p)
 	o.mu.Unlock()
 	if removed {
 		o.notify(p)
 	}
-	return nil
+	return err
+}
+
+// remove is Remove without the report.
+func (o *Object) remove(p model.Path) error {
+	rd, err := o.ownerTarget("remove", p)
+	if err != nil {
+		return err
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	_, err = o.removeLocked(rd, p)
+	return err
+}
+
+// removeLocked removes what p names; it tells whether there was anything.
+// o.mu is held.
+func (o *Object) removeLocked(rd *model.ResourceDef, p model.Path) (bool, error) {
+	in, exists := o.instances[p.InstanceID()]
+	if !exists {
+		return false, model.Errorf(model.NotFound, "remove %s: no instance %d", p, p.InstanceID())
+	}
+	old, have := in[rd.ID]
+	switch {
+	case !have:
+		return false, nil
+	case p.IsResource():
+		delete(in, rd.ID)
+		return true, nil
+	}
+	ri := p.ResourceInstanceID()
+	if old.Child(ri) == nil {
+		return false, nil
+	}
+	kept := model.Node{Kind: model.KindMultipleResource, ID: rd.ID}
+	for _, c := range old.Children {
+		if c.ID != ri {
+			kept.Children = append(kept.Children, c)
+		}
+	}
+	in[rd.ID] = kept
+	return true, nil
 }
 
 // Get returns the value held at p, a single resource or a resource
