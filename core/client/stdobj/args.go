@@ -10,8 +10,8 @@ type Arg struct {
 	HasValue bool
 }
 
-// ParseArgs parses the payload of an Execute request (Core 1.1 section
-// 5.4.3):
+// ParseArgs parses the payload of an Execute request, with the grammar
+// Core 1.1 gives for Execute arguments:
 //
 //	arglist  = argument *( "," argument )
 //	argument = DIGIT [ "=" "'" *CHAR "'" ]

@@ -37,7 +37,8 @@ type ReadNodeFunc func(ctx context.Context, inst uint16) (model.Node, error)
 type WriteFunc func(ctx context.Context, inst uint16, v model.Node) error
 
 // ExecuteFunc runs an executable resource of instance inst with the
-// arguments of the request (Core 1.1 section 5.4.3 syntax; see ParseArgs).
+// arguments of the request (the syntax client.Object's Execute names;
+// see ParseArgs).
 type ExecuteFunc func(ctx context.Context, inst uint16, args []byte) error
 
 // CreateFunc accepts or refuses the creation of instance inst from n, the
@@ -546,7 +547,8 @@ func (o *Object) plan(p model.Path, n *model.Node, replace, boot bool, in instan
 // multiple resource; at a resource path a multiple resource is replaced
 // or merged; at a resource instance path that one instance is set. The
 // instance must exist (4.04), except for a bootstrap write, which creates
-// it (Core 1.1 section 6.1.7.3). Write hooks run before anything changes.
+// it (Bootstrap-Write, Core 1.1 section 6.1.7). Write hooks run before
+// anything changes.
 func (o *Object) Write(ctx context.Context, p model.Path, n model.Node, replace bool) error {
 	if err := o.checkPath("write", p); err != nil {
 		return err

@@ -32,8 +32,8 @@ type ServerAccount struct {
 
 	// Version 1.1 resources, written when set. BootstrapOnRegistration
 	// Failure (16) is true when absent, hence the pointer; the retry
-	// counts and timers (17 to 20) have the defaults of Core 1.1 section
-	// 6.2.1.1 when absent (0 here).
+	// counts and timers (17 to 20) have the defaults the Server object
+	// gives (Core 1.1 Appendix E.2) when absent (0 here).
 	BootstrapOnRegistrationFailure *bool
 	CommunicationRetryCount        uint64
 	CommunicationRetryTimer        time.Duration
@@ -58,7 +58,7 @@ type Server struct {
 // NewServer returns the Server object holding accounts, account i in
 // instance i. Writes are checked beyond the definition: no negative
 // periods, and a binding made of the letters U, T, S, N and Q (Core 1.1
-// section 6.2.1.1), each at most once.
+// Appendix E.2, resource 7), each at most once.
 func NewServer(accounts ...ServerAccount) *Server {
 	s := &Server{Object: New(coreDef(ServerID, model.V1_1))}
 	for i, a := range accounts {
@@ -89,8 +89,8 @@ func notNegative(ctx context.Context, inst uint16, v model.Node) error {
 	return nil
 }
 
-// CheckBinding reports whether b is a binding mode string of Core 1.1
-// section 6.2.1.1: one or more of U (UDP), T (TCP), S (SMS), N (non-IP)
+// CheckBinding reports whether b is a binding of the Server object (Core
+// 1.1 Appendix E.2, resource 7): one or more of U (UDP), T (TCP), S (SMS), N (non-IP)
 // and Q (queue mode), each at most once. The error is 4.00.
 func CheckBinding(b string) error {
 	if b == "" {
