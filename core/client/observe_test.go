@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wasm2m/wasm2m/core/client"
+	"github.com/wasm2m/wasm2m/core/codec"
 	"github.com/wasm2m/wasm2m/core/link"
 	"github.com/wasm2m/wasm2m/core/model"
 	"github.com/wasm2m/wasm2m/core/server"
@@ -254,5 +255,35 @@ func TestNotificationTypes(t *testing.T) {
 				t.Errorf("observations %d after a non-confirmable notification was reset", n)
 			}
 		})
+	}
+}
+
+// TestLargeNotification observes a value larger than a CoAP block: the
+// notification carries its first block with Block2 and the server fetches
+// the rest (RFC 7959 section 3.4); so does a read of it.
+func TestLargeNotification(t *testing.T) {
+	checkLeaks(t)
+	s := startServer(t, nil)
+	d := newDevice(account{ssid: 1, uri: uriOf(s.Addr())})
+	ep := "dev-big"
+	registered(t, s, ep, d, nil)
+	ctx := ctxT(t, 20*time.Second)
+	p := mustPath("/33001/0/0")
+	o, err := s.Observe(ctx, ep, p, server.WithFormat(codec.Text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Cancel(ctx, true)
+	big := strings.Repeat("0123456789", 300)
+	if err := d.test.Set(p, model.String(big)); err != nil {
+		t.Fatal(err)
+	}
+	n := nextNotificationWithin(t, o, 5*time.Second)
+	if len(n.Entries) != 1 || n.Entries[0].Node.Value != model.String(big) {
+		t.Fatalf("notification of %d entries", len(n.Entries))
+	}
+	got, err := s.Read(ctx, ep, mustPath("/33001/0"), server.WithFormat(codec.SenMLCBOR))
+	if err != nil || got.Child(0).Value != model.String(big) {
+		t.Fatalf("read: %v", err)
 	}
 }
