@@ -411,6 +411,9 @@ func (e *Engine) bootstrapDelete(ctx context.Context, p model.Path) error {
 			}
 			e.deleteAll(ctx, id, keep)
 		}
+		e.mu.Lock()
+		clear(e.attrs) // the servers they belonged to are gone
+		e.mu.Unlock()
 		return nil
 	case model.LevelObject:
 		if p.ObjectID() == objDevice {

@@ -209,12 +209,12 @@ func asClientError(err error) error {
 // management server writes (else 4.05 Method Not Allowed), and every value
 // of the resource's type and range (else 4.00).
 func checkValues(def *model.ObjectDef, p model.Path, n *model.Node, dm bool) error {
-	var check func(rel model.Level, n *model.Node, res *model.ResourceDef) error
-	check = func(level model.Level, n *model.Node, res *model.ResourceDef) error {
+	var check func(n *model.Node, res *model.ResourceDef) error
+	check = func(n *model.Node, res *model.ResourceDef) error {
 		switch n.Kind {
 		case model.KindObject, model.KindInstance:
 			for i := range n.Children {
-				if err := check(level+1, &n.Children[i], nil); err != nil {
+				if err := check(&n.Children[i], nil); err != nil {
 					return err
 				}
 			}
@@ -238,7 +238,7 @@ func checkValues(def *model.ObjectDef, p model.Path, n *model.Node, dm bool) err
 			return nil
 		}
 		for i := range n.Children {
-			if err := check(level+1, &n.Children[i], res); err != nil {
+			if err := check(&n.Children[i], res); err != nil {
 				return err
 			}
 		}
@@ -248,7 +248,7 @@ func checkValues(def *model.ObjectDef, p model.Path, n *model.Node, dm bool) err
 	if p.Level() >= model.LevelResource {
 		res = def.Resource(p.ResourceID())
 	}
-	return check(p.Level(), n, res)
+	return check(n, res)
 }
 
 // serveDM serves a device management server's request (Core 1.1 sections
