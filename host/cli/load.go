@@ -57,6 +57,9 @@ type loadFlags struct {
 	serveBaseline string
 	serverProfile string
 	only          string
+	generator     string
+	gcPercent     int
+	selfProfile   string
 	set           map[string]bool
 }
 
@@ -84,6 +87,9 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&f.serveBaseline, "serve-baseline", "", "")
 	fs.StringVar(&f.only, "targets", "server,gocoap,stateless", "with -compare: which of the server and the two baselines to run, in this order")
 	fs.StringVar(&f.serverProfile, "server-cpuprofile", "", "with -compare: the server child writes a CPU profile to this file")
+	fs.StringVar(&f.generator, "generator", "", "how the devices' sockets are driven: lean (one epoll loop, raw reads and writes, requests from a template; the default on Linux) or netpoll (a goroutine per request in flight over Go's net package)")
+	fs.IntVar(&f.gcPercent, "server-gc-percent", 0, "with -compare: the server child's -gc-percent (0: the server's default)")
+	fs.StringVar(&f.selfProfile, "cpuprofile", "", "write a CPU profile of the load generator itself to this file")
 	hideFlags(fs, "serve-baseline") // internal: what -compare starts as a child
 	if err := parse(fs, args); err != nil {
 		return err
@@ -95,6 +101,18 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if f.devices <= 0 || f.inflight <= 0 || f.repeat <= 0 {
 		return fmt.Errorf("%w: -devices, -inflight and -repeat must be positive", errUsage)
+	}
+	switch loadgen.Generator(f.generator) {
+	case loadgen.GeneratorAuto, loadgen.GeneratorLean, loadgen.GeneratorNetpoll:
+	default:
+		return fmt.Errorf("%w: -generator %q: want lean or netpoll", errUsage, f.generator)
+	}
+	if f.selfProfile != "" {
+		stop, err := startCPUProfile(f.selfProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	progress := stderr
 	if f.quiet {
@@ -269,7 +287,7 @@ type target struct {
 	pid   int
 }
 
-func serverChild(storeKind, profile string) func() (*child, error) {
+func serverChild(storeKind, profile string, gcPercent int) func() (*child, error) {
 	return func() (*child, error) {
 		dir, err := os.MkdirTemp("", "wasm2m-load-")
 		if err != nil {
@@ -278,6 +296,9 @@ func serverChild(storeKind, profile string) func() (*child, error) {
 		args := []string{"server", "-addr", "127.0.0.1:0", "-data", dir, "-store", storeKind, "-log-level", "warn"}
 		if profile != "" {
 			args = append(args, "-cpuprofile", profile)
+		}
+		if gcPercent != 0 {
+			args = append(args, "-gc-percent", strconv.Itoa(gcPercent))
 		}
 		c, err := startChild("wasm2m server", args...)
 		if err != nil {
@@ -314,7 +335,7 @@ func (f *loadFlags) targets(serverOnly bool) ([]target, error) {
 	for _, k := range strings.Split(f.only, ",") {
 		switch k {
 		case "server":
-			ts = append(ts, target{kind: k, name: "wasm2m (" + storeKind + " store)", start: serverChild(storeKind, f.serverProfile)})
+			ts = append(ts, target{kind: k, name: "wasm2m (" + storeKind + " store)", start: serverChild(storeKind, f.serverProfile, f.gcPercent)})
 		case "gocoap":
 			if !serverOnly {
 				ts = append(ts, target{kind: k, name: "go-coap baseline", start: baselineChild("gocoap")})
@@ -377,7 +398,7 @@ func (f *loadFlags) config(scenario loadgen.Scenario) loadgen.Config {
 	return loadgen.Config{
 		Scenario: scenario, Devices: f.devices, InFlight: f.inflight, Requests: f.registrations,
 		Duration: f.duration, Rate: f.rate, ACKTimeout: f.timeout, SliceSize: f.slice,
-		Noise: loadgen.Noise{Rate: f.noiseRate, Kind: f.noise},
+		Noise: loadgen.Noise{Rate: f.noiseRate, Kind: f.noise}, Generator: loadgen.Generator(f.generator),
 	}
 }
 
@@ -423,7 +444,7 @@ func loadCompare(ctx context.Context, f *loadFlags, stdout, stderr, progress io.
 	}
 	fmt.Fprintln(stdout)
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-	head := "target\trequests/s\tp50\tp99\terrors\tCPU µs/req"
+	head := "target\trequests/s\tp50\tp99\terrors\tCPU µs/req\tgen µs/req"
 	var bases []int
 	for i, t := range ts {
 		if t.kind == "gocoap" || t.kind == "stateless" {
@@ -435,8 +456,11 @@ func loadCompare(ctx context.Context, f *loadFlags, stdout, stderr, progress io.
 	for i, t := range ts {
 		var p50, p99 []float64
 		errs := 0
-		var cpus []float64
+		var cpus, gens []float64
 		for _, s := range sums[i] {
+			if s.Done > 0 && s.SelfCPU > 0 {
+				gens = append(gens, float64(s.SelfCPU.Nanoseconds())/1e3/float64(s.Done))
+			}
 			p50 = append(p50, float64(s.Latency.Quantile(0.5)))
 			p99 = append(p99, float64(s.Latency.Quantile(0.99)))
 			errs += s.ErrorCount()
@@ -444,7 +468,7 @@ func loadCompare(ctx context.Context, f *loadFlags, stdout, stderr, progress io.
 				cpus = append(cpus, float64(c.Nanoseconds())/1e3)
 			}
 		}
-		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%d\t%s", t.name, spread(rates[i], "%.0f"), durSpread(p50), durSpread(p99), errs, spread(cpus, "%.1f"))
+		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%d\t%s\t%s", t.name, spread(rates[i], "%.0f"), durSpread(p50), durSpread(p99), errs, spread(cpus, "%.1f"), spread(gens, "%.1f"))
 		for _, b := range bases {
 			line += "\t" + spread(ratios(rates[i], rates[b]), "%.2fx")
 		}

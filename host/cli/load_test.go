@@ -28,7 +28,7 @@ func TestLoadCompare(t *testing.T) {
 	}
 	for _, want := range []string{
 		"register on wasm2m (file store)", "register on go-coap baseline", "register on stateless baseline",
-		"300 done, 300 ok", "vs go-coap", "vs stateless", "CPU µs/req",
+		"300 done, 300 ok", "vs go-coap", "vs stateless", "CPU µs/req", "gen µs/req",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
@@ -37,7 +37,7 @@ func TestLoadCompare(t *testing.T) {
 	// The table's last three lines: one per target, none with errors.
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	for _, l := range lines[len(lines)-3:] {
-		if f := strings.Fields(l); len(f) < 8 {
+		if f := strings.Fields(l); len(f) < 9 {
 			t.Errorf("table line %q is short", l)
 		}
 	}
@@ -53,6 +53,7 @@ func TestLoadScenarios(t *testing.T) {
 		{[]string{"-scenario", "read", "-devices", "10", "-registrations", "300"}, []string{"read 1 devices", "read 10 devices", "reads/s"}},
 		{[]string{"-scenario", "memory", "-counts", "50,100", "-devices", "50", "-idle", "100ms"}, []string{"bytes/registration", "memory  100", "file    100"}},
 		{[]string{"-compare", "-scenario", "update", "-devices", "50", "-registrations", "100"}, []string{"update on wasm2m", "100 done, 100 ok"}},
+		{[]string{"-compare", "-scenario", "register", "-generator", "netpoll", "-server-gc-percent", "400", "-devices", "50", "-registrations", "100"}, []string{"register on wasm2m", "register on go-coap", "100 done, 100 ok"}},
 	} {
 		t.Run(tc.args[1]+tc.args[2], func(t *testing.T) {
 			code, out, errs := run(t, append([]string{"load", "-q"}, tc.args...)...)
@@ -75,6 +76,7 @@ func TestLoadFlags(t *testing.T) {
 		{"load", "-addr", "nope", "-devices", "1"},
 		{"load", "-serve-baseline", "nope"},
 		{"load", "-scenario", "memory", "-counts", "x"},
+		{"load", "-generator", "nope"},
 	} {
 		if code, _, errs := run(t, args...); code != 2 || errs == "" {
 			t.Errorf("%v: exit %d, %q", args, code, errs)

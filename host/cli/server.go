@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"github.com/wasm2m/wasm2m/core/model"
@@ -54,10 +55,14 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	storeKind := fs.String("store", "file", "where registrations live: file (durable, in -data) or memory")
 	ddf := fs.String("ddf", "", "a folder of OMA DDF XML object definitions (or one file) to load beside the built-in ones")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
+	gcPercent := fs.Int("gc-percent", 0, "the garbage collector's target heap growth in percent between collections (as GOGC; 0 leaves GOGC or Go's default of 100)")
 	cpuprofile := fs.String("cpuprofile", "", "") // hidden: for benchmarks (BENCHMARKS.md)
 	hideFlags(fs, "cpuprofile")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *gcPercent != 0 {
+		debug.SetGCPercent(*gcPercent)
 	}
 	if *cpuprofile != "" {
 		stop, err := startCPUProfile(*cpuprofile)

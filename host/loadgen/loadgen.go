@@ -85,6 +85,11 @@ type Config struct {
 	// the kernel's choice for the target).
 	Bind netip.Addr
 
+	// Generator is how the devices' sockets are driven: GeneratorLean
+	// (the default on Linux) or GeneratorNetpoll. The noisy peer always
+	// uses the netpoll path.
+	Generator Generator
+
 	// Noise adds a noisy peer beside the devices.
 	Noise Noise
 
@@ -346,78 +351,51 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	if _, err := RaiseFileLimit(cfg.Devices + 256); err != nil {
-		return nil, err
-	}
-	devs, err := openDevices(cfg.Devices, cfg.Bind, cfg.Target)
+	lean, err := cfg.lean()
 	if err != nil {
 		return nil, err
 	}
-	defer closeDevices(devs)
-	// When ctx ends, closing the sockets ends the requests in flight at
-	// once, rather than after their retransmissions.
-	defer context.AfterFunc(ctx, func() { closeDevices(devs) })()
-	t := timing{ackTimeout: cfg.ACKTimeout, maxRetransmit: cfg.MaxRetransmit}
-
-	if cfg.Scenario == Update {
-		// Register every device first, outside the measurement.
-		pre := &Summary{Errors: map[string]int{}}
-		rec := &recorder{sum: pre}
-		runWorkers(ctx, cfg.InFlight, len(devs), 0, 0, func(i int) {
-			d := devs[i]
-			d.mu.Lock()
-			res := d.do(registerMessage(&cfg, cfg.Prefix+strconv.Itoa(i)), t, time.Time{})
-			if res.Err == "" {
-				d.loc = "/" + joinPath(d.resp.LocationPath())
-			}
-			d.mu.Unlock()
-			rec.add(res)
-		})
-		if pre.OK != len(devs) {
-			return nil, fmt.Errorf("loadgen: %d of %d devices registered before the updates (errors: %s)", pre.OK, len(devs), pre.ErrorString())
-		}
+	if _, err := RaiseFileLimit(cfg.Devices + 256); err != nil {
+		return nil, err
 	}
-
 	sum := &Summary{Scenario: string(cfg.Scenario), Target: cfg.Target, Devices: cfg.Devices, InFlight: cfg.InFlight, Errors: map[string]int{}}
 	rec := &recorder{sum: sum, cpu: cfg.CPU, sliceN: cfg.SliceSize, total: cfg.Requests}
-	var noise *noisyPeer
-	if cfg.Noise.Rate > 0 {
-		noise, err = startNoise(ctx, &cfg, t)
-		if err != nil {
-			return nil, err
+	var (
+		noise   *noisyPeer
+		stop    = make(chan struct{})
+		pwg     sync.WaitGroup
+		started bool
+		start   time.Time
+		self0   time.Duration
+	)
+	// begin starts the measured part, after what is set up outside it
+	// (sockets, the registrations before an Update run).
+	begin := func() error {
+		if cfg.Noise.Rate > 0 {
+			var err error
+			if noise, err = startNoise(ctx, &cfg, timing{ackTimeout: cfg.ACKTimeout, maxRetransmit: cfg.MaxRetransmit}); err != nil {
+				return err
+			}
 		}
-	}
-	stop := make(chan struct{})
-	var pwg sync.WaitGroup
-	if cfg.Progress != nil {
-		pwg.Add(1)
-		go func() {
-			defer pwg.Done()
-			rec.progress(cfg.Progress, string(cfg.Scenario), stop)
-		}()
-	}
-	start, self0 := time.Now(), selfCPU()
-	rec.startSlices()
-	var deadline time.Time
-	if cfg.Duration > 0 {
-		deadline = start.Add(cfg.Duration)
-	}
-	runWorkers(ctx, cfg.InFlight, cfg.Requests, cfg.Rate, cfg.Duration, func(i int) {
-		d := devs[i%len(devs)]
-		d.mu.Lock()
-		var msg *transport.Message
-		if cfg.Scenario == Update {
-			msg = updateMessage(d.loc)
-		} else {
-			msg = registerMessage(&cfg, cfg.Prefix+strconv.Itoa(i))
+		if cfg.Progress != nil {
+			pwg.Add(1)
+			go func() {
+				defer pwg.Done()
+				rec.progress(cfg.Progress, string(cfg.Scenario), stop)
+			}()
 		}
-		res := d.do(msg, t, deadline)
-		d.mu.Unlock()
-		if res.Err == ErrKindCancel {
-			return // cut off by the end of the run, not a failure
-		}
-		rec.add(res)
-	})
+		started, start, self0 = true, time.Now(), selfCPU()
+		rec.startSlices()
+		return nil
+	}
+	if lean {
+		err = runLean(ctx, &cfg, rec, begin)
+	} else {
+		err = runNetpoll(ctx, &cfg, rec, begin)
+	}
+	if !started {
+		return nil, err
+	}
 	rec.mu.Lock()
 	sum.Elapsed, sum.SelfCPU = time.Since(start), selfCPU()-self0
 	if rec.cpu != nil && sum.Done > rec.slice.From {
@@ -429,7 +407,83 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if noise != nil {
 		sum.Noise = noise.stop()
 	}
+	if err != nil {
+		return nil, err
+	}
 	return sum, nil
+}
+
+// lean reports whether Run takes the lean generator.
+func (c *Config) lean() (bool, error) {
+	switch c.Generator {
+	case GeneratorAuto:
+		return leanAvailable, nil
+	case GeneratorLean:
+		if !leanAvailable {
+			return false, errNoLean
+		}
+		return true, nil
+	case GeneratorNetpoll:
+		return false, nil
+	}
+	return false, fmt.Errorf("loadgen: unknown generator %q: want lean or netpoll", c.Generator)
+}
+
+// runNetpoll is Run on the netpoll generator: InFlight goroutines, each
+// taking the next request and waiting on its device's socket.
+func runNetpoll(ctx context.Context, cfg *Config, rec *recorder, begin func() error) error {
+	devs, err := openDevices(cfg.Devices, cfg.Bind, cfg.Target)
+	if err != nil {
+		return err
+	}
+	defer closeDevices(devs)
+	// When ctx ends, closing the sockets ends the requests in flight at
+	// once, rather than after their retransmissions.
+	defer context.AfterFunc(ctx, func() { closeDevices(devs) })()
+	t := timing{ackTimeout: cfg.ACKTimeout, maxRetransmit: cfg.MaxRetransmit}
+
+	if cfg.Scenario == Update {
+		// Register every device first, outside the measurement.
+		pre := &Summary{Errors: map[string]int{}}
+		prec := &recorder{sum: pre}
+		runWorkers(ctx, cfg.InFlight, len(devs), 0, 0, func(i int) {
+			d := devs[i]
+			d.mu.Lock()
+			res := d.do(registerMessage(cfg, cfg.Prefix+strconv.Itoa(i)), t, time.Time{})
+			if res.Err == "" {
+				d.loc = "/" + joinPath(d.resp.LocationPath())
+			}
+			d.mu.Unlock()
+			prec.add(res)
+		})
+		if pre.OK != len(devs) {
+			return fmt.Errorf("loadgen: %d of %d devices registered before the updates (errors: %s)", pre.OK, len(devs), pre.ErrorString())
+		}
+	}
+	if err := begin(); err != nil {
+		return err
+	}
+	var deadline time.Time
+	if cfg.Duration > 0 {
+		deadline = time.Now().Add(cfg.Duration)
+	}
+	runWorkers(ctx, cfg.InFlight, cfg.Requests, cfg.Rate, cfg.Duration, func(i int) {
+		d := devs[i%len(devs)]
+		d.mu.Lock()
+		var msg *transport.Message
+		if cfg.Scenario == Update {
+			msg = updateMessage(d.loc)
+		} else {
+			msg = registerMessage(cfg, cfg.Prefix+strconv.Itoa(i))
+		}
+		res := d.do(msg, t, deadline)
+		d.mu.Unlock()
+		if res.Err == ErrKindCancel {
+			return // cut off by the end of the run, not a failure
+		}
+		rec.add(res)
+	})
+	return nil
 }
 
 // runWorkers calls fn(i) for i from 0 to n-1 (or without end when n is 0)

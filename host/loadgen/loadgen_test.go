@@ -87,10 +87,16 @@ func count(t *testing.T, st store.Store) int {
 }
 
 func TestRegister(t *testing.T) {
+	for _, g := range generators() {
+		t.Run(string(g), func(t *testing.T) { testRegister(t, g) })
+	}
+}
+
+func testRegister(t *testing.T, g Generator) {
 	srv := startServer(t)
 	var progress bytes.Buffer
 	cpu := ProcessCPU(os.Getpid())
-	s, err := Run(context.Background(), Config{Target: srv.Addr(), Devices: 200, InFlight: 16, Progress: &progress, CPU: cpu, SliceSize: 100})
+	s, err := Run(context.Background(), Config{Target: srv.Addr(), Generator: g, Devices: 200, InFlight: 16, Progress: &progress, CPU: cpu, SliceSize: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,32 +119,43 @@ func TestRegister(t *testing.T) {
 }
 
 func TestReRegisterPerSocket(t *testing.T) {
-	srv := startServer(t)
-	s, err := Run(context.Background(), Config{Target: srv.Addr(), Devices: 20, Requests: 300, InFlight: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.OK != 300 {
-		t.Fatalf("%d of 300 ok: %s", s.OK, s.ErrorString())
-	}
-	if n := count(t, srv.Store()); n != 300 {
-		t.Errorf("the server holds %d registrations, want 300 distinct endpoints", n)
+	for _, g := range generators() {
+		t.Run(string(g), func(t *testing.T) {
+			srv := startServer(t)
+			s, err := Run(context.Background(), Config{Target: srv.Addr(), Generator: g, Devices: 20, Requests: 300, InFlight: 8})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.OK != 300 {
+				t.Fatalf("%d of 300 ok: %s", s.OK, s.ErrorString())
+			}
+			if n := count(t, srv.Store()); n != 300 {
+				t.Errorf("the server holds %d registrations, want 300 distinct endpoints", n)
+			}
+		})
 	}
 }
 
 func TestUpdate(t *testing.T) {
-	srv := startServer(t)
-	sub := srv.Subscribe(server.SubscribeOptions{Buffer: 1000, Types: []server.EventType{server.EventUpdated}})
-	defer sub.Close()
-	s, err := Run(context.Background(), Config{Target: srv.Addr(), Scenario: Update, Devices: 50, Requests: 150, InFlight: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.OK != 150 {
-		t.Fatalf("%d of 150 ok: %s", s.OK, s.ErrorString())
-	}
-	if n := len(sub.C); n != 150 {
-		t.Errorf("%d update events, want 150", n)
+	for _, g := range generators() {
+		t.Run(string(g), func(t *testing.T) {
+			srv := startServer(t)
+			sub := srv.Subscribe(server.SubscribeOptions{Buffer: 1000, Types: []server.EventType{server.EventUpdated}})
+			defer sub.Close()
+			s, err := Run(context.Background(), Config{Target: srv.Addr(), Generator: g, Scenario: Update, Devices: 50, Requests: 150, InFlight: 8})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.OK != 150 {
+				t.Fatalf("%d of 150 ok: %s", s.OK, s.ErrorString())
+			}
+			if n := len(sub.C); n != 150 {
+				t.Errorf("%d update events, want 150", n)
+			}
+			if n := count(t, srv.Store()); n != 50 {
+				t.Errorf("the server holds %d registrations, want the 50 devices'", n)
+			}
+		})
 	}
 }
 
@@ -202,13 +219,17 @@ func TestTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop() // nobody answers at that address now
-	s, err := Run(context.Background(), Config{Target: at, Devices: 3, InFlight: 3, ACKTimeout: 10 * time.Millisecond, MaxRetransmit: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.Errors[ErrKindTimeout] != 3 || s.Retries != 6 {
-		t.Errorf("errors %s, %d retransmissions; want 3 timeouts after 2 retransmissions each", s.ErrorString(), s.Retries)
+	stop() // nobody answers at that address now: ICMP port unreachable
+	for _, g := range generators() {
+		t.Run(string(g), func(t *testing.T) {
+			s, err := Run(context.Background(), Config{Target: at, Generator: g, Devices: 3, InFlight: 3, ACKTimeout: 10 * time.Millisecond, MaxRetransmit: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Errors[ErrKindTimeout] != 3 || s.Retries != 6 {
+				t.Errorf("errors %s, %d retransmissions; want 3 timeouts after 2 retransmissions each", s.ErrorString(), s.Retries)
+			}
+		})
 	}
 }
 
@@ -251,17 +272,21 @@ func TestCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop() // nobody answers at that address now
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	s, err := Run(ctx, Config{Target: at, Devices: 4, InFlight: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("the cancelled run took %v", d)
-	}
-	if s.Done != 0 {
-		t.Errorf("cancelled requests counted: %d done, errors %s", s.Done, s.ErrorString())
+	for _, g := range generators() {
+		t.Run(string(g), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			s, err := Run(ctx, Config{Target: at, Generator: g, Devices: 4, InFlight: 4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("the cancelled run took %v", d)
+			}
+			if s.Done != 0 {
+				t.Errorf("cancelled requests counted: %d done, errors %s", s.Done, s.ErrorString())
+			}
+		})
 	}
 }
