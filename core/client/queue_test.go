@@ -26,7 +26,7 @@ func TestQueueMode(t *testing.T) {
 		wake     func(t *testing.T, d *device)
 		want     server.EventType // what the server sees when the client wakes
 	}{
-		{"woken by an update", 3 * time.Second, func(t *testing.T, d *device) {}, server.EventUpdated},
+		{"woken by an update", 6 * time.Second, func(t *testing.T, d *device) {}, server.EventUpdated},
 		{"woken by a notification", 60 * time.Second, func(t *testing.T, d *device) {
 			if err := d.test.Set(mustPath("/33001/0/1"), model.Int(99)); err != nil {
 				t.Fatal(err)
@@ -40,7 +40,7 @@ func TestQueueMode(t *testing.T) {
 			sub := s.Subscribe(server.SubscribeOptions{})
 			defer sub.Close()
 			ep := "dev-queue"
-			e := registered(t, s, ep, d, func(c *client.Config) { c.AwakeTime = 600 * time.Millisecond })
+			e := registered(t, s, ep, d, func(c *client.Config) { c.AwakeTime = 1500 * time.Millisecond })
 			r := next(t, sub, server.EventRegistered, 5*time.Second).Registration
 			if !r.Queue || r.Binding != "U" {
 				t.Errorf("registered with binding %q queue %v, want U and Q", r.Binding, r.Queue)
