@@ -270,6 +270,8 @@ func (j *jsonReader) end() error {
 	return nil
 }
 
+// syntax returns the 4.00 error for the syntax problem msg at the current
+// offset.
 func (j *jsonReader) syntax(msg string) error {
 	return syntaxAt(msg, j.Off, len(j.Data))
 }
@@ -284,6 +286,8 @@ func (j *jsonReader) lexError(err error) error {
 	return err
 }
 
+// syntaxAt returns the 4.00 error for the syntax problem msg at offset off
+// of an input of size bytes.
 func syntaxAt(msg string, off, size int) error {
 	if off >= size {
 		return errorf("json: %s, at the end of the input", msg)
