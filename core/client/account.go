@@ -38,6 +38,8 @@ type account struct {
 	retry           RetryPolicy   // /1/x/17 to /1/x/20
 	bootstrapOnFail bool          // /1/x/16, default true
 	initialDelay    time.Duration // /1/x/14
+	priority        int64         // /1/x/13: Registration Priority Order; -1 when absent
+	failureBlock    bool          // /1/x/15: Registration Failure Block
 	muteSend        bool          // /1/x/23
 }
 
@@ -100,7 +102,7 @@ func (e *Engine) readAccounts(ctx context.Context) (dm []account, bs *account, e
 			e.log.Warn("cannot read security account", "path", model.InstancePath(objSecurity, id).String(), "err", err)
 			continue
 		}
-		a := account{secID: id, disableTimeout: defaultDisableTimeout, bootstrapOnFail: true}
+		a := account{secID: id, disableTimeout: defaultDisableTimeout, bootstrapOnFail: true, priority: -1}
 		if v, ok := resourceOf(&n, 0); ok {
 			a.uri = v.Str()
 		}
@@ -178,6 +180,12 @@ func applyServer(a *account, n *model.Node) {
 	a.queue = strings.Contains(a.binding, "Q")
 	if !strings.Contains(a.binding, "U") && a.err == nil {
 		a.err = fmt.Errorf("binding %q has no UDP (U); the client speaks UDP only", a.binding)
+	}
+	if v, ok := num(13); ok && v >= 0 {
+		a.priority = v
+	}
+	if v, ok := resourceOf(n, 15); ok && v.Type() == model.TypeBoolean {
+		a.failureBlock = v.Bool()
 	}
 	if v, ok := num(14); ok && v > 0 {
 		a.initialDelay = time.Duration(min(v, 1<<31)) * time.Second

@@ -50,6 +50,7 @@ type serverConn struct {
 	updatedAt   time.Time
 	awakeUntil  time.Time
 	asleep      bool
+	settled     bool // registered once, or failed a sequence without Registration Failure Block
 }
 
 // startConnLocked starts the loop of a new account; the caller holds e.mu.
@@ -142,6 +143,9 @@ func (c *serverConn) run() {
 	defer e.wg.Done()
 	defer close(c.done)
 	defer e.dropObservations(c.account().ssid)
+	if !c.waitTurn() {
+		return
+	}
 	if d := c.account().initialDelay; d > 0 && !c.wait(d) {
 		return
 	}
@@ -167,6 +171,48 @@ func (c *serverConn) run() {
 			c.setState(StateRegistering, nil)
 		}
 	}
+}
+
+// waitTurn waits until the servers before this one in the Registration
+// Priority Order (/1/x/13) have settled (Core 1.1 section 6.2.1.1): each
+// registered, or failed a communication sequence without Registration
+// Failure Block (/1/x/15), which otherwise blocks the servers after it. A
+// server without a priority order waits for none and none waits for it.
+// It reports false when the loop was stopped meanwhile.
+func (c *serverConn) waitTurn() bool {
+	e := c.e
+	for {
+		e.mu.Lock()
+		ready := true
+		if p := c.acct.priority; p >= 0 {
+			for _, o := range e.conns {
+				if o != c && o.acct.priority >= 0 && o.acct.priority < p && !o.settled {
+					ready = false
+				}
+			}
+		}
+		ch := e.statusCh
+		e.mu.Unlock()
+		if ready {
+			return true
+		}
+		select {
+		case <-ch:
+		case <-c.stop:
+			return false
+		}
+	}
+}
+
+// settle marks this server's turn in the registration order as done.
+func (c *serverConn) settle() {
+	e := c.e
+	e.mu.Lock()
+	if !c.settled {
+		c.settled = true
+		e.statusChangedLocked()
+	}
+	e.mu.Unlock()
 }
 
 // registerSequence registers, retrying as the account's communication
@@ -204,6 +250,9 @@ func (c *serverConn) registerSequence() bool {
 			}
 		}
 		a := c.account()
+		if !a.failureBlock {
+			c.settle()
+		}
 		if seq >= pol.Sequences {
 			if a.bootstrapOnFail && e.startBootstrap(fmt.Sprintf("registration with server %d failed", a.ssid)) {
 				return false
@@ -296,6 +345,7 @@ func (c *serverConn) register() error {
 	c.want = 0
 	c.state = StateRegistered
 	c.lastErr = nil
+	c.settled = true
 	e.statusChangedLocked()
 	location := c.location
 	e.mu.Unlock()

@@ -3,6 +3,7 @@ package client_test
 import (
 	"context"
 	"net"
+	"net/netip"
 	"slices"
 	"testing"
 	"time"
@@ -254,4 +255,84 @@ func get(p string) *transport.Message {
 	m := &transport.Message{Type: transport.Confirmable, Code: transport.GET, MID: 1, Token: []byte{1}}
 	m.SetPath(p)
 	return m
+}
+
+// TestRegistrationOrder registers with two servers in the Registration
+// Priority Order of their Server instances (Core 1.1 section 6.2.1.1):
+// the second waits for the first, then for its Initial Registration Delay
+// Timer; a first server that fails with Registration Failure Block set
+// keeps the second from registering, and without it lets it go on.
+func TestRegistrationOrder(t *testing.T) {
+	checkLeaks(t)
+	cases := []struct {
+		name       string
+		firstHole  bool // the first server does not answer
+		block      bool
+		wantSecond bool
+	}{
+		{"in order, with the initial delay", false, false, true},
+		{"failure block", true, true, false},
+		{"no failure block", true, false, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			second := startServer(t, nil)
+			var first *server.Server
+			var firstAddr netip.AddrPort
+			if tc.firstHole {
+				hole, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { hole.Close() })
+				firstAddr = hole.LocalAddr().(*net.UDPAddr).AddrPort()
+			} else {
+				first = startServer(t, nil)
+				firstAddr = first.Addr()
+			}
+			no := false
+			// Account 0 (ssid 1) is the second in the order, account 1
+			// (ssid 2) the first.
+			d := newDevice(
+				account{ssid: 1, uri: uriOf(second.Addr())},
+				account{ssid: 2, uri: uriOf(firstAddr), srv: stdobj.ServerAccount{CommunicationRetryCount: 1, SequenceRetryCount: 1, BootstrapOnRegistrationFailure: &no}},
+			)
+			set := func(p string, v model.Value) {
+				if err := d.server.Set(mustPath(p), v); err != nil {
+					t.Fatal(err)
+				}
+			}
+			set("/1/0/13", model.Uint(2))
+			set("/1/0/14", model.Uint(1))
+			set("/1/1/13", model.Uint(1))
+			set("/1/1/15", model.Bool(tc.block))
+			subs := map[*server.Server]*server.Subscription{}
+			for _, s := range []*server.Server{first, second} {
+				if s != nil {
+					subs[s] = s.Subscribe(server.SubscribeOptions{Types: []server.EventType{server.EventRegistered}})
+					defer subs[s].Close()
+				}
+			}
+			start := time.Now()
+			e := startClient(t, clientConfig("dev-order", d, nil))
+			var firstAt time.Time
+			if first != nil {
+				firstAt = next(t, subs[first], server.EventRegistered, 5*time.Second).Time
+			}
+			if !tc.wantSecond {
+				time.Sleep(2500 * time.Millisecond)
+				if _, err := second.Registration(context.Background(), "dev-order"); err == nil {
+					t.Fatalf("registered with the second server while the first blocks: %s", statusString(e.Status()))
+				}
+				return
+			}
+			secondAt := next(t, subs[second], server.EventRegistered, 10*time.Second).Time
+			if first != nil && secondAt.Sub(firstAt) < 900*time.Millisecond {
+				t.Errorf("second registration %v after the first, want the 1 s initial delay", secondAt.Sub(firstAt))
+			}
+			if first == nil && secondAt.Sub(start) < time.Second {
+				t.Errorf("second registration %v after start, before the first server's sequence failed", secondAt.Sub(start))
+			}
+		})
+	}
 }
