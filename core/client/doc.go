@@ -47,7 +47,11 @@
 //     object's resources 17 to 20 (defaults 5 attempts, 60 s doubling,
 //     24 h between sequences, one sequence); a rejected registration or a
 //     failed sequence bootstraps when /1/x/16 allows it and a bootstrap
-//     account exists, and otherwise the client keeps trying.
+//     account exists, and otherwise the client keeps trying. Servers with
+//     a Registration Priority Order (/1/x/13) register one after the
+//     other, each after its Initial Registration Delay Timer (/1/x/14);
+//     one whose sequence failed with Registration Failure Block (/1/x/15)
+//     holds back those after it.
 //   - Access control (Core 1.1 section 7.3) applies with more than one
 //     device management account and an Access Control object. Beyond the
 //     ACLs, a server may read, write and execute its own Server instance,
