@@ -228,13 +228,18 @@ func (s *Server) Write(ctx context.Context, ep string, p model.Path, n model.Nod
 	if err != nil {
 		return model.Errorf(model.NotFound, "device %q is not registered", ep)
 	}
-	f := formatFor(r, false, options(opts))
+	o := options(opts)
+	f := formatFor(r, false, o)
 	if err := checkFormat(r, f); err != nil {
 		return err
 	}
 	if !codec.CanEncode(f, &n) {
-		// A single value in a format that cannot carry it: fall back to a
-		// tree format the device will understand.
+		if o.format != codec.None {
+			return model.Errorf(model.NotAcceptable, "%s cannot carry a %s", f.Name(), n.Kind)
+		}
+		// The format picked for the device cannot carry this node (an
+		// Opaque-only device, say): fall back to TLV, which every 1.0
+		// device speaks.
 		f = codec.TLV
 	}
 	payload, err := codec.Encode(nil, f, p, &n)

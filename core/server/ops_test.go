@@ -288,3 +288,12 @@ func TestBlockwiseRegister(t *testing.T) {
 		t.Errorf("the 400 instances did not all arrive: %+v", r.Objects)
 	}
 }
+
+func TestWriteRefusesAFormatThatCannotCarryTheNode(t *testing.T) {
+	s := startServer(t, Config{})
+	register(t, s, "fmt", nil)
+	err := s.Write(ctxT(t), "fmt", mustPath("/3303/0"), model.NewInstance(0, model.NewResource(5701, model.String("K"))), false, WithFormat(codec.Text))
+	if model.CodeOf(err) != model.NotAcceptable {
+		t.Errorf("partial update in text: %v, want 4.06", err)
+	}
+}

@@ -1,12 +1,15 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base32"
 	"errors"
+	"log/slog"
+	"math"
 	"net/netip"
-	"strconv"
+	"slices"
 	"strings"
 
 	"github.com/wasm2m/wasm2m/core/codec"
@@ -25,6 +28,14 @@ const DefaultLifetime = 86400
 // section 6.4 for the URIs).
 func (s *Server) serveCoAP(ctx context.Context, req *transport.Request) *transport.Message {
 	s.wakeFrom(req.Peer)
+	if isRegisterPath(req.Msg) {
+		// The most frequent request, routed without a string per
+		// path segment.
+		if req.Msg.Code != transport.POST {
+			return reply(model.MethodNotAllowed, "register is POST /rd")
+		}
+		return s.register(ctx, req)
+	}
 	segs := req.Msg.PathSegments()
 	switch {
 	case len(segs) == 1 && segs[0] == "rd":
@@ -47,6 +58,23 @@ func (s *Server) serveCoAP(ctx context.Context, req *transport.Request) *transpo
 		return s.send(ctx, req)
 	}
 	return reply(model.NotFound, "")
+}
+
+// isRegisterPath reports whether msg's Uri-Path is /rd, as
+// PathSegments would give ["rd"].
+func isRegisterPath(msg *transport.Message) bool {
+	n := 0
+	for i := range msg.Options {
+		o := &msg.Options[i]
+		if o.ID != transport.OptURIPath {
+			continue
+		}
+		if n > 0 || string(o.Value) != "rd" {
+			return false
+		}
+		n++
+	}
+	return n == 1
 }
 
 // reply builds a response with a diagnostic payload (RFC 7252 section
@@ -91,50 +119,168 @@ type regParams struct {
 // parseRegQuery reads the Uri-Query options of a Register or Update.
 // Unknown parameters are ignored, as the specification lets a server do.
 func parseRegQuery(query []string, minLifetime uint32) (regParams, error) {
-	var p regParams
-	seen := map[string]bool{}
-	for _, q := range query {
-		key, val, hasVal := strings.Cut(q, "=")
-		if seen[key] {
-			return p, model.Errorf(model.BadRequest, "parameter %q given twice", key)
-		}
-		seen[key] = true
-		switch key {
-		case "ep":
-			if val == "" || !hasVal {
-				return p, model.Errorf(model.BadRequest, "empty endpoint name")
-			}
-			p.endpoint = val
-		case "lt":
-			n, err := strconv.ParseUint(val, 10, 32)
-			if err != nil || val[0] == '+' {
-				return p, model.Errorf(model.BadRequest, "lifetime %q is not a number of seconds", val)
-			}
-			if uint32(n) < minLifetime {
-				return p, model.Errorf(model.BadRequest, "lifetime %d is below the minimum %d", n, minLifetime)
-			}
-			p.lifetime, p.hasLifetime = uint32(n), true
-		case "lwm2m":
-			v, err := model.ParseVersion(val)
-			if err != nil {
-				return p, model.Errorf(model.BadRequest, "lwm2m version %q: %v", val, err)
-			}
-			p.version, p.hasVersion = v, true
-		case "b":
-			if err := checkBinding(val); err != nil {
-				return p, err
-			}
-			p.binding, p.hasBinding = val, true
-		case "sms":
-			p.sms, p.hasSMS = val, true
-		case "Q":
-			if hasVal {
-				return p, model.Errorf(model.BadRequest, "the queue mode parameter Q takes no value")
-			}
-			p.queue = true
+	var q regQuery
+	for _, v := range query {
+		if err := q.add([]byte(v), minLifetime); err != nil {
+			return q.p, err
 		}
 	}
-	return p, nil
+	return q.p, nil
+}
+
+// parseRegOptions is parseRegQuery over the Uri-Query options of msg,
+// without making a string of each (a Register is the server's most
+// frequent request): only the values kept are copied.
+func parseRegOptions(msg *transport.Message, minLifetime uint32) (regParams, error) {
+	var q regQuery
+	for i := range msg.Options {
+		o := &msg.Options[i]
+		if o.ID != transport.OptURIQuery {
+			continue
+		}
+		if err := q.add(o.Value, minLifetime); err != nil {
+			return q.p, err
+		}
+	}
+	return q.p, nil
+}
+
+// regQuery reads registration parameters one at a time.
+type regQuery struct {
+	p     regParams
+	known uint8    // the known keys seen, one bit each
+	other []string // the unknown keys seen
+}
+
+// The known keys of regQuery, by bit.
+const (
+	keyEP = 1 << iota
+	keyLT
+	keyLWM2M
+	keyB
+	keySMS
+	keyQ
+)
+
+// add reads one query "key=value" or "key".
+func (q *regQuery) add(b []byte, minLifetime uint32) error {
+	p := &q.p
+	key, val, hasVal := bytes.Cut(b, []byte{'='})
+	var bit uint8
+	switch string(key) {
+	case "ep":
+		bit = keyEP
+	case "lt":
+		bit = keyLT
+	case "lwm2m":
+		bit = keyLWM2M
+	case "b":
+		bit = keyB
+	case "sms":
+		bit = keySMS
+	case "Q":
+		bit = keyQ
+	}
+	if bit == 0 {
+		// Unknown parameters are ignored, but not given twice either.
+		k := string(key)
+		if slices.Contains(q.other, k) {
+			return model.Errorf(model.BadRequest, "parameter %q given twice", k)
+		}
+		q.other = append(q.other, k)
+		return nil
+	}
+	if q.known&bit != 0 {
+		return model.Errorf(model.BadRequest, "parameter %q given twice", key)
+	}
+	q.known |= bit
+	switch bit {
+	case keyEP:
+		if len(val) == 0 || !hasVal {
+			return model.Errorf(model.BadRequest, "empty endpoint name")
+		}
+		p.endpoint = string(val)
+	case keyLT:
+		n, ok := parseSeconds(val)
+		if !ok {
+			return model.Errorf(model.BadRequest, "lifetime %q is not a number of seconds", val)
+		}
+		if n < minLifetime {
+			return model.Errorf(model.BadRequest, "lifetime %d is below the minimum %d", n, minLifetime)
+		}
+		p.lifetime, p.hasLifetime = n, true
+	case keyLWM2M:
+		var v model.Version
+		switch string(val) {
+		case "1.0":
+			v = model.V1_0
+		case "1.1":
+			v = model.V1_1
+		case "1.2":
+			v = model.V1_2
+		default:
+			var err error
+			if v, err = model.ParseVersion(string(val)); err != nil {
+				return model.Errorf(model.BadRequest, "lwm2m version %q: %v", val, err)
+			}
+		}
+		p.version, p.hasVersion = v, true
+	case keyB:
+		bs := bindingString(val)
+		if err := checkBinding(bs); err != nil {
+			return err
+		}
+		p.binding, p.hasBinding = bs, true
+	case keySMS:
+		p.sms, p.hasSMS = string(val), true
+	case keyQ:
+		if hasVal {
+			return model.Errorf(model.BadRequest, "the queue mode parameter Q takes no value")
+		}
+		p.queue = true
+	}
+	return nil
+}
+
+// parseSeconds reads a lifetime: decimal digits only (no sign, no
+// space), at most 2^32-1, as strconv.ParseUint(s, 10, 32) does.
+func parseSeconds(b []byte) (uint32, bool) {
+	if len(b) == 0 {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+		if n > math.MaxUint32 {
+			return 0, false
+		}
+	}
+	return uint32(n), true
+}
+
+// bindingString returns b as a string, without a copy for the common
+// bindings.
+func bindingString(b []byte) string {
+	switch string(b) {
+	case "U":
+		return "U"
+	case "UQ":
+		return "UQ"
+	case "N":
+		return "N"
+	case "T":
+		return "T"
+	case "S":
+		return "S"
+	case "US":
+		return "US"
+	case "UN":
+		return "UN"
+	}
+	return string(b)
 }
 
 // checkBinding accepts the binding modes of 1.0 (U, UQ, S, SQ, US, UQS)
@@ -190,17 +336,25 @@ func (s *Server) parseObjects(msg *transport.Message) (link.Registration, error)
 	return lr, nil
 }
 
+// idEncoding is the alphabet of registration IDs: base32 in lower case,
+// without padding.
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// newRegistrationID returns 16 characters of idEncoding encoding 80
+// random bits.
 func newRegistrationID() string {
 	var b [10]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		panic("server: crypto/rand: " + err.Error())
 	}
-	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+	var out [16]byte
+	idEncoding.Encode(out[:], b[:])
+	return string(out[:])
 }
 
 // register handles Register (Core 1.1 section 6.2.1).
 func (s *Server) register(ctx context.Context, req *transport.Request) *transport.Message {
-	p, err := parseRegQuery(req.Msg.Queries(), s.cfg.MinLifetime)
+	p, err := parseRegOptions(req.Msg, s.cfg.MinLifetime)
 	if err != nil {
 		return replyErr(err)
 	}
@@ -254,18 +408,38 @@ func (s *Server) register(ctx context.Context, req *transport.Request) *transpor
 	if r.Queue {
 		s.wakeFrom(req.Peer)
 	}
-	s.log.Info("registered", "endpoint", r.Endpoint, "registration", r.ID, "addr", req.Peer.String(), "lwm2m", r.Version.String(), "lifetime", r.Lifetime, "binding", r.Binding)
+	if s.log.Enabled(ctx, slog.LevelInfo) {
+		s.log.Info("registered", "endpoint", r.Endpoint, "registration", r.ID, "addr", req.Peer.String(), "lwm2m", r.Version.String(), "lifetime", r.Lifetime, "binding", r.Binding)
+	}
 	s.emit(Event{Type: EventRegistered, Registration: r, Previous: replaced})
-	m := &transport.Message{Code: model.Created}
-	m.SetLocationPath("rd", r.ID)
-	return m
+	return created(r.ID)
+}
+
+// created returns the 2.01 answering a Register: Location-Path rd and id
+// (Core 1.1 section 6.2.1), with one allocation.
+func created(id string) *transport.Message {
+	c := &struct {
+		m    transport.Message
+		opts [2]transport.Option
+		rd   [2]byte
+		id   [16]byte
+	}{}
+	c.rd = [2]byte{'r', 'd'}
+	idb := c.id[:0]
+	if len(id) > len(c.id) {
+		idb = nil // an id from elsewhere (a restored store): its own buffer
+	}
+	c.opts[0] = transport.Option{ID: transport.OptLocationPath, Value: c.rd[:]}
+	c.opts[1] = transport.Option{ID: transport.OptLocationPath, Value: append(idb, id...)}
+	c.m.Code, c.m.Options = model.Created, c.opts[:]
+	return &c.m
 }
 
 // update handles Update (Core 1.1 section 6.2.2): any subset of the
 // parameters and the object list; the device's address moves to where the
 // Update came from.
 func (s *Server) update(ctx context.Context, req *transport.Request, id string) *transport.Message {
-	p, err := parseRegQuery(req.Msg.Queries(), s.cfg.MinLifetime)
+	p, err := parseRegOptions(req.Msg, s.cfg.MinLifetime)
 	if err != nil {
 		return replyErr(err)
 	}
@@ -323,7 +497,9 @@ func (s *Server) update(ctx context.Context, req *transport.Request, id string) 
 	}
 	s.track(r)
 	s.wakeFrom(req.Peer)
-	s.log.Debug("updated", "endpoint", r.Endpoint, "registration", r.ID, "addr", req.Peer.String())
+	if s.log.Enabled(ctx, slog.LevelDebug) {
+		s.log.Debug("updated", "endpoint", r.Endpoint, "registration", r.ID, "addr", req.Peer.String())
+	}
 	s.emit(Event{Type: EventUpdated, Registration: r, Previous: old})
 	return &transport.Message{Code: model.Changed}
 }
@@ -335,7 +511,9 @@ func (s *Server) deregister(ctx context.Context, req *transport.Request, id stri
 		return replyErr(err)
 	}
 	s.untrack(r)
-	s.log.Info("deregistered", "endpoint", r.Endpoint, "registration", r.ID)
+	if s.log.Enabled(ctx, slog.LevelInfo) {
+		s.log.Info("deregistered", "endpoint", r.Endpoint, "registration", r.ID)
+	}
 	s.emit(Event{Type: EventDeregistered, Registration: r})
 	return &transport.Message{Code: model.Deleted}
 }

@@ -19,7 +19,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/netip"
 	"sync"
@@ -92,7 +91,7 @@ func (c *Config) setDefaults() error {
 		c.Definitions = r
 	}
 	if c.Logger == nil {
-		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	if c.ExpiryGrace == 0 {
 		c.ExpiryGrace = 2 * time.Second
