@@ -1,0 +1,290 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wasm2m/wasm2m/core/client"
+	"github.com/wasm2m/wasm2m/core/client/stdobj"
+	"github.com/wasm2m/wasm2m/core/model"
+	"github.com/wasm2m/wasm2m/core/transport"
+)
+
+// clientFlags are the settings of `wasm2m client`.
+type clientFlags struct {
+	servers   string
+	bootstrap string
+	endpoint  string
+	devices   int
+	lifetime  time.Duration
+	version   string
+	queue     bool
+	interval  time.Duration
+	level     string
+}
+
+func runClient(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("client", stderr)
+	var f clientFlags
+	fs.StringVar(&f.servers, "server", "coap://127.0.0.1:5683", "LwM2M servers to register with, comma-separated (each gets an account: Short Server IDs 101, 102, ...)")
+	fs.StringVar(&f.bootstrap, "bootstrap", "", "a bootstrap server URI: the device starts with only this account and gets its servers from it (-server is then ignored)")
+	fs.StringVar(&f.endpoint, "endpoint", "wasm2m-dev-1", "endpoint client name (with -devices N > 1, the prefix of NAME-1 ... NAME-N)")
+	fs.IntVar(&f.devices, "devices", 1, "devices to run in this process, each with its own socket and endpoint name")
+	fs.DurationVar(&f.lifetime, "lifetime", 300*time.Second, "registration lifetime")
+	fs.StringVar(&f.version, "lwm2m", "1.1", "LwM2M version the devices speak: 1.0, 1.1 or 1.2")
+	fs.BoolVar(&f.queue, "queue", false, "queue mode: the devices sleep between their messages")
+	fs.DurationVar(&f.interval, "temperature-interval", 10*time.Second, "how often the simulated temperature sensor (/3303/0/5700) takes a reading")
+	fs.StringVar(&f.level, "log-level", "info", "debug, info, warn or error")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, f.level)
+	if err != nil {
+		return err
+	}
+	version, err := model.ParseVersion(f.version)
+	if err != nil {
+		return fmt.Errorf("%w: -lwm2m: %v", errUsage, err)
+	}
+	if f.devices < 1 {
+		return fmt.Errorf("%w: -devices must be at least 1", errUsage)
+	}
+	var servers []string
+	if f.bootstrap == "" {
+		for _, s := range strings.Split(f.servers, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				servers = append(servers, s)
+			}
+		}
+		if len(servers) == 0 {
+			return fmt.Errorf("%w: no -server and no -bootstrap", errUsage)
+		}
+	}
+	for _, u := range append(append([]string(nil), servers...), f.bootstrap) {
+		if u == "" {
+			continue
+		}
+		if err := checkServerURI(u); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+	}
+
+	var devs []*device
+	defer func() {
+		// Close de-registers every device, in parallel: each waits for
+		// its servers' answers.
+		var wg sync.WaitGroup
+		for _, d := range devs {
+			wg.Add(1)
+			go func() { defer wg.Done(); d.close() }()
+		}
+		wg.Wait()
+	}()
+	for i := range f.devices {
+		ep := f.endpoint
+		if f.devices > 1 {
+			ep = fmt.Sprintf("%s-%d", f.endpoint, i+1)
+		}
+		d, err := newDevice(ctx, ep, servers, f, version, log)
+		if err != nil {
+			return err
+		}
+		devs = append(devs, d)
+	}
+	target := strings.Join(servers, ", ")
+	if f.bootstrap != "" {
+		target = "bootstrap " + f.bootstrap
+	}
+	fmt.Fprintf(stdout, "wasm2m client: %d device(s) (first: %s on udp %s) for %s\n", len(devs), f.endpoint+firstSuffix(f.devices), devs[0].engine.LocalAddr(), target)
+	<-ctx.Done()
+	log.Info("stopping: de-registering")
+	return nil
+}
+
+func firstSuffix(n int) string {
+	if n > 1 {
+		return "-1"
+	}
+	return ""
+}
+
+func checkServerURI(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("server %q: %v", s, err)
+	}
+	switch u.Scheme {
+	case "coap":
+	case "coaps":
+		return fmt.Errorf("server %q: coaps (DTLS) is not supported yet", s)
+	default:
+		return fmt.Errorf("server %q: want coap://host:port", s)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("server %q: no host", s)
+	}
+	return nil
+}
+
+// device is one simulated device: its engine and the objects that need
+// closing.
+type device struct {
+	engine *client.Engine
+	temp   *stdobj.Temperature
+	fw     *stdobj.Firmware
+	cancel context.CancelFunc
+}
+
+func (d *device) close() {
+	d.cancel()
+	d.engine.Close()
+	d.temp.Close()
+	d.fw.Close()
+}
+
+// newDevice builds a device with the built-in objects and starts it.
+func newDevice(ctx context.Context, ep string, servers []string, f clientFlags, version model.Version, log *slog.Logger) (*device, error) {
+	// Queue mode is the Q of the Server object's binding; the engine
+	// sends it as b=UQ to a 1.0 server and as the Q parameter to later
+	// ones.
+	binding := "U"
+	if f.queue {
+		binding = "UQ"
+	}
+	var sec []stdobj.SecurityAccount
+	var srv []stdobj.ServerAccount
+	if f.bootstrap != "" {
+		sec = append(sec, stdobj.SecurityAccount{ServerURI: f.bootstrap, Bootstrap: true, Mode: stdobj.SecurityNoSec})
+	}
+	for i, s := range servers {
+		ssid := uint16(101 + i)
+		sec = append(sec, stdobj.SecurityAccount{ServerURI: s, Mode: stdobj.SecurityNoSec, SSID: ssid})
+		srv = append(srv, stdobj.ServerAccount{SSID: ssid, Lifetime: f.lifetime, Binding: binding,
+			CommunicationRetryCount: 5, CommunicationRetryTimer: 5 * time.Second, SequenceDelayTimer: time.Minute, SequenceRetryCount: 1000})
+	}
+	battery := int64(100)
+	dev := stdobj.NewDevice(stdobj.DeviceConfig{
+		Manufacturer: "wasm2m", ModelNumber: "wasm2m client", SerialNumber: ep, FirmwareVersion: Version,
+		DeviceType: "simulated device", BatteryLevel: &battery, SupportedBindings: "UQ",
+	})
+	dev.OnReboot(func(ctx context.Context) error {
+		log.Info("reboot requested (simulated: nothing happens)", "endpoint", ep)
+		return nil
+	})
+	dev.OnFactoryReset(func(ctx context.Context) error {
+		log.Info("factory reset requested (simulated: nothing happens)", "endpoint", ep)
+		return nil
+	})
+	fw := stdobj.NewFirmware(stdobj.FirmwareConfig{
+		Downloader: coapDownload,
+		Protocols:  []stdobj.FirmwareProtocol{stdobj.ProtocolCoAP},
+		Apply: func(ctx context.Context, image []byte) error {
+			log.Info("firmware update applied (simulated)", "endpoint", ep, "bytes", len(image))
+			return nil
+		},
+		MaxSize: 16 << 20,
+	})
+	temp := stdobj.NewTemperature(stdobj.TemperatureSensor{Value: 20, Units: "Cel"})
+	objs := []client.Object{
+		stdobj.NewSecurity(sec...),
+		stdobj.NewServer(srv...),
+		dev,
+		stdobj.NewConnectivity(stdobj.ConnectivityConfig{NetworkBearer: 41, AvailableBearers: []int64{41}, SignalStrength: -70, IPAddresses: []string{"127.0.0.1"}}),
+		fw,
+		stdobj.NewLocation(stdobj.Position{Latitude: 52.52, Longitude: 13.405}),
+		temp,
+	}
+	if len(servers) > 1 {
+		objs = append(objs, stdobj.NewAccessControl())
+	}
+	e, err := client.New(client.Config{
+		Endpoint:  ep,
+		Objects:   objs,
+		Version:   version,
+		Logger:    log,
+		OnEvent:   func(ev client.Event) { logClientEvent(log, ep, ev) },
+	})
+	if err != nil {
+		temp.Close()
+		fw.Close()
+		return nil, err
+	}
+	if err := e.Start(ctx); err != nil {
+		e.Close()
+		temp.Close()
+		fw.Close()
+		return nil, err
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	start := time.Now()
+	if err := temp.Simulate(sctx, 0, f.interval, func(now time.Time) float64 {
+		// A slow swing of 5 degrees around 20, with a period of ten minutes.
+		x := now.Sub(start).Seconds() / 600 * 2 * math.Pi
+		return math.Round((20+5*math.Sin(x))*100) / 100
+	}); err != nil {
+		cancel()
+		e.Close()
+		return nil, err
+	}
+	return &device{engine: e, temp: temp, fw: fw, cancel: cancel}, nil
+}
+
+// logClientEvent logs what the servers ask and what the device answers;
+// the engine logs its registrations itself.
+func logClientEvent(log *slog.Logger, ep string, ev client.Event) {
+	if ev.Type != client.EventRequest {
+		return
+	}
+	attrs := []any{"endpoint", ep, "server", ev.Server, "op", string(ev.Op), "path", ev.Path.String(), "code", ev.Code.String()}
+	if ev.Err != nil {
+		attrs = append(attrs, "err", ev.Err)
+	}
+	log.Info("served", attrs...)
+}
+
+// coapDownload fetches a firmware package over CoAP (Package URI pull,
+// with Block2 for large packages).
+func coapDownload(ctx context.Context, uri string) ([]byte, error) {
+	u, err := url.Parse(uri)
+	if err != nil || u.Scheme != "coap" {
+		return nil, fmt.Errorf("firmware download: %q is not a coap:// URI", uri)
+	}
+	port := u.Port()
+	if port == "" {
+		port = "5683"
+	}
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", u.Hostname())
+	if err != nil || len(ips) == 0 {
+		return nil, fmt.Errorf("firmware download: resolve %s: %v", u.Hostname(), err)
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return nil, fmt.Errorf("firmware download: port %q", port)
+	}
+	ep, err := transport.Listen(":0", transport.Config{})
+	if err != nil {
+		return nil, err
+	}
+	defer ep.Close()
+	req := &transport.Message{Code: transport.GET}
+	req.SetPath(u.Path)
+	resp, err := ep.Do(ctx, netip.AddrPortFrom(ips[0].Unmap(), uint16(p)), req)
+	if err != nil {
+		return nil, fmt.Errorf("firmware download: %w", err)
+	}
+	if resp.Code != model.Content {
+		return nil, errors.New("firmware download: the server answered " + resp.Code.String())
+	}
+	return resp.Payload, nil
+}

@@ -1,0 +1,107 @@
+package cli
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wasm2m/wasm2m/core/model"
+	"github.com/wasm2m/wasm2m/core/server"
+)
+
+// TestClientCommand runs `wasm2m client -devices 3` against an in-process
+// server: the devices register, answer reads, notify their temperature,
+// and de-register when the command stops.
+func TestClientCommand(t *testing.T) {
+	srv, err := server.New(server.Config{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	sub := srv.Subscribe(server.SubscribeOptions{Types: []server.EventType{server.EventRegistered, server.EventDeregistered}})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logs := &syncBuffer{}
+	out := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"client", "-server", "coap://" + srv.Addr().String(), "-endpoint", "sim", "-devices", "3",
+			"-lifetime", "60s", "-temperature-interval", "100ms"}, out, logs)
+	}()
+	seen := map[string]bool{}
+	timeout := time.After(10 * time.Second)
+	for len(seen) < 3 {
+		select {
+		case e := <-sub.C:
+			seen[e.Registration.Endpoint] = true
+		case <-timeout:
+			t.Fatalf("registered: %v; logs:\n%s", seen, logs.String())
+		}
+	}
+	for _, ep := range []string{"sim-1", "sim-2", "sim-3"} {
+		if !seen[ep] {
+			t.Errorf("%s did not register (saw %v)", ep, seen)
+		}
+	}
+	rctx, rcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer rcancel()
+	n, err := srv.Read(rctx, "sim-2", model.MustPath("/3/0/0"))
+	if err != nil || n.Value.Str() != "wasm2m" {
+		t.Fatalf("read manufacturer: %v %v", n, err)
+	}
+	o, err := srv.Observe(rctx, "sim-1", model.MustPath("/3303/0/5700"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case nt := <-o.C:
+		if nt.Err != nil || len(nt.Entries) != 1 || nt.Entries[0].Node.Value.Type() != model.TypeFloat {
+			t.Errorf("temperature notification: %+v", nt)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no temperature notification")
+	}
+	if !strings.Contains(logs.String(), "served") || !strings.Contains(logs.String(), "path=/3/0/0") {
+		t.Errorf("the read is not logged:\n%s", logs.String())
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d; logs:\n%s", code, logs.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("client command did not stop")
+	}
+	// It de-registered every device on the way out.
+	gone := 0
+	for gone < 3 {
+		select {
+		case e := <-sub.C:
+			if e.Type == server.EventDeregistered {
+				gone++
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%d of 3 de-registered", gone)
+		}
+	}
+}
+
+func TestClientCommandFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"client", "-server", "coaps://127.0.0.1:5684"},
+		{"client", "-server", "http://x"},
+		{"client", "-lwm2m", "one"},
+		{"client", "-devices", "0"},
+		{"client", "-server", ""},
+	} {
+		if code, _, errs := run(t, args...); code != 2 || errs == "" {
+			t.Errorf("%v: exit %d, %q", args, code, errs)
+		}
+	}
+}
