@@ -209,11 +209,11 @@ func newDevice(ctx context.Context, ep string, servers []string, f clientFlags, 
 		objs = append(objs, stdobj.NewAccessControl())
 	}
 	e, err := client.New(client.Config{
-		Endpoint:  ep,
-		Objects:   objs,
-		Version:   version,
-		Logger:    log,
-		OnEvent:   func(ev client.Event) { logClientEvent(log, ep, ev) },
+		Endpoint: ep,
+		Objects:  objs,
+		Version:  version,
+		Logger:   log,
+		OnEvent:  func(ev client.Event) { logClientEvent(log, ep, ev) },
 	})
 	if err != nil {
 		temp.Close()
