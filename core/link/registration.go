@@ -111,6 +111,15 @@ func (r *Registration) Paths() []model.Path {
 // objects MUST NOT be listed) are not checked. An empty payload gives a
 // Registration with root "/" and no objects.
 func ParseRegistration(b []byte) (Registration, error) {
+	if reg, ok := parsePlain(b); ok {
+		return reg, nil
+	}
+	return parseRegistration(b)
+}
+
+// parseRegistration is ParseRegistration through Parse: every form the
+// link format allows, and the errors.
+func parseRegistration(b []byte) (Registration, error) {
 	links, err := Parse(b)
 	if err != nil {
 		return Registration{}, err
@@ -132,15 +141,8 @@ func ParseRegistration(b []byte) (Registration, error) {
 		reg.Root, rootAt = root, i
 	}
 
-	// Each object or instance link becomes an item; sorting the items
-	// groups them by object, finds duplicates, and lets the objects and
-	// all their instances be allocated once, at their final size.
-	type item struct {
-		obj, inst uint16
-		isObj     bool // an object link </o>, sorting before its instances
-		ver       model.Version
-	}
-	items := make([]item, 0, len(links))
+	// Each object or instance link becomes an item; see objectsOf.
+	items := make([]regItem, 0, len(links))
 	rootSeen := false
 	for i := range links {
 		l := &links[i]
@@ -175,7 +177,7 @@ func ParseRegistration(b []byte) (Registration, error) {
 		if err != nil {
 			return Registration{}, model.Errorf(model.BadRequest, "link: %w: <%s>: %v", ErrTarget, clip(l.Target), errMsg(err))
 		}
-		it := item{obj: p.ObjectID()}
+		it := regItem{obj: p.ObjectID()}
 		switch p.Level() {
 		case model.LevelObject:
 			it.isObj = true
@@ -197,11 +199,27 @@ func ParseRegistration(b []byte) (Registration, error) {
 		}
 		items = append(items, it)
 	}
-	if len(items) == 0 {
-		return reg, nil
+	if reg.Objects, err = objectsOf(items); err != nil {
+		return Registration{}, err
 	}
+	return reg, nil
+}
 
-	slices.SortFunc(items, func(a, b item) int {
+// regItem is an object link or an object instance link of a registration.
+type regItem struct {
+	obj, inst uint16
+	isObj     bool // an object link </o>, sorting before its instances
+	ver       model.Version
+}
+
+// objectsOf returns the objects the items list: sorting the items groups
+// them by object, finds duplicates, and lets the objects and all their
+// instances be allocated once, at their final size. No items give nil.
+func objectsOf(items []regItem) ([]Object, error) {
+	if len(items) == 0 {
+		return nil, nil
+	}
+	slices.SortFunc(items, func(a, b regItem) int {
 		if c := cmp.Compare(a.obj, b.obj); c != 0 {
 			return c
 		}
@@ -222,24 +240,24 @@ func ParseRegistration(b []byte) (Registration, error) {
 			nInsts++
 		}
 	}
-	reg.Objects = make([]Object, 0, nObjs)
+	objs := make([]Object, 0, nObjs)
 	var insts []uint16
 	if nInsts > 0 {
 		insts = make([]uint16, 0, nInsts)
 	}
 	for i, it := range items {
 		if i == 0 || it.obj != items[i-1].obj {
-			reg.Objects = append(reg.Objects, Object{ID: it.obj})
+			objs = append(objs, Object{ID: it.obj})
 		} else if it.isObj == items[i-1].isObj && it.inst == items[i-1].inst {
 			if it.isObj {
-				return Registration{}, model.Errorf(model.BadRequest, "link: %w: object %d listed twice", ErrTarget, it.obj)
+				return nil, model.Errorf(model.BadRequest, "link: %w: object %d listed twice", ErrTarget, it.obj)
 			}
-			return Registration{}, model.Errorf(model.BadRequest, "link: %w: instance /%d/%d listed twice", ErrTarget, it.obj, it.inst)
+			return nil, model.Errorf(model.BadRequest, "link: %w: instance /%d/%d listed twice", ErrTarget, it.obj, it.inst)
 		}
-		o := &reg.Objects[len(reg.Objects)-1]
+		o := &objs[len(objs)-1]
 		if !it.ver.IsZero() {
 			if !o.Version.IsZero() && o.Version != it.ver {
-				return Registration{}, model.Errorf(model.BadRequest, "link: %w: object %d given versions %s and %s", ErrTarget, it.obj, o.Version, it.ver)
+				return nil, model.Errorf(model.BadRequest, "link: %w: object %d given versions %s and %s", ErrTarget, it.obj, o.Version, it.ver)
 			}
 			o.Version = it.ver
 		}
@@ -254,11 +272,198 @@ func ParseRegistration(b []byte) (Registration, error) {
 	}
 	// Cap each object's instances so that appending to one cannot write
 	// over the next object's.
-	for i := range reg.Objects {
-		o := &reg.Objects[i]
+	for i := range objs {
+		o := &objs[i]
 		o.Instances = o.Instances[:len(o.Instances):len(o.Instances)]
 	}
-	return reg, nil
+	return objs, nil
+}
+
+// parsePlain parses the registration payload most clients send, without
+// Parse's links and strings: no whitespace, the root link </> with at
+// most rt="oma.lwm2m" and a ct parameter (a cardinal, or a quoted list of
+// cardinals each separated by one space), and links </o> and </o/i> with
+// ids in their one decimal spelling and at most a ver parameter
+// (major.minor, each of 1 to 3 digits). For anything else, including every error, it reports
+// false and ParseRegistration takes the general path, which gives the same
+// result for what parsePlain accepts (FuzzParsePlain checks that).
+func parsePlain(b []byte) (Registration, bool) {
+	if len(b) == 0 {
+		return Registration{}, false
+	}
+	reg := Registration{Root: "/"}
+	var buf [32]regItem
+	items := buf[:0]
+	rootSeen := false
+	i := 0
+	for {
+		// "</"
+		if i+1 >= len(b) || b[i] != '<' || b[i+1] != '/' {
+			return Registration{}, false
+		}
+		i += 2
+		root := i < len(b) && b[i] == '>'
+		var it regItem
+		if !root {
+			var ok bool
+			if it.obj, i, ok = plainID(b, i); !ok {
+				return Registration{}, false
+			}
+			it.isObj = true
+			if i < len(b) && b[i] == '/' {
+				if it.inst, i, ok = plainID(b, i+1); !ok {
+					return Registration{}, false
+				}
+				it.isObj = false
+			}
+		}
+		if i >= len(b) || b[i] != '>' {
+			return Registration{}, false
+		}
+		i++
+		hasCT, hasVer, hasRT := false, false, false
+		for i < len(b) && b[i] == ';' {
+			i++
+			var ok bool
+			switch {
+			case root && !hasRT && hasPrefix(b[i:], `rt="oma.lwm2m"`):
+				i += len(`rt="oma.lwm2m"`)
+				hasRT = true
+			case root && !hasRT && hasPrefix(b[i:], `rt=oma.lwm2m`) && (i+len(`rt=oma.lwm2m`) == len(b) || b[i+len(`rt=oma.lwm2m`)] == ',' || b[i+len(`rt=oma.lwm2m`)] == ';'):
+				i += len(`rt=oma.lwm2m`)
+				hasRT = true
+			case root && !hasCT && hasPrefix(b[i:], "ct="):
+				if reg.ContentFormats, i, ok = plainCT(b, i+3); !ok {
+					return Registration{}, false
+				}
+				hasCT = true
+			case !root && !hasVer && hasPrefix(b[i:], "ver="):
+				if it.ver, i, ok = plainVersion(b, i+4); !ok {
+					return Registration{}, false
+				}
+				hasVer = true
+			default:
+				return Registration{}, false
+			}
+		}
+		if root {
+			if rootSeen {
+				return Registration{}, false
+			}
+			rootSeen = true
+		} else {
+			items = append(items, it)
+		}
+		if i == len(b) {
+			break
+		}
+		if b[i] != ',' || i+1 == len(b) {
+			return Registration{}, false
+		}
+		i++
+	}
+	objs, err := objectsOf(items)
+	if err != nil {
+		return Registration{}, false
+	}
+	reg.Objects = objs
+	return reg, true
+}
+
+func hasPrefix(b []byte, p string) bool { return len(b) >= len(p) && string(b[:len(p)]) == p }
+
+// plainID reads an id at b[i:] in its one spelling (no leading zero,
+// at most 65534) and returns it and the index after it.
+func plainID(b []byte, i int) (uint16, int, bool) {
+	start, v := i, 0
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' && i-start < 5 {
+		v = v*10 + int(b[i]-'0')
+		i++
+	}
+	n := i - start
+	if n == 0 || n > 1 && b[start] == '0' || v > model.MaxID || i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		return 0, i, false
+	}
+	return uint16(v), i, true
+}
+
+// plainCard reads a cardinal (RFC 7252 section 7.2.1: no leading zero,
+// at most 65535) at b[i:].
+func plainCard(b []byte, i int) (uint16, int, bool) {
+	start, v := i, 0
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' && i-start < 5 {
+		v = v*10 + int(b[i]-'0')
+		i++
+	}
+	n := i - start
+	if n == 0 || n > 1 && b[start] == '0' || v > 0xffff || i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		return 0, i, false
+	}
+	return uint16(v), i, true
+}
+
+// plainCT reads a ct value at b[i:]: a cardinal, or a quoted list of
+// cardinals separated by single spaces.
+func plainCT(b []byte, i int) ([]uint16, int, bool) {
+	if i >= len(b) {
+		return nil, i, false
+	}
+	if b[i] != '"' {
+		v, i, ok := plainCard(b, i)
+		if !ok {
+			return nil, i, false
+		}
+		return []uint16{v}, i, true
+	}
+	i++
+	n := 1
+	for j := i; j < len(b) && b[j] != '"'; j++ {
+		if b[j] == ' ' {
+			n++
+		}
+	}
+	out := make([]uint16, 0, n)
+	for {
+		v, j, ok := plainCard(b, i)
+		if !ok {
+			return nil, j, false
+		}
+		out = append(out, v)
+		i = j
+		if i >= len(b) {
+			return nil, i, false
+		}
+		if b[i] == '"' {
+			return out, i + 1, true
+		}
+		if b[i] != ' ' {
+			return nil, i, false
+		}
+		i++
+	}
+}
+
+// plainVersion reads major.minor at b[i:], each part 1 to 3 digits and at
+// most 255.
+func plainVersion(b []byte, i int) (model.Version, int, bool) {
+	var parts [2]int
+	for k := range parts {
+		start := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' && i-start < 3 {
+			parts[k] = parts[k]*10 + int(b[i]-'0')
+			i++
+		}
+		if i == start || parts[k] > 255 || i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			return model.Version{}, i, false
+		}
+		if k == 0 {
+			if i >= len(b) || b[i] != '.' {
+				return model.Version{}, i, false
+			}
+			i++
+		}
+	}
+	return model.Version{Major: uint8(parts[0]), Minor: uint8(parts[1])}, i, true
 }
 
 // paramValue returns the value of l's parameter named name, if any. A
