@@ -27,7 +27,7 @@ func (e *Engine) writeAttributes(ctx context.Context, ssid uint16, p model.Path,
 		return err
 	}
 	if p.Level() >= model.LevelInstance {
-		if err := e.allow(ctx, ssid, p.ObjectID(), p.InstanceID(), rightRead); err != nil {
+		if err := e.allow(ctx, ssid, p.ObjectID(), p.InstanceID(), RightRead); err != nil {
 			return err
 		}
 	}

@@ -144,7 +144,7 @@ func (e *Engine) writeComposite(ctx context.Context, ssid uint16, msg *transport
 		if !res.Operations.Writable() {
 			return model.Errorf(model.MethodNotAllowed, "resource %s (%s) is not writable", en.Path, res.Name)
 		}
-		if err := e.allow(ctx, ssid, en.Path.ObjectID(), en.Path.InstanceID(), rightWrite); err != nil {
+		if err := e.allow(ctx, ssid, en.Path.ObjectID(), en.Path.InstanceID(), RightWrite); err != nil {
 			return err
 		}
 		if err := checkValues(def, en.Path, &en.Node, true); err != nil {

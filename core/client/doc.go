@@ -53,10 +53,13 @@
 //     one whose sequence failed with Registration Failure Block (/1/x/15)
 //     holds back those after it.
 //   - Access control (Core 1.1 section 7.3) applies with more than one
-//     device management account and an Access Control object. Beyond the
-//     ACLs, a server may read, write and execute its own Server instance,
-//     every server may read the Access Control object, and only an
-//     instance's owner writes it.
+//     device management account and an Access Control object; Allowed
+//     states the rules. Every server may read the Access Control object,
+//     only an instance's owner writes it, and no server creates or deletes
+//     one, its owner included: the client keeps one per object instance.
+//     A server has rights on its own Server instance through an ACL like
+//     any other instance; only when no ACL governs that instance does the
+//     engine imply one letting the server read, write and execute it.
 //   - Notifications are non-confirmable unless Config says otherwise or
 //     the 1.2 con attribute asks; one in 24 hours is confirmable (RFC 7641
 //     section 4.5), and a reset or unacknowledged confirmable one ends the

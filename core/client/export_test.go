@@ -12,3 +12,7 @@ import (
 func (e *Engine) Serve(ctx context.Context, peer netip.AddrPort, msg *transport.Message) *transport.Message {
 	return e.serveCoAP(ctx, &transport.Request{Peer: peer, Msg: msg})
 }
+
+// ImpliedServerACLs is impliedServerACLs, for the access control table
+// test.
+var ImpliedServerACLs = impliedServerACLs

@@ -21,10 +21,10 @@ func TestTwoServers(t *testing.T) {
 	b := startServer(t, nil)
 	d := newDevice(account{ssid: 1, uri: uriOf(a.Addr())}, account{ssid: 2, uri: uriOf(b.Addr())})
 	d.acl = stdobj.NewAccessControl(
-		stdobj.ACLEntry{ObjectID: 3, ObjectInstanceID: 0, ACL: map[uint16]stdobj.Access{1: stdobj.AccessRead, 2: stdobj.AccessRead | stdobj.AccessWrite}, Owner: model.NoID},
-		stdobj.ACLEntry{ObjectID: testObjectID, ObjectInstanceID: 0, ACL: map[uint16]stdobj.Access{1: stdobj.AccessRead, 2: stdobj.AccessAll}, Owner: model.NoID},
-		stdobj.ACLEntry{ObjectID: testObjectID, ObjectInstanceID: model.NoID, ACL: map[uint16]stdobj.Access{2: stdobj.AccessCreate}, Owner: model.NoID},
-		stdobj.ACLEntry{ObjectID: 3303, ObjectInstanceID: 0, ACL: map[uint16]stdobj.Access{0: stdobj.AccessRead}, Owner: 2},
+		client.ACL{ObjectID: 3, ObjectInstanceID: 0, Rights: map[uint16]client.Right{1: client.RightRead, 2: client.RightRead | client.RightWrite}, Owner: model.NoID},
+		client.ACL{ObjectID: testObjectID, ObjectInstanceID: 0, Rights: map[uint16]client.Right{1: client.RightRead, 2: client.RightAll}, Owner: model.NoID},
+		client.ACL{ObjectID: testObjectID, ObjectInstanceID: model.NoID, Rights: map[uint16]client.Right{2: client.RightCreate}, Owner: model.NoID},
+		client.ACL{ObjectID: 3303, ObjectInstanceID: 0, Rights: map[uint16]client.Right{0: client.RightRead}, Owner: 2},
 	)
 	subA := a.Subscribe(server.SubscribeOptions{Types: []server.EventType{server.EventRegistered, server.EventUpdated}})
 	defer subA.Close()
@@ -106,6 +106,7 @@ func TestTwoServers(t *testing.T) {
 		{"B writes the ACL of /3303/0, its own", func() error {
 			return write(b, "/2/3/2", model.NewMultipleResource(2, model.NewResourceInstance(1, model.Int(1))))
 		}, 0},
+		{"B deletes the ACL of /3303/0, its own", func() error { return b.Delete(ctx, ep, mustPath("/2/3")) }, model.Unauthorized},
 		{"A creates an ACL", func() error {
 			_, err := a.Create(ctx, ep, 2, model.NewInstance(9, model.NewResource(0, model.Int(3)), model.NewResource(1, model.Int(0)), model.NewResource(3, model.Int(1))))
 			return err

@@ -380,7 +380,7 @@ func (e *Engine) dmReadNode(ctx context.Context, ssid uint16, p model.Path) (mod
 		n := model.Node{Kind: model.KindObject, ID: p.ObjectID()}
 		denied := false
 		for _, id := range ids {
-			if err := e.allow(ctx, ssid, p.ObjectID(), id, rightRead); err != nil {
+			if err := e.allow(ctx, ssid, p.ObjectID(), id, RightRead); err != nil {
 				denied = true
 				continue
 			}
@@ -398,7 +398,7 @@ func (e *Engine) dmReadNode(ctx context.Context, ssid uint16, p model.Path) (mod
 		}
 		return n, nil
 	}
-	if err := e.allow(ctx, ssid, p.ObjectID(), p.InstanceID(), rightRead); err != nil {
+	if err := e.allow(ctx, ssid, p.ObjectID(), p.InstanceID(), RightRead); err != nil {
 		return model.Node{}, err
 	}
 	n, err := e.readNode(ctx, p)
@@ -447,7 +447,7 @@ func (e *Engine) dmWrite(ctx context.Context, ssid uint16, p model.Path, msg *tr
 	if res != nil && !res.Operations.Writable() {
 		return model.Errorf(model.MethodNotAllowed, "resource %d (%s) is not writable", res.ID, res.Name)
 	}
-	if err := e.allow(ctx, ssid, p.ObjectID(), p.InstanceID(), rightWrite); err != nil {
+	if err := e.allow(ctx, ssid, p.ObjectID(), p.InstanceID(), RightWrite); err != nil {
 		return err
 	}
 	n, err := e.decodeWrite(msg, p)
@@ -492,7 +492,7 @@ func (e *Engine) dmExecute(ctx context.Context, ssid uint16, p model.Path, msg *
 	if !res.Operations.Executable() {
 		return model.Errorf(model.MethodNotAllowed, "resource %d (%s) is not executable", res.ID, res.Name)
 	}
-	if err := e.allow(ctx, ssid, p.ObjectID(), p.InstanceID(), rightExecute); err != nil {
+	if err := e.allow(ctx, ssid, p.ObjectID(), p.InstanceID(), RightExecute); err != nil {
 		return err
 	}
 	if cf, ok := msg.ContentFormat(); ok && cf != uint16(codec.Text) {
@@ -621,10 +621,7 @@ func (e *Engine) dmCreate(ctx context.Context, ssid uint16, p model.Path, msg *t
 	if err != nil {
 		return errorResponse(err)
 	}
-	if p.ObjectID() == objAccessControl && e.accessControlled() {
-		return errorResponse(model.Errorf(model.Unauthorized, "access control instances are created by the client"))
-	}
-	if err := e.allow(ctx, ssid, p.ObjectID(), model.NoID, rightCreate); err != nil {
+	if err := e.allow(ctx, ssid, p.ObjectID(), model.NoID, RightCreate); err != nil {
 		return errorResponse(err)
 	}
 	in, err := e.decodeCreate(msg, p)
@@ -694,7 +691,7 @@ func (e *Engine) dmDelete(ctx context.Context, ssid uint16, p model.Path) error 
 		if !res.Operations.Writable() || !res.Multiple {
 			return model.Errorf(model.MethodNotAllowed, "resource %d (%s) is not a writable multiple resource", res.ID, res.Name)
 		}
-		if err := e.allow(ctx, ssid, p.ObjectID(), p.InstanceID(), rightWrite); err != nil {
+		if err := e.allow(ctx, ssid, p.ObjectID(), p.InstanceID(), RightWrite); err != nil {
 			return err
 		}
 		rp := p.Parent()
@@ -712,7 +709,7 @@ func (e *Engine) dmDelete(ctx context.Context, ssid uint16, p model.Path) error 
 		e.afterWrite(rp)
 		return nil
 	}
-	if err := e.allow(ctx, ssid, p.ObjectID(), p.InstanceID(), rightDelete); err != nil {
+	if err := e.allow(ctx, ssid, p.ObjectID(), p.InstanceID(), RightDelete); err != nil {
 		return err
 	}
 	if err := guardErr("delete", func() error { return o.Delete(ctx, p.InstanceID()) }); err != nil {

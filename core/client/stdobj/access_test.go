@@ -4,128 +4,21 @@ import (
 	"maps"
 	"testing"
 
+	"github.com/wasm2m/wasm2m/core/client"
 	"github.com/wasm2m/wasm2m/core/model"
 )
 
 // aclEntries: servers 101 and 102 (and 103 without any entry of its own).
-var aclEntries = []ACLEntry{
-	{InstanceID: 0, ObjectID: 3, ObjectInstanceID: 0, ACL: map[uint16]Access{0: AccessRead, 101: AccessRead | AccessWrite | AccessExecute}, Owner: 101},
-	{InstanceID: 1, ObjectID: 3303, ObjectInstanceID: 0, ACL: map[uint16]Access{102: AccessRead}, Owner: 101},
-	{InstanceID: 2, ObjectID: 3303, ObjectInstanceID: model.NoID, ACL: map[uint16]Access{102: AccessCreate}, Owner: model.NoID},
+// The rules over them, client.Allowed, are tested in core/client.
+var aclEntries = []client.ACL{
+	{InstanceID: 0, ObjectID: 3, ObjectInstanceID: 0, Rights: map[uint16]client.Right{0: client.RightRead, 101: client.RightRead | client.RightWrite | client.RightExecute}, Owner: 101},
+	{InstanceID: 1, ObjectID: 3303, ObjectInstanceID: 0, Rights: map[uint16]client.Right{102: client.RightRead}, Owner: 101},
+	{InstanceID: 2, ObjectID: 3303, ObjectInstanceID: model.NoID, Rights: map[uint16]client.Right{102: client.RightCreate}, Owner: model.NoID},
 	{InstanceID: 3, ObjectID: 1, ObjectInstanceID: 0, Owner: 101},
-	{InstanceID: 4, ObjectID: 5, ObjectInstanceID: 0, ACL: map[uint16]Access{101: AccessRead}, Owner: 101},
+	{InstanceID: 4, ObjectID: 5, ObjectInstanceID: 0, Rights: map[uint16]client.Right{101: client.RightRead}, Owner: 101},
 }
 
-func TestAllowed(t *testing.T) {
-	tests := []struct {
-		name    string
-		ssid    uint16
-		op      Access
-		path    string
-		servers int
-		want    bool
-	}{
-		// Core 1.1 section 7.3: a single server has every right.
-		{"single server reads", 101, AccessRead, "/3/0/1", 1, true},
-		{"single server deletes", 101, AccessDelete, "/3/0", 1, true},
-		{"single server creates", 101, AccessCreate, "/3303", 1, true},
-		{"single server, no entry", 101, AccessWrite, "/6/0", 1, true},
-		{"single server, security", 101, AccessRead, "/0/0", 1, false},
-		{"no server count", 101, AccessRead, "/6/0", 0, true},
-
-		// The server's own ACL instance.
-		{"own rights read", 101, AccessRead, "/3/0", 2, true},
-		{"own rights write", 101, AccessWrite, "/3/0/13", 2, true},
-		{"own rights execute", 101, AccessExecute, "/3/0/4", 2, true},
-		{"own rights lack delete", 101, AccessDelete, "/3/0", 2, false},
-		{"own rights, several needed", 101, AccessRead | AccessWrite, "/3/0", 2, true},
-		{"own rights take precedence over ownership", 101, AccessWrite, "/5/0/1", 2, false},
-		{"own rights of the owner still read", 101, AccessRead, "/5/0/3", 2, true},
-		{"own rights of another", 102, AccessRead, "/3303/0/5700", 2, true},
-		{"own rights of another lack write", 102, AccessWrite, "/3303/0/5750", 2, false},
-
-		// The default, ACL instance 0.
-		{"default read", 102, AccessRead, "/3/0/0", 2, true},
-		{"default lacks write", 102, AccessWrite, "/3/0/13", 2, false},
-		{"default for a server without entries", 103, AccessRead, "/3/0", 2, true},
-		{"several rights, default has one", 102, AccessRead | AccessWrite, "/3/0", 2, false},
-
-		// The owner without an ACL instance of its own.
-		{"owner has every right", 101, AccessWrite, "/3303/0/5750", 2, true},
-		{"owner deletes", 101, AccessDelete, "/3303/0", 2, true},
-		{"owner with an empty acl", 101, AccessExecute, "/1/0/8", 2, true},
-		{"not the owner, empty acl", 102, AccessRead, "/1/0", 2, false},
-		{"not the owner, no default", 103, AccessRead, "/3303/0", 2, false},
-
-		// Create: the object-level entry, instance MAX_ID.
-		{"create granted", 102, AccessCreate, "/3303", 2, true},
-		{"create with an instance id", 102, AccessCreate, "/3303/7", 2, true},
-		{"create not granted", 101, AccessCreate, "/3303", 2, false},
-		{"create without an object entry", 101, AccessCreate, "/3", 2, false},
-
-		// No entry, no access.
-		{"no entry", 101, AccessRead, "/6/0", 2, false},
-		{"no entry for the instance", 101, AccessRead, "/3/1", 2, false},
-		{"object level read is decided per instance", 101, AccessRead, "/3", 2, false},
-
-		// The Access Control object itself.
-		{"anyone reads an acl entry", 102, AccessRead, "/2/0", 2, true},
-		{"anyone reads the acl object", 103, AccessRead, "/2", 2, true},
-		{"owner writes its entry", 101, AccessWrite, "/2/0/2/102", 2, true},
-		{"others do not write it", 102, AccessWrite, "/2/0/2", 2, false},
-		{"nobody writes a bootstrap-owned entry", 102, AccessWrite, "/2/2", 2, false},
-		{"absent entry", 101, AccessWrite, "/2/9", 2, false},
-		{"write at object level", 101, AccessWrite, "/2", 2, false},
-		{"no acl create", 101, AccessCreate, "/2", 2, false},
-		{"no acl delete", 101, AccessDelete, "/2/0", 2, false},
-
-		// Never.
-		{"security read", 101, AccessRead, "/0/0", 2, false},
-		{"security create", 101, AccessCreate, "/0", 2, false},
-		{"ssid 0", 0, AccessRead, "/3/0", 2, false},
-		{"ssid MAX_ID", model.NoID, AccessRead, "/3/0", 1, false},
-		{"root", 101, AccessRead, "/", 1, false},
-
-		// Discover needs no right.
-		{"discover", 103, AccessNone, "/3303/0", 2, true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := Allowed(aclEntries, tc.ssid, tc.op, p(tc.path), tc.servers); got != tc.want {
-				t.Fatalf("allowed(%d, %s, %s, %d) = %v, want %v", tc.ssid, tc.op, tc.path, tc.servers, got, tc.want)
-			}
-		})
-	}
-	t.Run("object method agrees", func(t *testing.T) {
-		a := NewAccessControl(aclEntries...)
-		for _, tc := range tests {
-			if got := a.Allowed(tc.ssid, tc.op, p(tc.path), tc.servers); got != tc.want {
-				t.Fatalf("%s: allowed = %v, want %v", tc.name, got, tc.want)
-			}
-		}
-	})
-}
-
-func TestAccessString(t *testing.T) {
-	tests := []struct {
-		a    Access
-		want string
-	}{
-		{AccessNone, "-"},
-		{AccessAll, "RWEDC"},
-		{AccessRead | AccessDelete, "RD"},
-		{AccessCreate, "C"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.want, func(t *testing.T) {
-			if got := tc.a.String(); got != tc.want {
-				t.Fatalf("%d = %q", tc.a, got)
-			}
-		})
-	}
-}
-
-func sameEntries(t *testing.T, got, want []ACLEntry) {
+func sameEntries(t *testing.T, got, want []client.ACL) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("entries %v, want %v", got, want)
@@ -133,7 +26,7 @@ func sameEntries(t *testing.T, got, want []ACLEntry) {
 	for i := range got {
 		g, w := got[i], want[i]
 		if g.InstanceID != w.InstanceID || g.ObjectID != w.ObjectID || g.ObjectInstanceID != w.ObjectInstanceID ||
-			g.Owner != w.Owner || len(g.ACL) != len(w.ACL) || !maps.Equal(g.ACL, w.ACL) {
+			g.Owner != w.Owner || len(g.Rights) != len(w.Rights) || !maps.Equal(g.Rights, w.Rights) {
 			t.Fatalf("entry %d = %+v, want %+v", i, g, w)
 		}
 	}
@@ -160,11 +53,11 @@ func TestAccessControl(t *testing.T) {
 		if err := a.RemoveInstance(0); err != nil {
 			t.Fatal(err)
 		}
-		id, err := a.Add(ACLEntry{ObjectID: 3303, ObjectInstanceID: 1, Owner: 102})
+		id, err := a.Add(client.ACL{ObjectID: 3303, ObjectInstanceID: 1, Owner: 102})
 		if err != nil || id != 0 {
 			t.Fatalf("add = %d, %v", id, err)
 		}
-		id, err = a.Add(ACLEntry{ObjectID: 3303, ObjectInstanceID: 2, Owner: 102})
+		id, err = a.Add(client.ACL{ObjectID: 3303, ObjectInstanceID: 2, Owner: 102})
 		if err != nil || id != 2 {
 			t.Fatalf("add = %d, %v", id, err)
 		}
@@ -173,7 +66,7 @@ func TestAccessControl(t *testing.T) {
 		}
 	})
 	t.Run("add refuses a second entry for a target", func(t *testing.T) {
-		_, err := NewAccessControl(aclEntries...).Add(ACLEntry{ObjectID: 3, ObjectInstanceID: 0, Owner: 102})
+		_, err := NewAccessControl(aclEntries...).Add(client.ACL{ObjectID: 3, ObjectInstanceID: 0, Owner: 102})
 		wantCode(t, err, model.BadRequest)
 	})
 	t.Run("remove target", func(t *testing.T) {
@@ -181,8 +74,8 @@ func TestAccessControl(t *testing.T) {
 		if !a.RemoveTarget(3303, 0) || a.RemoveTarget(3303, 0) {
 			t.Fatal("remove target twice did not give true then false")
 		}
-		sameEntries(t, a.Entries(), []ACLEntry{aclEntries[0], aclEntries[2], aclEntries[3], aclEntries[4]})
-		if a.Allowed(101, AccessRead, p("/3303/0"), 2) {
+		sameEntries(t, a.Entries(), []client.ACL{aclEntries[0], aclEntries[2], aclEntries[3], aclEntries[4]})
+		if client.Allowed(a.Entries(), 101, client.RightRead, p("/3303/0"), 2) {
 			t.Fatal("access survives its entry")
 		}
 	})
@@ -208,9 +101,9 @@ func TestAccessControl(t *testing.T) {
 	})
 	t.Run("create refuses a second entry for a target", func(t *testing.T) {
 		a := NewAccessControl(aclEntries...)
-		_, err := a.Create(boot, ACLEntry{InstanceID: 9, ObjectID: 3, Owner: 102}.node())
+		_, err := a.Create(boot, client.ACL{InstanceID: 9, ObjectID: 3, Owner: 102}.Node())
 		wantCode(t, err, model.BadRequest)
-		id, err := a.Create(boot, ACLEntry{InstanceID: 9, ObjectID: 3, ObjectInstanceID: 1, Owner: 102}.node())
+		id, err := a.Create(boot, client.ACL{InstanceID: 9, ObjectID: 3, ObjectInstanceID: 1, Owner: 102}.Node())
 		if err != nil || id != 9 {
 			t.Fatalf("create = %d, %v", id, err)
 		}

@@ -3,8 +3,9 @@
 // enforces an object definition and that product code and examples use for
 // their own objects, and on top of it Security (0), Server (1), Access
 // Control (2), Device (3), Connectivity Monitoring (4), Firmware Update (5),
-// Location (6) and the IPSO Temperature sensor (3303), with the access
-// control rules of Core 1.1 section 7.3 as a pure function (Allowed).
+// Location (6) and the IPSO Temperature sensor (3303). The Access Control
+// object holds client.ACL entries; the rules over them (Core 1.1 section
+// 7.3) are client.Allowed, which the engine applies.
 //
 // An object here only keeps and checks its own state. The engine in
 // core/client decides who may do what: that the Security object is the

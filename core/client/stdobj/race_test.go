@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/wasm2m/wasm2m/core/client"
 	"github.com/wasm2m/wasm2m/core/model"
 )
 
@@ -121,8 +122,8 @@ func TestConcurrentBuiltins(t *testing.T) {
 					_ = tp.Execute(ctx, p("/3303/0/5605"), nil)
 					_, _ = tp.Read(ctx, p("/3303/0"))
 				case 4:
-					_ = a.Allowed(102, AccessRead, p("/3303/0"), 2)
-					if id, err := a.Add(ACLEntry{ObjectID: 9, ObjectInstanceID: uint16(w), Owner: 101}); err == nil {
+					_ = client.Allowed(a.Entries(), 102, client.RightRead, p("/3303/0"), 2)
+					if id, err := a.Add(client.ACL{ObjectID: 9, ObjectInstanceID: uint16(w), Owner: 101}); err == nil {
 						_ = a.RemoveInstance(id)
 					}
 				case 5:
