@@ -194,12 +194,17 @@ func (e *Endpoint) onACK(peer netip.AddrPort, mid uint16, m *Message) {
 	ex.finish(result{msg: m})
 }
 
-// onReset fails the exchange a RST matches (RFC 7252 section 4.2, 4.3).
+// onReset fails the exchange a RST matches (RFC 7252 section 4.2, 4.3),
+// or else reports the NON notification it answers to Config.OnReset (RFC
+// 7641 section 3.6).
 func (e *Endpoint) onReset(peer netip.AddrPort, mid uint16) {
 	e.mu.Lock()
 	ex := e.byMID[midKey{peer, mid}]
 	if ex == nil {
 		e.mu.Unlock()
+		if tok, ok := e.notes.take(makeDedupKey(peer, mid), e.now()); ok {
+			e.callOnReset(peer, tok)
+		}
 		return
 	}
 	e.removeLocked(ex)
@@ -460,7 +465,8 @@ func (e *Endpoint) fetchBlock2(ctx context.Context, peer netip.AddrPort, req, re
 // a CON or a NON per msg.Type. Notify assigns the message ID and does not
 // modify msg. For a CON it waits for the ACK, retransmitting as Do does,
 // and returns ErrReset if the peer answers RST (the observer cancelled,
-// RFC 7641 section 3.6) or ErrTimeout. A NON returns once sent.
+// RFC 7641 section 3.6) or ErrTimeout. A NON returns once sent; a RST
+// that answers it later goes to Config.OnReset.
 //
 // Block-wise notifications (RFC 7959 section 2.6) are not implemented: a
 // payload larger than BlockSize is refused with an error carrying 4.13.
@@ -487,6 +493,10 @@ func (e *Endpoint) Notify(ctx context.Context, peer netip.AddrPort, msg *Message
 		if closed {
 			return ErrClosed
 		}
+		if e.cfg.OnReset != nil {
+			// Remembered before it is sent, so that no RST can outrun it.
+			e.notes.put(makeDedupKey(peer, m.MID), m.Token, e.now())
+		}
 		e.write(data, peer)
 		return nil
 	}
@@ -498,4 +508,15 @@ func (e *Endpoint) Notify(ctx context.Context, peer netip.AddrPort, msg *Message
 		return fmt.Errorf("transport: notify %s: %w", peer, err)
 	}
 	return nil
+}
+
+// callOnReset calls Config.OnReset, and turns a panic into a log entry so
+// that a broken callback does not stop the reading goroutine.
+func (e *Endpoint) callOnReset(peer netip.AddrPort, tok []byte) {
+	defer func() {
+		if r := recover(); r != nil {
+			e.log.Error("coap reset callback panicked", "peer", peer, "panic", r)
+		}
+	}()
+	e.cfg.OnReset(peer, tok)
 }

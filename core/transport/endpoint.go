@@ -63,6 +63,23 @@ type Config struct {
 	// delivered twice. nil rejects every such message.
 	Notify func(peer netip.AddrPort, msg *Message) bool
 
+	// OnReset learns of a Reset that answers a non-confirmable
+	// notification sent with Endpoint.Notify: the observer rejected it and
+	// so cancelled the observation with that token (RFC 7641 section 3.6),
+	// which for a NON notification is the only way a server's passive
+	// cancel reaches the notifier. The endpoint remembers each NON
+	// notification's peer, message ID and token for EXCHANGE_LIFETIME,
+	// MaxNotifyEntries at most, and calls OnReset at most once for each;
+	// a Reset that matches nothing remembered is ignored. A Reset of a
+	// CON notification is not reported here: Notify returns ErrReset.
+	// OnReset runs on the endpoint's reading goroutine and must return
+	// quickly; token is its own copy. nil remembers nothing.
+	OnReset func(peer netip.AddrPort, token []byte)
+
+	// MaxNotifyEntries bounds the NON notifications remembered for
+	// OnReset: 1<<16 by default. The oldest is forgotten first.
+	MaxNotifyEntries int
+
 	// Logger receives the endpoint's diagnostics at debug level (malformed
 	// datagrams, dropped messages) and its warnings; nil discards them.
 	Logger *slog.Logger
@@ -142,6 +159,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxDedupEntries == 0 {
 		c.MaxDedupEntries = 1 << 18
 	}
+	if c.MaxNotifyEntries == 0 {
+		c.MaxNotifyEntries = 1 << 16
+	}
 	if c.PeerRate == 0 {
 		c.PeerRate = 200
 	}
@@ -167,7 +187,7 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("transport: config: ACKRandomFactor %v below 1", c.ACKRandomFactor)
 	case c.MaxRetransmit < 0 || c.MaxRetransmit > 20:
 		return c, fmt.Errorf("transport: config: MaxRetransmit %d out of 0..20", c.MaxRetransmit)
-	case c.MaxDedupEntries < 0, c.MaxInFlightHandlers < 0, c.ReadBuffer < 0, c.MaxBodySize < 0:
+	case c.MaxDedupEntries < 0, c.MaxNotifyEntries < 0, c.MaxInFlightHandlers < 0, c.ReadBuffer < 0, c.MaxBodySize < 0:
 		return c, errors.New("transport: config: negative bound")
 	case c.PeerRate > 0 && c.PeerBurst < 1:
 		return c, errors.New("transport: config: PeerBurst below 1")
@@ -246,6 +266,7 @@ type Endpoint struct {
 
 	peers    *peerTable
 	dedup    *dedup
+	notes    *notifyTable // NON notifications a Reset may answer, for OnReset
 	blocks   *blockState
 	inflight atomic.Int64
 	handoff  chan *incoming // to a handler goroutine waiting for work
@@ -318,6 +339,7 @@ func newEndpoint(pc packetConn, cfg Config) *Endpoint {
 		byToken: make(map[tokenKey]*exchange),
 		peers:   newPeerTable(idle, cfg.PeerRate, cfg.PeerBurst),
 		dedup:   newDedup(int64(cfg.ExchangeLifetime), int64(cfg.nonLifetime()), cfg.MaxDedupEntries),
+		notes:   newNotifyTable(int64(cfg.ExchangeLifetime), cfg.MaxNotifyEntries),
 		blocks:  newBlockState(idle, cfg.MaxBodySize),
 		handoff: make(chan *incoming),
 	}
@@ -449,7 +471,8 @@ func (e *Endpoint) readLoop() {
 	}
 }
 
-// janitor expires idle peers, deduplication entries and block-wise state.
+// janitor expires idle peers, deduplication entries, remembered
+// notifications and block-wise state.
 func (e *Endpoint) janitor() {
 	defer e.wg.Done()
 	every := min(e.cfg.PeerIdleTimeout, e.cfg.nonLifetime()) / 4
@@ -464,6 +487,7 @@ func (e *Endpoint) janitor() {
 			now := e.now()
 			e.peers.sweep(now)
 			e.dedup.sweep(now)
+			e.notes.sweep(now)
 			e.blocks.sweep(now)
 		}
 	}
