@@ -44,8 +44,8 @@ type Config struct {
 	// ":0".
 	Addr string
 
-	// Transport tunes the CoAP endpoint (timers, limits). Its Handler and
-	// Notify are the engine's own.
+	// Transport tunes the CoAP endpoint (timers, limits). Its Handler,
+	// Notify and OnReset are the engine's own.
 	Transport transport.Config
 
 	// Logger receives the engine's logs; nil discards them.

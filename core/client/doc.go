@@ -62,8 +62,11 @@
 //     engine imply one letting the server read, write and execute it.
 //   - Notifications are non-confirmable unless Config says otherwise or
 //     the 1.2 con attribute asks; one in 24 hours is confirmable (RFC 7641
-//     section 4.5), and a reset or unacknowledged confirmable one ends the
-//     observation. When to notify is decided by
+//     section 4.5). A reset of any notification ends the observation (RFC
+//     7641 section 3.6; for a non-confirmable one the transport reports
+//     the reset through transport.Config.OnReset, the only way a server's
+//     passive cancel reaches the client), and so does an unacknowledged
+//     confirmable one. When to notify is decided by
 //     core/client/internal/notify.
 //
 // client imports the standard library and core packages only, never

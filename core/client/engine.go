@@ -116,6 +116,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	tc := e.cfg.Transport
 	tc.Handler = transport.HandlerFunc(e.serveCoAP)
 	tc.Notify = nil // the client observes nothing: notifications to it are reset
+	tc.OnReset = e.resetObservation
 	if tc.Logger == nil {
 		tc.Logger = e.log
 	}

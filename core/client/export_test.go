@@ -16,3 +16,6 @@ func (e *Engine) Serve(ctx context.Context, peer netip.AddrPort, msg *transport.
 // ImpliedServerACLs is impliedServerACLs, for the access control table
 // test.
 var ImpliedServerACLs = impliedServerACLs
+
+// ResetObservation is the engine's transport.Config.OnReset.
+func (e *Engine) ResetObservation(peer netip.AddrPort, tok []byte) { e.resetObservation(peer, tok) }

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"net/netip"
 	"sync"
@@ -207,6 +208,36 @@ func (e *Engine) cancelObservation(ssid uint16, tok []byte) {
 	}
 }
 
+// resetObservation ends the observation whose NON notification to peer
+// the server answered with a Reset: the server no longer wants it (a
+// passive cancel, RFC 7641 section 3.6: the observer rejects the next
+// notification). It is the transport's Config.OnReset and runs on the
+// endpoint's reading goroutine, so it only ends the observation; its
+// goroutine returns on its own.
+func (e *Engine) resetObservation(peer netip.AddrPort, tok []byte) {
+	e.mu.Lock()
+	var o *observation
+	for k, x := range e.observers {
+		if k.token != string(tok) {
+			continue
+		}
+		to := x.peer
+		if c := e.conns[k.ssid]; c != nil {
+			to = c.acct.addr // where notify sent it
+		}
+		if to == peer {
+			o = x
+			delete(e.observers, k)
+			break
+		}
+	}
+	e.mu.Unlock()
+	if o != nil {
+		e.log.Debug("observation ended by the server's reset", "ssid", o.key.ssid, "path", o.paths[0].String(), "token", hex.EncodeToString(tok))
+		o.end()
+	}
+}
+
 // dropObservations ends every observation of server ssid (its
 // registration ended or was replaced).
 func (e *Engine) dropObservations(ssid uint16) {
@@ -384,7 +415,8 @@ func (o *observation) run(first model.Node) {
 // send sends one notification (RFC 7641 section 4.2; Core 1.1 section
 // 6.4.2) and reports whether the observation goes on. A confirmable
 // notification the server resets or does not acknowledge ends the
-// observation (RFC 7641 sections 3.6 and 4.5). A payload larger than a
+// observation (RFC 7641 sections 3.6 and 4.5); a reset of a
+// non-confirmable one ends it when it arrives (resetObservation). A payload larger than a
 // block goes as its first block with Block2; the server fetches the rest
 // (RFC 7959 section 2.6 and 3.4).
 func (o *observation) send(ctx context.Context, n model.Node, entries []model.Entry, con bool) bool {

@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -200,23 +201,21 @@ func nextNotificationWithin(t *testing.T, o *server.Observation, d time.Duration
 	return server.Notification{}
 }
 
-// TestNotificationTypes checks confirmable and non-confirmable
-// notifications through what only a confirmable one can tell the client:
-// that the server forgot the observation (a passive cancel answers the
-// next notification with Reset, RFC 7641 section 3.6). Non-confirmable
-// notifications go on; a confirmable one, by configuration or by the 1.2
-// con attribute, ends the observation.
+// TestNotificationTypes checks that a server that forgot an observation
+// (a passive cancel answers the next notification with Reset, RFC 7641
+// section 3.6) ends it on the client whatever the notification's type:
+// non-confirmable, or confirmable by configuration or by the 1.2 con
+// attribute.
 func TestNotificationTypes(t *testing.T) {
 	checkLeaks(t)
 	cases := []struct {
-		name    string
-		cfg     func(*client.Config)
-		attrs   link.Attributes
-		wantEnd bool
+		name  string
+		cfg   func(*client.Config)
+		attrs link.Attributes
 	}{
-		{"non-confirmable", nil, link.Attributes{}, false},
-		{"confirmable by configuration", func(c *client.Config) { c.ConfirmableNotifications = true }, link.Attributes{}, true},
-		{"confirmable by the con attribute", func(c *client.Config) { c.Version = model.V1_2 }, link.Attributes{Con: link.Set(true)}, true},
+		{"non-confirmable", nil, link.Attributes{}},
+		{"confirmable by configuration", func(c *client.Config) { c.ConfirmableNotifications = true }, link.Attributes{}},
+		{"confirmable by the con attribute", func(c *client.Config) { c.Version = model.V1_2 }, link.Attributes{Con: link.Set(true)}},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -237,22 +236,75 @@ func TestNotificationTypes(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			sub := s.Subscribe(server.SubscribeOptions{Types: []server.EventType{server.EventNotification}, Endpoint: ep})
+			defer sub.Close()
 			o, err := s.Observe(ctx, ep, p)
 			if err != nil {
 				t.Fatal(err)
 			}
 			d.test.Set(p, model.Int(1))
 			nextNotificationWithin(t, o, 3*time.Second)
-			if err := o.Cancel(ctx, false); err != nil {
+			if got := next(t, sub, server.EventNotification, 3*time.Second); got.Token != o.Token {
+				t.Fatalf("notification event of token %q, want %q", got.Token, o.Token)
+			}
+			if err := s.CancelObservation(ctx, o.Token, false); err != nil {
 				t.Fatal(err)
 			}
 			sent := ev.count(client.EventNotified, 1)
 			d.test.Set(p, model.Int(2))
 			waitFor(t, 3*time.Second, "the notification", func() bool { return ev.count(client.EventNotified, 1) > sent })
-			if tc.wantEnd {
-				waitFor(t, 3*time.Second, "the observation to end", func() bool { return observations(e) == 0 })
-			} else if n := observations(e); n != 1 {
-				t.Errorf("observations %d after a non-confirmable notification was reset", n)
+			waitFor(t, 3*time.Second, "the observation to end", func() bool { return observations(e) == 0 })
+			// Ended: changes no longer notify, and nothing more reaches the
+			// server's subscribers.
+			sent = ev.count(client.EventNotified, 1)
+			for v := range int64(3) {
+				d.test.Set(p, model.Int(3+v))
+			}
+			select {
+			case got := <-sub.C:
+				t.Errorf("event %v after the observation ended", got.Type)
+			case <-time.After(300 * time.Millisecond):
+			}
+			if n := ev.count(client.EventNotified, 1); n != sent {
+				t.Errorf("%d notifications after the observation ended", n-sent)
+			}
+		})
+	}
+}
+
+// TestResetObservation checks which Resets the engine takes as the end
+// of an observation: only one from the server that holds it, for its
+// token.
+func TestResetObservation(t *testing.T) {
+	checkLeaks(t)
+	s := startServer(t, nil)
+	d := newDevice(account{ssid: 1, uri: uriOf(s.Addr())})
+	ep := "dev-reset"
+	e := registered(t, s, ep, d, nil)
+	ctx := ctxT(t, 20*time.Second)
+	o, err := s.Observe(ctx, ep, mustPath("/33001/0/1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Cancel(ctx, true)
+	other := netip.AddrPortFrom(s.Addr().Addr(), s.Addr().Port()+1)
+	tests := []struct {
+		name string
+		peer netip.AddrPort
+		tok  string
+		want int // observations after the reset
+	}{
+		{"another peer, the token", other, o.Token, 1},
+		{"the server, another token", s.Addr(), o.Token + "x", 1},
+		{"the server, no token", s.Addr(), "", 1},
+		{"the server, the token", s.Addr(), o.Token, 0},
+		{"again", s.Addr(), o.Token, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e.ResetObservation(tc.peer, []byte(tc.tok))
+			if n := observations(e); n != tc.want {
+				t.Fatalf("%d observations, want %d", n, tc.want)
 			}
 		})
 	}
