@@ -8,6 +8,7 @@ import (
 
 	"github.com/wasm2m/wasm2m/core/model"
 	"github.com/wasm2m/wasm2m/core/server"
+	"github.com/wasm2m/wasm2m/core/transport"
 )
 
 // TestClientCommand runs `wasm2m client -devices 3` against an in-process
@@ -103,5 +104,36 @@ func TestClientCommandFlags(t *testing.T) {
 		if code, _, errs := run(t, args...); code != 2 || errs == "" {
 			t.Errorf("%v: exit %d, %q", args, code, errs)
 		}
+	}
+}
+
+// TestCoAPDownload fetches a firmware package larger than one block from a
+// CoAP server, as the Firmware Update object's pull does.
+func TestCoAPDownload(t *testing.T) {
+	pkg := make([]byte, 50000)
+	for i := range pkg {
+		pkg[i] = byte(i * 31)
+	}
+	ep, err := transport.Listen("127.0.0.1:0", transport.Config{Handler: transport.HandlerFunc(func(ctx context.Context, req *transport.Request) *transport.Message {
+		if req.Msg.Path() != "/fw/v2.bin" {
+			return &transport.Message{Code: model.NotFound}
+		}
+		return &transport.Message{Code: model.Content, Payload: pkg}
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ep.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	got, err := coapDownload(ctx, "coap://"+ep.LocalAddr().String()+"/fw/v2.bin")
+	if err != nil || string(got) != string(pkg) {
+		t.Fatalf("download: %d bytes, %v", len(got), err)
+	}
+	if _, err := coapDownload(ctx, "coap://"+ep.LocalAddr().String()+"/nothing"); err == nil || !strings.Contains(err.Error(), "4.04") {
+		t.Errorf("missing package: %v", err)
+	}
+	if _, err := coapDownload(ctx, "http://example.com/fw"); err == nil {
+		t.Error("http URI accepted")
 	}
 }
