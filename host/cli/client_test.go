@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -136,4 +137,69 @@ func TestCoAPDownload(t *testing.T) {
 	if _, err := coapDownload(ctx, "http://example.com/fw"); err == nil {
 		t.Error("http URI accepted")
 	}
+}
+
+// TestClientFirmwarePull: a server writes a Package URI to a device run by
+// `wasm2m client`; the device downloads the package over CoAP, reaches
+// Downloaded, and installs it on Update (Core 1.1 Appendix E.6).
+func TestClientFirmwarePull(t *testing.T) {
+	pkg := make([]byte, 8000)
+	files, err := transport.Listen("127.0.0.1:0", transport.Config{Handler: transport.HandlerFunc(func(ctx context.Context, req *transport.Request) *transport.Message {
+		return &transport.Message{Code: model.Content, Payload: pkg}
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer files.Close()
+	srv, err := server.New(server.Config{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	sub := srv.Subscribe(server.SubscribeOptions{Types: []server.EventType{server.EventRegistered}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logs := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"client", "-server", "coap://" + srv.Addr().String(), "-endpoint", "fw-dev"}, io.Discard, logs)
+	}()
+	select {
+	case <-sub.C:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no registration; logs:\n%s", logs.String())
+	}
+	rctx, rcancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer rcancel()
+	uri := "coap://" + files.LocalAddr().String() + "/fw.bin"
+	if err := srv.Write(rctx, "fw-dev", model.MustPath("/5/0/1"), model.NewResource(1, model.String(uri)), true); err != nil {
+		t.Fatal(err)
+	}
+	waitValue := func(p string, want model.Value) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			n, err := srv.Read(rctx, "fw-dev", model.MustPath(p))
+			if err == nil && n.Value == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s = %v (%v), want %v; logs:\n%s", p, n.Value, err, want, logs.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitValue("/5/0/3", model.Int(2)) // Downloaded
+	if err := srv.Execute(rctx, "fw-dev", model.MustPath("/5/0/2"), ""); err != nil {
+		t.Fatal(err)
+	}
+	waitValue("/5/0/5", model.Int(1)) // Update Result: success
+	if !strings.Contains(logs.String(), "firmware update applied") || !strings.Contains(logs.String(), "bytes=8000") {
+		t.Errorf("the update is not logged:\n%s", logs.String())
+	}
+	cancel()
+	<-done
 }
