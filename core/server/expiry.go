@@ -13,13 +13,31 @@ import (
 // (Leshan's Redis store slowed down because its cleaner scanned
 // everything), and no O(log n) sift through a million-entry heap on every
 // Update. A registration expires at most one second after its deadline.
+//
+// A bucket is a slice, not a set: moving or removing an id leaves its
+// entry behind, stale (at no longer names that bucket), and due skips it.
+// A bucket whose stale entries outnumber its live ones is compacted, so
+// that it never holds more than twice its live ids (and a few more). A
+// new registration therefore costs one map insert (at) and an append,
+// where a set per second cost a second map insert, and a lookup first.
 type expiryQueue struct {
 	mu      sync.Mutex
-	at      map[string]int64              // registration id -> its bucket
-	buckets map[int64]map[string]struct{} // unix second -> ids due then
-	order   secondHeap                    // bucket seconds, earliest first; may hold emptied ones
-	wake    chan struct{}                 // nudges the loop when the earliest deadline moves earlier
+	at      map[string]int64  // registration id -> its bucket
+	buckets map[int64]*bucket // unix second -> ids due then, and stale ones
+	order   secondHeap        // bucket seconds, earliest first; may hold emptied ones
+	wake    chan struct{}     // nudges the loop when the earliest deadline moves earlier
 }
+
+// bucket holds the ids scheduled in one second, and stale entries of ids
+// moved or removed since. live counts the ids whose at names the bucket.
+type bucket struct {
+	ids  []string
+	live int
+}
+
+// compactSlack is how many stale entries a bucket keeps beyond its live
+// count before it is compacted.
+const compactSlack = 16
 
 type secondHeap []int64
 
@@ -37,7 +55,7 @@ func (h *secondHeap) Pop() any {
 func newExpiryQueue() *expiryQueue {
 	return &expiryQueue{
 		at:      make(map[string]int64),
-		buckets: make(map[int64]map[string]struct{}),
+		buckets: make(map[int64]*bucket),
 		wake:    make(chan struct{}, 1),
 	}
 }
@@ -55,24 +73,84 @@ func bucketOf(t time.Time) int64 {
 func (q *expiryQueue) set(id string, t time.Time) {
 	b := bucketOf(t)
 	q.mu.Lock()
-	if old, ok := q.at[id]; ok {
-		if old == b {
-			q.mu.Unlock()
-			return
-		}
-		q.removeLocked(id, old)
+	old, ok := q.at[id]
+	if ok && old == b {
+		q.mu.Unlock()
+		return
 	}
 	q.at[id] = b
-	set := q.buckets[b]
+	if ok {
+		q.leaveLocked(old)
+	}
+	earliest := q.addLocked(b, id)
+	q.mu.Unlock()
+	q.nudge(earliest)
+}
+
+// setNew schedules registration id, which the queue does not hold (a new
+// registration's fresh id), to expire at t: set without the lookup of a
+// previous schedule. Were id queued already, its old entry would only be
+// left stale, and skipped when its second comes.
+func (q *expiryQueue) setNew(id string, t time.Time) {
+	b := bucketOf(t)
+	q.mu.Lock()
+	q.at[id] = b
+	earliest := q.addLocked(b, id)
+	q.mu.Unlock()
+	q.nudge(earliest)
+}
+
+// addLocked appends id to bucket b, creating it, and reports whether b is
+// now the earliest second.
+func (q *expiryQueue) addLocked(b int64, id string) bool {
+	bk := q.buckets[b]
 	earliest := false
-	if set == nil {
-		set = make(map[string]struct{})
-		q.buckets[b] = set
+	if bk == nil {
+		bk = &bucket{}
+		q.buckets[b] = bk
 		earliest = len(q.order) == 0 || b < q.order[0]
 		heap.Push(&q.order, b)
 	}
-	set[id] = struct{}{}
-	q.mu.Unlock()
+	bk.ids = append(bk.ids, id)
+	bk.live++
+	return earliest
+}
+
+// leaveLocked counts one id less in bucket b, whose entry stays stale:
+// the bucket goes when nothing in it is live (its second stays in order
+// until it comes up, and is skipped then or reused), and is compacted
+// when it holds more than twice its live ids.
+func (q *expiryQueue) leaveLocked(b int64) {
+	bk := q.buckets[b]
+	if bk == nil {
+		return
+	}
+	bk.live--
+	switch {
+	case bk.live <= 0:
+		delete(q.buckets, b)
+	case len(bk.ids) > 2*bk.live+compactSlack:
+		// Keep each id whose schedule is this bucket, once: an id moved
+		// away and back has two entries here.
+		seen := make(map[string]struct{}, bk.live)
+		ids := bk.ids[:0]
+		for _, id := range bk.ids {
+			if at, ok := q.at[id]; !ok || at != b {
+				continue
+			}
+			if _, dup := seen[id]; dup {
+				continue
+			}
+			seen[id] = struct{}{}
+			ids = append(ids, id)
+		}
+		clear(bk.ids[len(ids):]) // no stale strings kept alive
+		bk.ids = ids
+		bk.live = len(ids)
+	}
+}
+
+func (q *expiryQueue) nudge(earliest bool) {
 	if earliest {
 		select {
 		case q.wake <- struct{}{}:
@@ -81,23 +159,12 @@ func (q *expiryQueue) set(id string, t time.Time) {
 	}
 }
 
-func (q *expiryQueue) removeLocked(id string, b int64) {
-	delete(q.at, id)
-	if set := q.buckets[b]; set != nil {
-		delete(set, id)
-		if len(set) == 0 {
-			// The second stays in order until it comes up; it is
-			// skipped then (or reused if it fills again).
-			delete(q.buckets, b)
-		}
-	}
-}
-
 // remove forgets registration id.
 func (q *expiryQueue) remove(id string) {
 	q.mu.Lock()
 	if b, ok := q.at[id]; ok {
-		q.removeLocked(id, b)
+		delete(q.at, id)
+		q.leaveLocked(b)
 	}
 	q.mu.Unlock()
 }
@@ -108,14 +175,18 @@ func (q *expiryQueue) due(now time.Time, dst []string) []string {
 	q.mu.Lock()
 	for len(q.order) > 0 && q.order[0] <= n {
 		b := heap.Pop(&q.order).(int64)
-		set := q.buckets[b]
-		if set == nil {
+		bk := q.buckets[b]
+		if bk == nil {
 			continue
 		}
 		delete(q.buckets, b)
-		for id := range set {
-			delete(q.at, id)
-			dst = append(dst, id)
+		for _, id := range bk.ids {
+			// A stale entry (moved, removed, or a second entry of an id
+			// moved away and back) is skipped.
+			if at, ok := q.at[id]; ok && at == b {
+				delete(q.at, id)
+				dst = append(dst, id)
+			}
 		}
 	}
 	q.mu.Unlock()

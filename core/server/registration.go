@@ -404,7 +404,7 @@ func (s *Server) register(ctx context.Context, req *transport.Request) *transpor
 	if replaced != nil {
 		s.untrack(replaced)
 	}
-	s.track(r)
+	s.trackNew(r) // r.ID was just drawn: 80 random bits
 	if r.Queue {
 		s.wakeFrom(req.Peer)
 	}

@@ -302,6 +302,20 @@ func (s *Server) emit(e Event) {
 // track indexes a registration in the server's own tables: its address,
 // its expiry, its queue-mode state.
 func (s *Server) track(r *store.Registration) {
+	s.index(r)
+	s.expiry.set(r.ID, r.ExpiresAt().Add(s.cfg.ExpiryGrace))
+}
+
+// trackNew is track for a registration whose ID the server has never
+// tracked (a Register's fresh ID): its expiry is scheduled without
+// looking for an earlier one.
+func (s *Server) trackNew(r *store.Registration) {
+	s.index(r)
+	s.expiry.setNew(r.ID, r.ExpiresAt().Add(s.cfg.ExpiryGrace))
+}
+
+// index records r's address and queue-mode state.
+func (s *Server) index(r *store.Registration) {
 	s.mu.Lock()
 	s.byAddr[r.Address] = r.ID
 	if r.Queue {
@@ -310,7 +324,6 @@ func (s *Server) track(r *store.Registration) {
 		}
 	}
 	s.mu.Unlock()
-	s.expiry.set(r.ID, r.ExpiresAt().Add(s.cfg.ExpiryGrace))
 }
 
 // untrack forgets a registration: its address, expiry, queue and
