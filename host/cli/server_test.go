@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -171,6 +172,27 @@ func TestServerCommandStopsOnSIGTERM(t *testing.T) {
 		}
 		if !strings.Contains(stderr.String(), "stopping") {
 			t.Errorf("%v: no stopping log:\n%s", sig, stderr.String())
+		}
+	}
+}
+
+// TestServerCommandGCPercent checks that -gc-percent sets the collector's
+// target, and that without it the server's default applies.
+func TestServerCommandGCPercent(t *testing.T) {
+	old := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(old)
+	t.Setenv("GOGC", "")
+	for _, tc := range []struct {
+		args []string
+		want int
+	}{{[]string{"-gc-percent", "300"}, 300}, {nil, defaultGCPercent}} {
+		debug.SetGCPercent(100)
+		_, logs, stop := startServerCommand(t, append([]string{"-store", "memory"}, tc.args...)...)
+		if code := stop(); code != 0 {
+			t.Fatalf("exit %d; logs:\n%s", code, logs.String())
+		}
+		if got := debug.SetGCPercent(100); got != tc.want {
+			t.Errorf("%v: GC percent %d, want %d", tc.args, got, tc.want)
 		}
 	}
 }
