@@ -1,0 +1,154 @@
+// Package config is the configuration file of the wasm2m host: one JSON
+// document, read with the standard library, whose sections belong to the
+// parts of the host (the HTTP API now; the store and the plugins later).
+// Command-line flags override what the file says.
+//
+// A section is a struct with JSON tags; a new section is a new field of
+// Config and keeps its zero value meaningful, so that an older file stays
+// valid. Unknown fields are refused, so that a misspelt key is an error
+// rather than a silent default.
+//
+// config imports the standard library only.
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	// HTTP configures the HTTP API of `wasm2m server`.
+	HTTP HTTP `json:"http"`
+}
+
+// HTTP configures the HTTP API.
+type HTTP struct {
+	// Addr is the TCP address to listen on; "" means the default
+	// (":8080"), "off" turns the API off.
+	Addr string `json:"addr,omitempty"`
+	// Tokens are the bearer tokens the API accepts. A token of the form
+	// "file:PATH" is read from that file (its first line), so that the
+	// configuration can be shared without the secret.
+	Tokens []string `json:"tokens,omitempty"`
+	// AuthDisabled turns authentication off. It must be set explicitly:
+	// an API with no token and no AuthDisabled is not served open (the
+	// command generates a token instead).
+	AuthDisabled bool `json:"auth_disabled,omitempty"`
+	// RequestTimeout is the default time a request to a device may take
+	// when the caller gives no timeout parameter, such as "5s". Default
+	// 5 s, as Leshan's demo server.
+	RequestTimeout Duration `json:"request_timeout,omitempty"`
+	// EventBuffer is how many events may wait for one event stream
+	// subscriber before further ones are dropped (and counted). Default 256.
+	EventBuffer int `json:"event_buffer,omitempty"`
+	// MaxDelayed bounds the requests waiting for one sleeping device.
+	// Default 32.
+	MaxDelayed int `json:"max_delayed,omitempty"`
+}
+
+// Duration is a time.Duration written as a string in JSON ("5s", "1m30s").
+type Duration time.Duration
+
+// MarshalJSON writes d as a duration string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads a duration string such as "5s".
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration: want a string such as \"5s\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("duration: %w", err)
+	}
+	if v < 0 {
+		return fmt.Errorf("duration %q: negative", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// ErrInvalid is wrapped by every error about the content of a
+// configuration.
+var ErrInvalid = errors.New("invalid configuration")
+
+// Load reads the configuration file at path. An empty path gives the zero
+// Config.
+func Load(path string) (*Config, error) {
+	if path == "" {
+		return &Config{}, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c, err := Parse(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse reads a configuration from r and checks it.
+func Parse(r io.Reader) (*Config, error) {
+	var c Config
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%w: more than one JSON value", ErrInvalid)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Validate checks the values of c.
+func (c *Config) Validate() error {
+	h := &c.HTTP
+	if h.EventBuffer < 0 || h.MaxDelayed < 0 {
+		return fmt.Errorf("%w: http: event_buffer and max_delayed must not be negative", ErrInvalid)
+	}
+	for i, t := range h.Tokens {
+		if strings.TrimSpace(t) == "" {
+			return fmt.Errorf("%w: http: token %d is empty", ErrInvalid, i)
+		}
+	}
+	if h.AuthDisabled && len(h.Tokens) > 0 {
+		return fmt.Errorf("%w: http: tokens given and auth_disabled set: choose one", ErrInvalid)
+	}
+	return nil
+}
+
+// ResolveTokens returns the tokens of h with every "file:PATH" replaced by
+// the first line of that file.
+func (h *HTTP) ResolveTokens() ([]string, error) {
+	out := make([]string, 0, len(h.Tokens))
+	for _, t := range h.Tokens {
+		if p, ok := strings.CutPrefix(t, "file:"); ok {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return nil, fmt.Errorf("config: http token: %w", err)
+			}
+			line, _, _ := strings.Cut(string(b), "\n")
+			line = strings.TrimSpace(line)
+			if line == "" {
+				return nil, fmt.Errorf("%w: http: token file %s is empty", ErrInvalid, p)
+			}
+			t = line
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
