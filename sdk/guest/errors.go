@@ -1,0 +1,55 @@
+package guest
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/wasm2m/wasm2m/core/model"
+)
+
+// ErrNoHost is what host functions return natively when no host is at
+// hand: the context does not come from a call of a Dispatcher with a Host,
+// and SetHost was not called.
+var ErrNoHost = &model.Error{Code: model.NotImplemented, Msg: "guest: no host (call with the context of a Dispatcher call, or SetHost)"}
+
+// errNotStarted and friends are the dispatcher's own refusals.
+var (
+	errStarted = &model.Error{Code: model.PreconditionFailed, Msg: "guest: instance already started"}
+)
+
+// messageOf returns the human part of err's message, without the code and
+// reason phrase that an *model.Error puts in front, since the other side
+// rebuilds an *model.Error from the status and this message.
+func messageOf(err error) string {
+	var e *model.Error
+	if !errors.As(err, &e) {
+		return err.Error()
+	}
+	s := err.Error()
+	prefix := e.Code.String()
+	if t := e.Code.Text(); t != "" {
+		prefix += " " + t
+	}
+	if s == prefix {
+		return ""
+	}
+	if rest, ok := strings.CutPrefix(s, prefix+": "); ok {
+		return rest
+	}
+	return s // wrapped: "sensor: 4.04 Not Found: ..." keeps its context
+}
+
+// statusOf returns the ABI status of a failed call: its CoAP code, 5.00 for
+// an error without one, never a success code.
+func statusOf(err error) model.Code {
+	c := model.CodeOf(err)
+	if c.IsSuccess() || c == 0 {
+		return model.InternalServerError
+	}
+	return c
+}
+
+// errorOf rebuilds the error of a failed call from its status and message.
+func errorOf(status model.Code, msg string) error {
+	return &model.Error{Code: status, Msg: msg}
+}

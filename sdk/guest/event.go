@@ -1,0 +1,212 @@
+package guest
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/wasm2m/wasm2m/core/model"
+	"github.com/wasm2m/wasm2m/sdk/abi"
+)
+
+// EventType says what happened on the server. The numbers are ABI v1's
+// (and core/server's).
+type EventType uint8
+
+// The events a logic plugin receives.
+const (
+	EventRegistered   EventType = iota + 1 // a Register created a registration
+	EventUpdated                           // an Update changed one
+	EventDeregistered                      // a De-register removed one
+	EventExpired                           // its lifetime ran out
+	EventSleeping                          // a queue-mode device's awake window closed
+	EventAwake                             // a queue-mode device talked again
+	EventNotification                      // a notification of an observation arrived
+	EventSend                              // the device sent data with the Send operation
+)
+
+var eventNames = [...]string{"", "registered", "updated", "deregistered", "expired", "sleeping", "awake", "notification", "send"}
+
+func (t EventType) String() string {
+	if t != 0 && int(t) < len(eventNames) {
+		return eventNames[t]
+	}
+	return "event(" + strconv.Itoa(int(t)) + ")"
+}
+
+// Event is one thing that happened on the server, with the registration
+// of the device it happened to (after the event, for an Update).
+type Event struct {
+	Type EventType
+	Time time.Time
+
+	Endpoint       string
+	RegistrationID string // the location: /rd/<RegistrationID>
+	Lifetime       time.Duration
+	Binding        string // "U", "UQ", "N", ...
+	LWM2MVersion   model.Version
+	Queue          bool
+	Address        string // where the device talks from: "192.0.2.1:5683"
+	Objects        []RegisteredObject
+
+	// Notification and Send.
+	Token   []byte         // the observation's token (Notification)
+	Paths   []model.Path   // the observed paths (Notification)
+	Entries []model.Entry  // the content, one entry per path
+	Records []model.Record // the content as records, with their times when the device gave them
+	Err     error          // a notification that failed: a *model.Error with its code
+}
+
+// RegisteredObject is one object a device registered: </3303>;ver=1.1 with
+// its instances.
+type RegisteredObject struct {
+	ID        uint16
+	Version   model.Version // zero when the device gave none
+	Instances []uint16
+}
+
+// Object returns the registered object id, or nil.
+func (e *Event) Object(id uint16) *RegisteredObject {
+	for i := range e.Objects {
+		if e.Objects[i].ID == id {
+			return &e.Objects[i]
+		}
+	}
+	return nil
+}
+
+func eventOf(m *abi.Event) (Event, error) {
+	if m == nil {
+		return Event{}, model.Errorf(model.BadRequest, "no event")
+	}
+	if m.Type <= abi.EventTypeUnspecified || m.Type > abi.EventTypeSend {
+		return Event{}, model.Errorf(model.BadRequest, "unknown event type %d", m.Type)
+	}
+	e := Event{
+		Type:           EventType(m.Type),
+		Endpoint:       m.Endpoint,
+		RegistrationID: m.RegistrationID,
+		Lifetime:       time.Duration(m.Lifetime) * time.Second,
+		Binding:        m.Binding,
+		Queue:          m.Queue,
+		Address:        m.Address,
+		Token:          m.Token,
+	}
+	if m.TimeUnixNano != 0 {
+		e.Time = time.Unix(0, m.TimeUnixNano)
+	}
+	var err error
+	if m.LWM2MVersion != "" {
+		if e.LWM2MVersion, err = model.ParseVersion(m.LWM2MVersion); err != nil {
+			return Event{}, model.Errorf(model.BadRequest, "event: %v", err)
+		}
+	}
+	if len(m.Objects) > 0 {
+		e.Objects = make([]RegisteredObject, len(m.Objects))
+		for i := range m.Objects {
+			o := &m.Objects[i]
+			if o.ID > model.MaxID {
+				return Event{}, model.Errorf(model.BadRequest, "event: object id %d above 65534", o.ID)
+			}
+			r := RegisteredObject{ID: uint16(o.ID)}
+			if o.Version != "" {
+				if r.Version, err = model.ParseVersion(o.Version); err != nil {
+					return Event{}, model.Errorf(model.BadRequest, "event: object %d: %v", o.ID, err)
+				}
+			}
+			if len(o.Instances) > 0 {
+				r.Instances = make([]uint16, len(o.Instances))
+				for j, id := range o.Instances {
+					if id > model.MaxID {
+						return Event{}, model.Errorf(model.BadRequest, "event: instance id %d above 65534", id)
+					}
+					r.Instances[j] = uint16(id)
+				}
+			}
+			e.Objects[i] = r
+		}
+	}
+	if len(m.Paths) > 0 {
+		if e.Paths, err = pathsOf(m.Paths); err != nil {
+			return Event{}, err
+		}
+	}
+	if len(m.Entries) > 0 {
+		if e.Entries, err = entriesOf(m.Entries); err != nil {
+			return Event{}, err
+		}
+	}
+	if len(m.Records) > 0 {
+		e.Records = make([]model.Record, len(m.Records))
+		for i := range m.Records {
+			r := &m.Records[i]
+			p, err := pathOf(r.Path)
+			if err != nil {
+				return Event{}, err
+			}
+			v, err := valueOf(r.Value)
+			if err != nil {
+				return Event{}, err
+			}
+			e.Records[i] = model.Record{Path: p, Value: v}
+			if r.TimeUnixNano != 0 {
+				e.Records[i].Time = time.Unix(0, r.TimeUnixNano)
+			}
+		}
+	}
+	if m.ErrorCode != 0 || m.Error != "" {
+		code := model.Code(m.ErrorCode)
+		if m.ErrorCode == 0 || m.ErrorCode > 255 {
+			code = model.InternalServerError
+		}
+		e.Err = &model.Error{Code: code, Msg: m.Error}
+	}
+	return e, nil
+}
+
+// eventMsg is the reverse of eventOf, for harnesses that send events.
+func eventMsg(e *Event) *abi.Event {
+	m := &abi.Event{
+		Type:           abi.EventType(e.Type),
+		Endpoint:       e.Endpoint,
+		RegistrationID: e.RegistrationID,
+		Lifetime:       uint32(e.Lifetime / time.Second),
+		Binding:        e.Binding,
+		Queue:          e.Queue,
+		Address:        e.Address,
+		Token:          e.Token,
+	}
+	if !e.Time.IsZero() {
+		m.TimeUnixNano = e.Time.UnixNano()
+	}
+	if !e.LWM2MVersion.IsZero() {
+		m.LWM2MVersion = e.LWM2MVersion.String()
+	}
+	for _, o := range e.Objects {
+		r := abi.RegisteredObject{ID: uint32(o.ID)}
+		if !o.Version.IsZero() {
+			r.Version = o.Version.String()
+		}
+		for _, id := range o.Instances {
+			r.Instances = append(r.Instances, uint32(id))
+		}
+		m.Objects = append(m.Objects, r)
+	}
+	if len(e.Paths) > 0 {
+		m.Paths = pathsMsg(e.Paths)
+	}
+	if len(e.Entries) > 0 {
+		m.Entries = entriesMsg(e.Entries)
+	}
+	for _, r := range e.Records {
+		rec := abi.Record{Path: pathMsg(r.Path), Value: valueMsg(r.Value)}
+		if !r.Time.IsZero() {
+			rec.TimeUnixNano = r.Time.UnixNano()
+		}
+		m.Records = append(m.Records, rec)
+	}
+	if e.Err != nil {
+		m.ErrorCode = uint32(model.CodeOf(e.Err))
+		m.Error = messageOf(e.Err)
+	}
+	return m
+}

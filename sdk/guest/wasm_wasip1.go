@@ -1,0 +1,131 @@
+//go:build wasip1
+
+package guest
+
+import (
+	"context"
+	"log/slog"
+	"unsafe"
+
+	"github.com/wasm2m/wasm2m/core/model"
+	"github.com/wasm2m/wasm2m/sdk/abi"
+)
+
+// The Wasm side of ABI v1: the exports a host calls and the imports of
+// module wasm2m_v1 (sdk/abi's ExportX and ImportX). A Wasm instance runs
+// one export call at a time, so the buffers below need no lock.
+
+var (
+	dispatcher *Dispatcher // made at the first call, after every init ran
+	callBuf    []byte      // the call buffer (wasm2m_buffer): requests land here
+	lastErr    []byte      // the message of the last failed call
+	reqScratch []byte      // host requests are encoded here
+	resScratch []byte      // host responses are copied here
+)
+
+// minBuffer is the size of the first call buffer: most requests fit.
+const minBuffer = 4096
+
+func addr(b []byte) int64 { return int64(uintptr(unsafe.Pointer(unsafe.SliceData(b)))) }
+
+//go:wasmexport wasm2m_abi_v1
+func exportVersion() int32 { return abi.Minor }
+
+//go:wasmexport wasm2m_buffer
+func exportBuffer(size int32) int32 {
+	if size < 0 {
+		size = 0
+	}
+	if cap(callBuf) < int(size) || callBuf == nil {
+		callBuf = make([]byte, max(int(size), 2*cap(callBuf), minBuffer))
+	}
+	callBuf = callBuf[:cap(callBuf)]
+	return int32(addr(callBuf))
+}
+
+//go:wasmexport wasm2m_call
+func exportCall(method, n int32) int64 {
+	if dispatcher == nil {
+		dispatcher = NewDispatcher(nil, nil)
+	}
+	if n < 0 || int(n) > len(callBuf) {
+		return fail(model.Errorf(model.BadRequest, "request of %d bytes outside the call buffer of %d", n, len(callBuf)))
+	}
+	resp, err := dispatcher.Call(context.Background(), abi.Method(method), callBuf[:n])
+	if err != nil {
+		return fail(err)
+	}
+	if len(resp) == 0 {
+		return 0
+	}
+	return addr(resp)<<32 | int64(len(resp))
+}
+
+func fail(err error) int64 {
+	lastErr = append(lastErr[:0], messageOf(err)...)
+	return -int64(statusOf(err))
+}
+
+//go:wasmexport wasm2m_last_error
+func exportLastError() int64 {
+	if len(lastErr) == 0 {
+		return 0
+	}
+	return addr(lastErr)<<32 | int64(len(lastErr))
+}
+
+//go:wasmimport wasm2m_v1 log
+func importLog(level int32, ptr unsafe.Pointer, n int32)
+
+//go:wasmimport wasm2m_v1 call
+func importCall(method int32, ptr unsafe.Pointer, n int32) int32
+
+//go:wasmimport wasm2m_v1 result
+func importResult(ptr unsafe.Pointer, n int32) int32
+
+// wasmHost is the host through the imports.
+type wasmHost struct{}
+
+func (wasmHost) Log(level slog.Level, msg string) {
+	importLog(int32(level), unsafe.Pointer(unsafe.StringData(msg)), int32(len(msg)))
+}
+
+// maxErrorMessage bounds the error message of a failed host call that the
+// guest copies: the result import does not say how long it is.
+const maxErrorMessage = 1024
+
+func (wasmHost) Call(_ context.Context, m abi.HostMethod, req []byte) ([]byte, error) {
+	n := importCall(int32(m), unsafe.Pointer(unsafe.SliceData(req)), int32(len(req)))
+	if n < 0 {
+		buf := result(maxErrorMessage)
+		status := model.InternalServerError
+		if n >= -255 {
+			status = model.Code(-n)
+		}
+		return nil, errorOf(status, string(buf))
+	}
+	return result(int(n)), nil
+}
+
+// result copies the pending result of the last host call, at most n bytes,
+// into the reused scratch buffer.
+func result(n int) []byte {
+	if n == 0 {
+		return resScratch[:0]
+	}
+	if cap(resScratch) < n {
+		resScratch = make([]byte, max(n, 2*cap(resScratch), 256))
+	}
+	b := resScratch[:n]
+	got := importResult(unsafe.Pointer(unsafe.SliceData(b)), int32(n))
+	return b[:max(0, min(int(got), n))]
+}
+
+func defaultHost() Host { return wasmHost{} }
+
+// reqBuf returns the reused buffer host requests are encoded into; the
+// host copies a request during the import call, so it is free again when
+// the call returns.
+func reqBuf() []byte { return reqScratch[:0] }
+
+func keepReqBuf(b []byte) { reqScratch = b[:0] }
