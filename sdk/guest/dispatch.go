@@ -124,7 +124,7 @@ func (d *Dispatcher) call(ctx context.Context, m abi.Method, b []byte) (marshale
 	case abi.MethodObjectList:
 		resp := &abi.ObjectListResponse{Objects: make([]abi.ObjectDef, len(d.objects))}
 		for i, o := range d.objects {
-			resp.Objects[i] = objectDefMsg(o.def)
+			resp.Objects[i] = *abi.ObjectDefOf(o.def)
 		}
 		return resp, nil
 	case abi.MethodObjectInstances:
@@ -150,7 +150,7 @@ func (d *Dispatcher) call(ctx context.Context, m abi.Method, b []byte) (marshale
 		if err := req.Unmarshal(b); err != nil {
 			return nil, badRequest(m, err)
 		}
-		p, err := pathOf(req.Path)
+		p, err := req.Path.Model()
 		if err != nil {
 			return nil, err
 		}
@@ -158,7 +158,7 @@ func (d *Dispatcher) call(ctx context.Context, m abi.Method, b []byte) (marshale
 		if err != nil {
 			return nil, err
 		}
-		return &abi.ObjectReadResponse{Node: nodeMsg(&n)}, nil
+		return &abi.ObjectReadResponse{Node: abi.NodeOf(&n)}, nil
 	case abi.MethodObjectWrite:
 		var req abi.ObjectWriteRequest
 		if err := req.Unmarshal(b); err != nil {
@@ -360,7 +360,7 @@ func (d *Dispatcher) readChecked(ctx context.Context, o *objectEntry, p model.Pa
 }
 
 func (d *Dispatcher) write(ctx context.Context, req *abi.ObjectWriteRequest) error {
-	p, err := pathOf(req.Path)
+	p, err := req.Path.Model()
 	if err != nil {
 		return err
 	}
@@ -374,7 +374,7 @@ func (d *Dispatcher) write(ctx context.Context, req *abi.ObjectWriteRequest) err
 	if res != nil && !res.Operations.Writable() {
 		return model.Errorf(model.MethodNotAllowed, "resource %d (%s) is not writable", res.ID, res.Name)
 	}
-	n, err := nodeOf(req.Node)
+	n, err := req.Node.Model()
 	if err != nil {
 		return err
 	}
@@ -388,7 +388,7 @@ func (d *Dispatcher) write(ctx context.Context, req *abi.ObjectWriteRequest) err
 }
 
 func (d *Dispatcher) execute(ctx context.Context, req *abi.ObjectExecuteRequest) error {
-	p, err := pathOf(req.Path)
+	p, err := req.Path.Model()
 	if err != nil {
 		return err
 	}
@@ -420,7 +420,7 @@ func (d *Dispatcher) create(ctx context.Context, req *abi.ObjectCreateRequest) (
 		if id == model.NoID {
 			m.ID = 0 // valid for the checks; put back below
 		}
-		if n, err = nodeOf(&m); err != nil {
+		if n, err = m.Model(); err != nil {
 			return 0, err
 		}
 		n.ID = uint16(id)
@@ -439,7 +439,7 @@ func (d *Dispatcher) create(ctx context.Context, req *abi.ObjectCreateRequest) (
 }
 
 func (d *Dispatcher) delete(ctx context.Context, req *abi.ObjectDeleteRequest) error {
-	p, err := pathOf(req.Path)
+	p, err := req.Path.Model()
 	if err != nil {
 		return err
 	}
@@ -463,7 +463,7 @@ type Discoverer interface {
 }
 
 func (d *Dispatcher) discover(ctx context.Context, req *abi.ObjectDiscoverRequest) (string, error) {
-	p, err := pathOf(req.Path)
+	p, err := req.Path.Model()
 	if err != nil {
 		return "", err
 	}

@@ -38,18 +38,3 @@ func messageOf(err error) string {
 	}
 	return s // wrapped: "sensor: 4.04 Not Found: ..." keeps its context
 }
-
-// statusOf returns the ABI status of a failed call: its CoAP code, 5.00 for
-// an error without one, never a success code.
-func statusOf(err error) model.Code {
-	c := model.CodeOf(err)
-	if c.IsSuccess() || c == 0 {
-		return model.InternalServerError
-	}
-	return c
-}
-
-// errorOf rebuilds the error of a failed call from its status and message.
-func errorOf(status model.Code, msg string) error {
-	return &model.Error{Code: status, Msg: msg}
-}

@@ -126,12 +126,12 @@ func eventOf(m *abi.Event) (Event, error) {
 		}
 	}
 	if len(m.Paths) > 0 {
-		if e.Paths, err = pathsOf(m.Paths); err != nil {
+		if e.Paths, err = abi.PathsModel(m.Paths); err != nil {
 			return Event{}, err
 		}
 	}
 	if len(m.Entries) > 0 {
-		if e.Entries, err = entriesOf(m.Entries); err != nil {
+		if e.Entries, err = abi.EntriesModel(m.Entries); err != nil {
 			return Event{}, err
 		}
 	}
@@ -139,11 +139,11 @@ func eventOf(m *abi.Event) (Event, error) {
 		e.Records = make([]model.Record, len(m.Records))
 		for i := range m.Records {
 			r := &m.Records[i]
-			p, err := pathOf(r.Path)
+			p, err := r.Path.Model()
 			if err != nil {
 				return Event{}, err
 			}
-			v, err := valueOf(r.Value)
+			v, err := r.Value.Model()
 			if err != nil {
 				return Event{}, err
 			}
@@ -192,13 +192,13 @@ func eventMsg(e *Event) *abi.Event {
 		m.Objects = append(m.Objects, r)
 	}
 	if len(e.Paths) > 0 {
-		m.Paths = pathsMsg(e.Paths)
+		m.Paths = abi.PathsOf(e.Paths)
 	}
 	if len(e.Entries) > 0 {
-		m.Entries = entriesMsg(e.Entries)
+		m.Entries = abi.EntriesOf(e.Entries)
 	}
 	for _, r := range e.Records {
-		rec := abi.Record{Path: pathMsg(r.Path), Value: valueMsg(r.Value)}
+		rec := abi.Record{Path: abi.PathOf(r.Path), Value: abi.ValueOf(r.Value)}
 		if !r.Time.IsZero() {
 			rec.TimeUnixNano = r.Time.UnixNano()
 		}

@@ -42,7 +42,7 @@ func Changed(ctx context.Context, paths ...model.Path) error {
 	if len(paths) == 0 {
 		return nil
 	}
-	return hostCall(ctx, abi.HostChanged, &abi.ChangedRequest{Paths: pathsMsg(paths)}, nil)
+	return hostCall(ctx, abi.HostChanged, &abi.ChangedRequest{Paths: abi.PathsOf(paths)}, nil)
 }
 
 // KVStore is the plugin's own key-value space, kept by the host's storage
@@ -136,13 +136,13 @@ func (d Device) request(op abi.Operation) *abi.LWM2MRequest {
 
 func (d Device) pathRequest(op abi.Operation, p model.Path) *abi.LWM2MRequest {
 	r := d.request(op)
-	r.Path = pathMsg(p)
+	r.Path = abi.PathOf(p)
 	return r
 }
 
 // nodeAt decodes the node of a response and checks it fits p.
 func nodeAt(resp *abi.LWM2MResponse, p model.Path) (model.Node, error) {
-	n, err := nodeOf(resp.Node)
+	n, err := resp.Node.Model()
 	if err != nil {
 		return model.Node{}, &model.Error{Code: model.BadGateway, Msg: "response: " + err.Error(), Err: err}
 	}
@@ -169,7 +169,7 @@ func (d Device) Write(ctx context.Context, p model.Path, n model.Node, replace b
 		op = abi.OperationWriteReplace
 	}
 	r := d.pathRequest(op, p)
-	r.Node = nodeMsg(&n)
+	r.Node = abi.NodeOf(&n)
 	_, err := Request(ctx, r)
 	return err
 }
@@ -188,12 +188,12 @@ func (d Device) Execute(ctx context.Context, p model.Path, args string) error {
 // the new instance's path.
 func (d Device) Create(ctx context.Context, object uint16, n model.Node) (model.Path, error) {
 	r := d.pathRequest(abi.OperationCreate, model.ObjectPath(object))
-	r.Node = nodeMsg(&n)
+	r.Node = abi.NodeOf(&n)
 	resp, err := Request(ctx, r)
 	if err != nil {
 		return model.Path{}, err
 	}
-	p, err := pathOf(resp.Location)
+	p, err := resp.Location.Model()
 	if err != nil {
 		return model.Path{}, &model.Error{Code: model.BadGateway, Msg: "create response: " + err.Error(), Err: err}
 	}
@@ -251,12 +251,12 @@ func (d Device) CancelObserve(ctx context.Context, p model.Path) error {
 // ReadComposite reads several paths at once (Core 1.1 section 6.3.8).
 func (d Device) ReadComposite(ctx context.Context, paths ...model.Path) ([]model.Entry, error) {
 	r := d.request(abi.OperationReadComposite)
-	r.Paths = pathsMsg(paths)
+	r.Paths = abi.PathsOf(paths)
 	resp, err := Request(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	es, err := entriesOf(resp.Entries)
+	es, err := abi.EntriesModel(resp.Entries)
 	if err != nil {
 		return nil, &model.Error{Code: model.BadGateway, Msg: "response: " + err.Error(), Err: err}
 	}
@@ -266,7 +266,7 @@ func (d Device) ReadComposite(ctx context.Context, paths ...model.Path) ([]model
 // WriteComposite writes several nodes at once (Core 1.1 section 6.3.9).
 func (d Device) WriteComposite(ctx context.Context, entries ...model.Entry) error {
 	r := d.request(abi.OperationWriteComposite)
-	r.Entries = entriesMsg(entries)
+	r.Entries = abi.EntriesOf(entries)
 	_, err := Request(ctx, r)
 	return err
 }

@@ -26,7 +26,7 @@ var (
 // minBuffer is the size of the first call buffer: most requests fit.
 const minBuffer = 4096
 
-func addr(b []byte) int64 { return int64(uintptr(unsafe.Pointer(unsafe.SliceData(b)))) }
+func addr(b []byte) uint32 { return uint32(uintptr(unsafe.Pointer(unsafe.SliceData(b)))) }
 
 //go:wasmexport wasm2m_abi_v1
 func exportVersion() int32 { return abi.Minor }
@@ -58,12 +58,12 @@ func exportCall(method, n int32) int64 {
 	if len(resp) == 0 {
 		return 0
 	}
-	return addr(resp)<<32 | int64(len(resp))
+	return abi.PackResult(addr(resp), uint32(len(resp)))
 }
 
 func fail(err error) int64 {
 	lastErr = append(lastErr[:0], messageOf(err)...)
-	return -int64(statusOf(err))
+	return abi.PackStatus(abi.StatusOf(err))
 }
 
 //go:wasmexport wasm2m_last_error
@@ -71,7 +71,7 @@ func exportLastError() int64 {
 	if len(lastErr) == 0 {
 		return 0
 	}
-	return addr(lastErr)<<32 | int64(len(lastErr))
+	return abi.PackResult(addr(lastErr), uint32(len(lastErr)))
 }
 
 //go:wasmimport wasm2m_v1 log
@@ -98,11 +98,7 @@ func (wasmHost) Call(_ context.Context, m abi.HostMethod, req []byte) ([]byte, e
 	n := importCall(int32(m), unsafe.Pointer(unsafe.SliceData(req)), int32(len(req)))
 	if n < 0 {
 		buf := result(maxErrorMessage)
-		status := model.InternalServerError
-		if n >= -255 {
-			status = model.Code(-n)
-		}
-		return nil, errorOf(status, string(buf))
+		return nil, abi.ErrorOf(-n, string(buf))
 	}
 	return result(int(n)), nil
 }
