@@ -268,6 +268,7 @@ type Endpoint struct {
 	dedup    *dedup
 	notes    *notifyTable // NON notifications a Reset may answer, for OnReset
 	blocks   *blockState
+	slow     *separateWatch // CON requests being served, for the separate ACK
 	inflight atomic.Int64
 	handoff  chan *incoming // to a handler goroutine waiting for work
 	stats    counters
@@ -341,6 +342,7 @@ func newEndpoint(pc packetConn, cfg Config) *Endpoint {
 		dedup:   newDedup(int64(cfg.ExchangeLifetime), int64(cfg.nonLifetime()), cfg.MaxDedupEntries),
 		notes:   newNotifyTable(int64(cfg.ExchangeLifetime), cfg.MaxNotifyEntries),
 		blocks:  newBlockState(idle, cfg.MaxBodySize),
+		slow:    newSeparateWatch(cfg.SeparateResponseAfter),
 		handoff: make(chan *incoming),
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
@@ -348,9 +350,10 @@ func newEndpoint(pc packetConn, cfg Config) *Endpoint {
 }
 
 func (e *Endpoint) start() {
-	e.wg.Add(2)
+	e.wg.Add(3)
 	go e.readLoop()
 	go e.janitor()
+	go e.separateLoop()
 }
 
 // LocalAddr returns the address the endpoint's socket is bound to.

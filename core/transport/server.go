@@ -157,25 +157,17 @@ func (e *Endpoint) handlerLoop(r *incoming) {
 
 func (e *Endpoint) serve(r *incoming) {
 	defer e.inflight.Add(-1)
-	var t *time.Timer
 	if r.con {
-		t = time.AfterFunc(e.cfg.SeparateResponseAfter, func() { e.separateACK(r) })
+		e.slow.add(r, e.now()) // separateLoop acknowledges it if the handler is slow
 	}
 	r.req = Request{Peer: r.peer, Msg: r.msg}
 	resp := e.callHandler(&r.req)
-	if t != nil {
-		t.Stop()
-	}
 	e.respond(r, resp)
 }
 
-// separateACK acknowledges a CON request whose handler is slow, promising
-// a separate response (RFC 7252 section 5.2.2).
-func (e *Endpoint) separateACK(r *incoming) {
-	if !e.enter() {
-		return
-	}
-	defer e.wg.Done()
+// ackSlow acknowledges a CON request whose handler is slow, promising a
+// separate response (RFC 7252 section 5.2.2), unless it was answered.
+func (e *Endpoint) ackSlow(r *incoming) {
 	if r.state.CompareAndSwap(pending, acked) {
 		ack := emptyMessage(Acknowledgement, r.msg.MID)
 		e.dedup.answer(r.dedupKey(), true, ack)
