@@ -126,20 +126,31 @@ func float64bits(f float64) uint64     { return math.Float64bits(f) }
 func float64frombits(v uint64) float64 { return math.Float64frombits(v) }
 
 // consumeVarint reads a varint from b and returns it with its length, or
-// a length < 0 when b is truncated or the varint overflows.
+// a length of -1 when b is truncated and -2 when the varint overflows.
 func consumeVarint(b []byte) (uint64, int) {
 	var v uint64
 	for i := 0; i < len(b) && i < 10; i++ {
 		c := b[i]
 		if i == 9 && c > 1 {
-			return 0, -1 // more than 64 bits
+			return 0, -2 // more than 64 bits
 		}
 		v |= uint64(c&0x7f) << (7 * i)
 		if c < 0x80 {
 			return v, i + 1
 		}
 	}
+	if len(b) >= 10 {
+		return 0, -2
+	}
 	return 0, -1
+}
+
+// varintError is the error of a length < 0 from consumeVarint.
+func varintError(n int) error {
+	if n == -2 {
+		return errOverflow
+	}
+	return errTruncated
 }
 
 // consumeTag reads a field's tag. It returns the rest of b, or an error
@@ -147,7 +158,7 @@ func consumeVarint(b []byte) (uint64, int) {
 func consumeTag(b []byte) (num int32, wt int, rest []byte, err error) {
 	v, n := consumeVarint(b)
 	if n < 0 {
-		return 0, 0, nil, errTruncated
+		return 0, 0, nil, varintError(n)
 	}
 	if v>>3 == 0 || v>>3 > math.MaxInt32>>2 { // field numbers are 1 to 2^29-1
 		return 0, 0, nil, errFieldNum
@@ -162,7 +173,7 @@ func readVarint(b []byte, wt int) (uint64, []byte, error) {
 	}
 	v, n := consumeVarint(b)
 	if n < 0 {
-		return 0, nil, errTruncated
+		return 0, nil, varintError(n)
 	}
 	return v, b[n:], nil
 }
@@ -187,7 +198,10 @@ func readBytes(b []byte, wt int) ([]byte, []byte, error) {
 		return nil, nil, errWireType
 	}
 	v, n := consumeVarint(b)
-	if n < 0 || v > uint64(len(b)-n) {
+	if n < 0 {
+		return nil, nil, varintError(n)
+	}
+	if v > uint64(len(b)-n) {
 		return nil, nil, errTruncated
 	}
 	end := n + int(v)
@@ -212,7 +226,7 @@ func readPackedVarints(b []byte, wt int, add func(uint64)) ([]byte, error) {
 	for len(p) > 0 {
 		v, n := consumeVarint(p)
 		if n < 0 {
-			return nil, errTruncated
+			return nil, varintError(n)
 		}
 		add(v)
 		p = p[n:]
