@@ -1,10 +1,10 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"net/http"
 	"time"
 
@@ -142,11 +142,11 @@ func (a *API) runDelayed(ep string, q *delayedQueue) {
 		if a.ctx.Err() != nil {
 			continue // closing: nobody listens any more
 		}
-		b, err := json.Marshal(jsonDelayed{Endpoint: ep, Path: d.op.path, RequestID: d.id, Response: resp, Delayed: true, Error: jerr})
+		b, err := marshal(jsonDelayed{Endpoint: ep, Path: d.op.path, RequestID: d.id, Response: resp, Delayed: true, Error: jerr})
 		if err != nil {
 			a.log.Error("encode a delayed response", "endpoint", ep, "err", err)
 			continue
 		}
-		a.publish(sseEvent{name: evRequestResponse, endpoint: ep, data: b})
+		a.publish(sseEvent{name: evRequestResponse, endpoint: ep, data: bytes.TrimSuffix(b, []byte("\n"))})
 	}
 }

@@ -1,7 +1,7 @@
 package httpapi
 
 import (
-	"encoding/json"
+	"bytes"
 	"fmt"
 	"net/http"
 	"sync"
@@ -204,12 +204,12 @@ func (a *API) streamEvent(e server.Event) (sseEvent, bool) {
 	default:
 		return sseEvent{}, false
 	}
-	b, err := json.Marshal(v)
+	b, err := marshal(v)
 	if err != nil {
 		a.log.Error("encode event", "event", name, "err", err)
 		return sseEvent{}, false
 	}
-	return sseEvent{name: name, endpoint: r.Endpoint, data: b}, true
+	return sseEvent{name: name, endpoint: r.Endpoint, data: bytes.TrimSuffix(b, []byte("\n"))}, true
 }
 
 // eventStream serves GET /api/event[?ep=endpoint].
