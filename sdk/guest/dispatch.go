@@ -118,7 +118,7 @@ func (d *Dispatcher) call(ctx context.Context, m abi.Method, b []byte) (marshale
 		if err := req.Unmarshal(b); err != nil {
 			return nil, badRequest(m, err)
 		}
-		return nil, d.start(req.Config)
+		return nil, d.start(ctx, req.Config)
 	case abi.MethodStop:
 		return nil, d.stop(ctx)
 	case abi.MethodObjectList:
@@ -242,13 +242,13 @@ func (d *Dispatcher) parts() []any {
 	return ps
 }
 
-func (d *Dispatcher) start(config []byte) error {
+func (d *Dispatcher) start(ctx context.Context, config []byte) error {
 	if d.started {
 		return errStarted
 	}
 	for _, x := range d.parts() {
 		if c, ok := x.(Configurer); ok {
-			if err := c.Configure(config); err != nil {
+			if err := c.Configure(ctx, config); err != nil {
 				return err
 			}
 		}

@@ -169,11 +169,12 @@ type Logic interface {
 }
 
 // Configurer is implemented by an Object or Logic that takes
-// configuration: Configure gets the plugin's config JSON (possibly empty)
-// once, when the host starts the instance, before any other call but the
-// manifest's. An error fails the start.
+// configuration or restores state: Configure gets the plugin's config JSON
+// (possibly empty) once, when the host starts the instance, before any
+// other call but the manifest's; host functions (KV...) work with ctx. An
+// error fails the start.
 type Configurer interface {
-	Configure(config []byte) error
+	Configure(ctx context.Context, config []byte) error
 }
 
 // Stopper is implemented by an Object or Logic that wants to know when the
