@@ -86,7 +86,7 @@ func (m *Path) Size() (n int) {
 		for _, v := range m.IDs {
 			p += sizeVarint(uint64(v))
 		}
-		n += sizeTag(1) + sizeBytes(p)
+		n += 1 + sizeBytes(p)
 	}
 	return n
 }
@@ -98,7 +98,7 @@ func (m *Path) MarshalAppend(b []byte) []byte {
 		for _, v := range m.IDs {
 			p += sizeVarint(uint64(v))
 		}
-		b = appendTag(b, 1, wireBytes)
+		b = append(b, 0x0a)
 		b = appendVarint(b, uint64(p))
 		for _, v := range m.IDs {
 			b = appendVarint(b, uint64(v))
@@ -157,28 +157,28 @@ type Value struct {
 // Size returns the length of m's encoding.
 func (m *Value) Size() (n int) {
 	if m.Type != 0 {
-		n += sizeTag(1) + sizeVarint(uint64(int64(m.Type)))
+		n += 1 + sizeVarint(uint64(int64(m.Type)))
 	}
 	if m.Integer != 0 {
-		n += sizeTag(2) + sizeVarint(zigzag(m.Integer))
+		n += 1 + sizeVarint(zigzag(m.Integer))
 	}
 	if m.Unsigned != 0 {
-		n += sizeTag(3) + sizeVarint(m.Unsigned)
+		n += 1 + sizeVarint(m.Unsigned)
 	}
 	if float64bits(m.Float) != 0 {
-		n += sizeTag(4) + 8
+		n += 1 + 8
 	}
 	if m.Boolean {
-		n += sizeTag(5) + sizeVarint(boolVarint(m.Boolean))
+		n += 1 + sizeVarint(boolVarint(m.Boolean))
 	}
 	if len(m.Bytes) > 0 {
-		n += sizeTag(6) + sizeBytes(len(m.Bytes))
+		n += 1 + sizeBytes(len(m.Bytes))
 	}
 	if m.ObjlnkObject != 0 {
-		n += sizeTag(7) + sizeVarint(uint64(m.ObjlnkObject))
+		n += 1 + sizeVarint(uint64(m.ObjlnkObject))
 	}
 	if m.ObjlnkInstance != 0 {
-		n += sizeTag(8) + sizeVarint(uint64(m.ObjlnkInstance))
+		n += 1 + sizeVarint(uint64(m.ObjlnkInstance))
 	}
 	return n
 }
@@ -186,34 +186,36 @@ func (m *Value) Size() (n int) {
 // MarshalAppend appends m's encoding to b and returns the result.
 func (m *Value) MarshalAppend(b []byte) []byte {
 	if m.Type != 0 {
-		b = appendTag(b, 1, wireVarint)
+		b = append(b, 0x08)
 		b = appendVarint(b, uint64(int64(m.Type)))
 	}
 	if m.Integer != 0 {
-		b = appendTag(b, 2, wireVarint)
+		b = append(b, 0x10)
 		b = appendVarint(b, zigzag(m.Integer))
 	}
 	if m.Unsigned != 0 {
-		b = appendTag(b, 3, wireVarint)
+		b = append(b, 0x18)
 		b = appendVarint(b, m.Unsigned)
 	}
 	if float64bits(m.Float) != 0 {
-		b = appendTag(b, 4, wireFixed64)
+		b = append(b, 0x21)
 		b = appendFixed64(b, float64bits(m.Float))
 	}
 	if m.Boolean {
-		b = appendTag(b, 5, wireVarint)
-		b = appendVarint(b, boolVarint(m.Boolean))
+		b = append(b, 0x28)
+		b = append(b, 1)
 	}
 	if len(m.Bytes) > 0 {
-		b = appendBytes(b, 6, m.Bytes)
+		b = append(b, 0x32)
+		b = appendVarint(b, uint64(len(m.Bytes)))
+		b = append(b, m.Bytes...)
 	}
 	if m.ObjlnkObject != 0 {
-		b = appendTag(b, 7, wireVarint)
+		b = append(b, 0x38)
 		b = appendVarint(b, uint64(m.ObjlnkObject))
 	}
 	if m.ObjlnkInstance != 0 {
-		b = appendTag(b, 8, wireVarint)
+		b = append(b, 0x40)
 		b = appendVarint(b, uint64(m.ObjlnkInstance))
 	}
 	return b
@@ -304,16 +306,16 @@ type Node struct {
 // Size returns the length of m's encoding.
 func (m *Node) Size() (n int) {
 	if m.Kind != 0 {
-		n += sizeTag(1) + sizeVarint(uint64(int64(m.Kind)))
+		n += 1 + sizeVarint(uint64(int64(m.Kind)))
 	}
 	if m.ID != 0 {
-		n += sizeTag(2) + sizeVarint(uint64(m.ID))
+		n += 1 + sizeVarint(uint64(m.ID))
 	}
 	if m.Value != nil {
-		n += sizeTag(3) + sizeBytes(m.Value.Size())
+		n += 1 + sizeBytes(m.Value.Size())
 	}
 	for i := range m.Children {
-		n += sizeTag(4) + sizeBytes(m.Children[i].Size())
+		n += 1 + sizeBytes(m.Children[i].Size())
 	}
 	return n
 }
@@ -321,20 +323,20 @@ func (m *Node) Size() (n int) {
 // MarshalAppend appends m's encoding to b and returns the result.
 func (m *Node) MarshalAppend(b []byte) []byte {
 	if m.Kind != 0 {
-		b = appendTag(b, 1, wireVarint)
+		b = append(b, 0x08)
 		b = appendVarint(b, uint64(int64(m.Kind)))
 	}
 	if m.ID != 0 {
-		b = appendTag(b, 2, wireVarint)
+		b = append(b, 0x10)
 		b = appendVarint(b, uint64(m.ID))
 	}
 	if m.Value != nil {
-		b = appendTag(b, 3, wireBytes)
+		b = append(b, 0x1a)
 		b = appendVarint(b, uint64(m.Value.Size()))
 		b = m.Value.MarshalAppend(b)
 	}
 	for i := range m.Children {
-		b = appendTag(b, 4, wireBytes)
+		b = append(b, 0x22)
 		b = appendVarint(b, uint64(m.Children[i].Size()))
 		b = m.Children[i].MarshalAppend(b)
 	}
@@ -405,10 +407,10 @@ type Entry struct {
 // Size returns the length of m's encoding.
 func (m *Entry) Size() (n int) {
 	if m.Path != nil {
-		n += sizeTag(1) + sizeBytes(m.Path.Size())
+		n += 1 + sizeBytes(m.Path.Size())
 	}
 	if m.Node != nil {
-		n += sizeTag(2) + sizeBytes(m.Node.Size())
+		n += 1 + sizeBytes(m.Node.Size())
 	}
 	return n
 }
@@ -416,12 +418,12 @@ func (m *Entry) Size() (n int) {
 // MarshalAppend appends m's encoding to b and returns the result.
 func (m *Entry) MarshalAppend(b []byte) []byte {
 	if m.Path != nil {
-		b = appendTag(b, 1, wireBytes)
+		b = append(b, 0x0a)
 		b = appendVarint(b, uint64(m.Path.Size()))
 		b = m.Path.MarshalAppend(b)
 	}
 	if m.Node != nil {
-		b = appendTag(b, 2, wireBytes)
+		b = append(b, 0x12)
 		b = appendVarint(b, uint64(m.Node.Size()))
 		b = m.Node.MarshalAppend(b)
 	}
@@ -486,13 +488,13 @@ type Record struct {
 // Size returns the length of m's encoding.
 func (m *Record) Size() (n int) {
 	if m.Path != nil {
-		n += sizeTag(1) + sizeBytes(m.Path.Size())
+		n += 1 + sizeBytes(m.Path.Size())
 	}
 	if m.Value != nil {
-		n += sizeTag(2) + sizeBytes(m.Value.Size())
+		n += 1 + sizeBytes(m.Value.Size())
 	}
 	if m.TimeUnixNano != 0 {
-		n += sizeTag(3) + sizeVarint(uint64(m.TimeUnixNano))
+		n += 1 + sizeVarint(uint64(m.TimeUnixNano))
 	}
 	return n
 }
@@ -500,17 +502,17 @@ func (m *Record) Size() (n int) {
 // MarshalAppend appends m's encoding to b and returns the result.
 func (m *Record) MarshalAppend(b []byte) []byte {
 	if m.Path != nil {
-		b = appendTag(b, 1, wireBytes)
+		b = append(b, 0x0a)
 		b = appendVarint(b, uint64(m.Path.Size()))
 		b = m.Path.MarshalAppend(b)
 	}
 	if m.Value != nil {
-		b = appendTag(b, 2, wireBytes)
+		b = append(b, 0x12)
 		b = appendVarint(b, uint64(m.Value.Size()))
 		b = m.Value.MarshalAppend(b)
 	}
 	if m.TimeUnixNano != 0 {
-		b = appendTag(b, 3, wireVarint)
+		b = append(b, 0x18)
 		b = appendVarint(b, uint64(m.TimeUnixNano))
 	}
 	return b
@@ -586,40 +588,40 @@ type ResourceDef struct {
 // Size returns the length of m's encoding.
 func (m *ResourceDef) Size() (n int) {
 	if m.ID != 0 {
-		n += sizeTag(1) + sizeVarint(uint64(m.ID))
+		n += 1 + sizeVarint(uint64(m.ID))
 	}
 	if len(m.Name) > 0 {
-		n += sizeTag(2) + sizeBytes(len(m.Name))
+		n += 1 + sizeBytes(len(m.Name))
 	}
 	if m.Operations != 0 {
-		n += sizeTag(3) + sizeVarint(uint64(m.Operations))
+		n += 1 + sizeVarint(uint64(m.Operations))
 	}
 	if m.Multiple {
-		n += sizeTag(4) + sizeVarint(boolVarint(m.Multiple))
+		n += 1 + sizeVarint(boolVarint(m.Multiple))
 	}
 	if m.Mandatory {
-		n += sizeTag(5) + sizeVarint(boolVarint(m.Mandatory))
+		n += 1 + sizeVarint(boolVarint(m.Mandatory))
 	}
 	if m.Type != 0 {
-		n += sizeTag(6) + sizeVarint(uint64(int64(m.Type)))
+		n += 1 + sizeVarint(uint64(int64(m.Type)))
 	}
 	if len(m.RangeText) > 0 {
-		n += sizeTag(7) + sizeBytes(len(m.RangeText))
+		n += 1 + sizeBytes(len(m.RangeText))
 	}
 	if m.HasRange {
-		n += sizeTag(8) + sizeVarint(boolVarint(m.HasRange))
+		n += 1 + sizeVarint(boolVarint(m.HasRange))
 	}
 	if float64bits(m.RangeMin) != 0 {
-		n += sizeTag(9) + 8
+		n += 1 + 8
 	}
 	if float64bits(m.RangeMax) != 0 {
-		n += sizeTag(10) + 8
+		n += 1 + 8
 	}
 	if len(m.Units) > 0 {
-		n += sizeTag(11) + sizeBytes(len(m.Units))
+		n += 1 + sizeBytes(len(m.Units))
 	}
 	if len(m.Description) > 0 {
-		n += sizeTag(12) + sizeBytes(len(m.Description))
+		n += 1 + sizeBytes(len(m.Description))
 	}
 	return n
 }
@@ -627,48 +629,56 @@ func (m *ResourceDef) Size() (n int) {
 // MarshalAppend appends m's encoding to b and returns the result.
 func (m *ResourceDef) MarshalAppend(b []byte) []byte {
 	if m.ID != 0 {
-		b = appendTag(b, 1, wireVarint)
+		b = append(b, 0x08)
 		b = appendVarint(b, uint64(m.ID))
 	}
 	if len(m.Name) > 0 {
-		b = appendString(b, 2, m.Name)
+		b = append(b, 0x12)
+		b = appendVarint(b, uint64(len(m.Name)))
+		b = append(b, m.Name...)
 	}
 	if m.Operations != 0 {
-		b = appendTag(b, 3, wireVarint)
+		b = append(b, 0x18)
 		b = appendVarint(b, uint64(m.Operations))
 	}
 	if m.Multiple {
-		b = appendTag(b, 4, wireVarint)
-		b = appendVarint(b, boolVarint(m.Multiple))
+		b = append(b, 0x20)
+		b = append(b, 1)
 	}
 	if m.Mandatory {
-		b = appendTag(b, 5, wireVarint)
-		b = appendVarint(b, boolVarint(m.Mandatory))
+		b = append(b, 0x28)
+		b = append(b, 1)
 	}
 	if m.Type != 0 {
-		b = appendTag(b, 6, wireVarint)
+		b = append(b, 0x30)
 		b = appendVarint(b, uint64(int64(m.Type)))
 	}
 	if len(m.RangeText) > 0 {
-		b = appendString(b, 7, m.RangeText)
+		b = append(b, 0x3a)
+		b = appendVarint(b, uint64(len(m.RangeText)))
+		b = append(b, m.RangeText...)
 	}
 	if m.HasRange {
-		b = appendTag(b, 8, wireVarint)
-		b = appendVarint(b, boolVarint(m.HasRange))
+		b = append(b, 0x40)
+		b = append(b, 1)
 	}
 	if float64bits(m.RangeMin) != 0 {
-		b = appendTag(b, 9, wireFixed64)
+		b = append(b, 0x49)
 		b = appendFixed64(b, float64bits(m.RangeMin))
 	}
 	if float64bits(m.RangeMax) != 0 {
-		b = appendTag(b, 10, wireFixed64)
+		b = append(b, 0x51)
 		b = appendFixed64(b, float64bits(m.RangeMax))
 	}
 	if len(m.Units) > 0 {
-		b = appendString(b, 11, m.Units)
+		b = append(b, 0x5a)
+		b = appendVarint(b, uint64(len(m.Units)))
+		b = append(b, m.Units...)
 	}
 	if len(m.Description) > 0 {
-		b = appendString(b, 12, m.Description)
+		b = append(b, 0x62)
+		b = appendVarint(b, uint64(len(m.Description)))
+		b = append(b, m.Description...)
 	}
 	return b
 }
@@ -779,31 +789,31 @@ type ObjectDef struct {
 // Size returns the length of m's encoding.
 func (m *ObjectDef) Size() (n int) {
 	if m.ID != 0 {
-		n += sizeTag(1) + sizeVarint(uint64(m.ID))
+		n += 1 + sizeVarint(uint64(m.ID))
 	}
 	if len(m.Name) > 0 {
-		n += sizeTag(2) + sizeBytes(len(m.Name))
+		n += 1 + sizeBytes(len(m.Name))
 	}
 	if len(m.Description) > 0 {
-		n += sizeTag(3) + sizeBytes(len(m.Description))
+		n += 1 + sizeBytes(len(m.Description))
 	}
 	if len(m.URN) > 0 {
-		n += sizeTag(4) + sizeBytes(len(m.URN))
+		n += 1 + sizeBytes(len(m.URN))
 	}
 	if len(m.Version) > 0 {
-		n += sizeTag(5) + sizeBytes(len(m.Version))
+		n += 1 + sizeBytes(len(m.Version))
 	}
 	if len(m.LWM2MVersion) > 0 {
-		n += sizeTag(6) + sizeBytes(len(m.LWM2MVersion))
+		n += 1 + sizeBytes(len(m.LWM2MVersion))
 	}
 	if m.Multiple {
-		n += sizeTag(7) + sizeVarint(boolVarint(m.Multiple))
+		n += 1 + sizeVarint(boolVarint(m.Multiple))
 	}
 	if m.Mandatory {
-		n += sizeTag(8) + sizeVarint(boolVarint(m.Mandatory))
+		n += 1 + sizeVarint(boolVarint(m.Mandatory))
 	}
 	for i := range m.Resources {
-		n += sizeTag(9) + sizeBytes(m.Resources[i].Size())
+		n += 1 + sizeBytes(m.Resources[i].Size())
 	}
 	return n
 }
@@ -811,34 +821,44 @@ func (m *ObjectDef) Size() (n int) {
 // MarshalAppend appends m's encoding to b and returns the result.
 func (m *ObjectDef) MarshalAppend(b []byte) []byte {
 	if m.ID != 0 {
-		b = appendTag(b, 1, wireVarint)
+		b = append(b, 0x08)
 		b = appendVarint(b, uint64(m.ID))
 	}
 	if len(m.Name) > 0 {
-		b = appendString(b, 2, m.Name)
+		b = append(b, 0x12)
+		b = appendVarint(b, uint64(len(m.Name)))
+		b = append(b, m.Name...)
 	}
 	if len(m.Description) > 0 {
-		b = appendString(b, 3, m.Description)
+		b = append(b, 0x1a)
+		b = appendVarint(b, uint64(len(m.Description)))
+		b = append(b, m.Description...)
 	}
 	if len(m.URN) > 0 {
-		b = appendString(b, 4, m.URN)
+		b = append(b, 0x22)
+		b = appendVarint(b, uint64(len(m.URN)))
+		b = append(b, m.URN...)
 	}
 	if len(m.Version) > 0 {
-		b = appendString(b, 5, m.Version)
+		b = append(b, 0x2a)
+		b = appendVarint(b, uint64(len(m.Version)))
+		b = append(b, m.Version...)
 	}
 	if len(m.LWM2MVersion) > 0 {
-		b = appendString(b, 6, m.LWM2MVersion)
+		b = append(b, 0x32)
+		b = appendVarint(b, uint64(len(m.LWM2MVersion)))
+		b = append(b, m.LWM2MVersion...)
 	}
 	if m.Multiple {
-		b = appendTag(b, 7, wireVarint)
-		b = appendVarint(b, boolVarint(m.Multiple))
+		b = append(b, 0x38)
+		b = append(b, 1)
 	}
 	if m.Mandatory {
-		b = appendTag(b, 8, wireVarint)
-		b = appendVarint(b, boolVarint(m.Mandatory))
+		b = append(b, 0x40)
+		b = append(b, 1)
 	}
 	for i := range m.Resources {
-		b = appendTag(b, 9, wireBytes)
+		b = append(b, 0x4a)
 		b = appendVarint(b, uint64(m.Resources[i].Size()))
 		b = m.Resources[i].MarshalAppend(b)
 	}
@@ -981,28 +1001,28 @@ type Manifest struct {
 // Size returns the length of m's encoding.
 func (m *Manifest) Size() (n int) {
 	if len(m.ID) > 0 {
-		n += sizeTag(1) + sizeBytes(len(m.ID))
+		n += 1 + sizeBytes(len(m.ID))
 	}
 	if len(m.Kind) > 0 {
-		n += sizeTag(2) + sizeBytes(len(m.Kind))
+		n += 1 + sizeBytes(len(m.Kind))
 	}
 	if m.ABIMinor != 0 {
-		n += sizeTag(3) + sizeVarint(uint64(m.ABIMinor))
+		n += 1 + sizeVarint(uint64(m.ABIMinor))
 	}
 	if len(m.Name) > 0 {
-		n += sizeTag(4) + sizeBytes(len(m.Name))
+		n += 1 + sizeBytes(len(m.Name))
 	}
 	if len(m.Version) > 0 {
-		n += sizeTag(5) + sizeBytes(len(m.Version))
+		n += 1 + sizeBytes(len(m.Version))
 	}
 	if len(m.Description) > 0 {
-		n += sizeTag(6) + sizeBytes(len(m.Description))
+		n += 1 + sizeBytes(len(m.Description))
 	}
 	for _, v := range m.Capabilities {
-		n += sizeTag(7) + sizeBytes(len(v))
+		n += 1 + sizeBytes(len(v))
 	}
 	if len(m.ConfigSchema) > 0 {
-		n += sizeTag(8) + sizeBytes(len(m.ConfigSchema))
+		n += 1 + sizeBytes(len(m.ConfigSchema))
 	}
 	return n
 }
@@ -1010,29 +1030,43 @@ func (m *Manifest) Size() (n int) {
 // MarshalAppend appends m's encoding to b and returns the result.
 func (m *Manifest) MarshalAppend(b []byte) []byte {
 	if len(m.ID) > 0 {
-		b = appendString(b, 1, m.ID)
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(len(m.ID)))
+		b = append(b, m.ID...)
 	}
 	if len(m.Kind) > 0 {
-		b = appendString(b, 2, m.Kind)
+		b = append(b, 0x12)
+		b = appendVarint(b, uint64(len(m.Kind)))
+		b = append(b, m.Kind...)
 	}
 	if m.ABIMinor != 0 {
-		b = appendTag(b, 3, wireVarint)
+		b = append(b, 0x18)
 		b = appendVarint(b, uint64(m.ABIMinor))
 	}
 	if len(m.Name) > 0 {
-		b = appendString(b, 4, m.Name)
+		b = append(b, 0x22)
+		b = appendVarint(b, uint64(len(m.Name)))
+		b = append(b, m.Name...)
 	}
 	if len(m.Version) > 0 {
-		b = appendString(b, 5, m.Version)
+		b = append(b, 0x2a)
+		b = appendVarint(b, uint64(len(m.Version)))
+		b = append(b, m.Version...)
 	}
 	if len(m.Description) > 0 {
-		b = appendString(b, 6, m.Description)
+		b = append(b, 0x32)
+		b = appendVarint(b, uint64(len(m.Description)))
+		b = append(b, m.Description...)
 	}
 	for _, v := range m.Capabilities {
-		b = appendString(b, 7, v)
+		b = append(b, 0x3a)
+		b = appendVarint(b, uint64(len(v)))
+		b = append(b, v...)
 	}
 	if len(m.ConfigSchema) > 0 {
-		b = appendString(b, 8, m.ConfigSchema)
+		b = append(b, 0x42)
+		b = appendVarint(b, uint64(len(m.ConfigSchema)))
+		b = append(b, m.ConfigSchema...)
 	}
 	return b
 }
@@ -1116,7 +1150,7 @@ type StartRequest struct {
 // Size returns the length of m's encoding.
 func (m *StartRequest) Size() (n int) {
 	if len(m.Config) > 0 {
-		n += sizeTag(1) + sizeBytes(len(m.Config))
+		n += 1 + sizeBytes(len(m.Config))
 	}
 	return n
 }
@@ -1124,7 +1158,9 @@ func (m *StartRequest) Size() (n int) {
 // MarshalAppend appends m's encoding to b and returns the result.
 func (m *StartRequest) MarshalAppend(b []byte) []byte {
 	if len(m.Config) > 0 {
-		b = appendBytes(b, 1, m.Config)
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(len(m.Config)))
+		b = append(b, m.Config...)
 	}
 	return b
 }
@@ -1350,7 +1386,7 @@ type ObjectListResponse struct {
 // Size returns the length of m's encoding.
 func (m *ObjectListResponse) Size() (n int) {
 	for i := range m.Objects {
-		n += sizeTag(1) + sizeBytes(m.Objects[i].Size())
+		n += 1 + sizeBytes(m.Objects[i].Size())
 	}
 	return n
 }
@@ -1358,7 +1394,7 @@ func (m *ObjectListResponse) Size() (n int) {
 // MarshalAppend appends m's encoding to b and returns the result.
 func (m *ObjectListResponse) MarshalAppend(b []byte) []byte {
 	for i := range m.Objects {
-		b = appendTag(b, 1, wireBytes)
+		b = append(b, 0x0a)
 		b = appendVarint(b, uint64(m.Objects[i].Size()))
 		b = m.Objects[i].MarshalAppend(b)
 	}
@@ -1410,7 +1446,7 @@ type ObjectInstancesRequest struct {
 // Size returns the length of m's encoding.
 func (m *ObjectInstancesRequest) Size() (n int) {
 	if m.ObjectID != 0 {
-		n += sizeTag(1) + sizeVarint(uint64(m.ObjectID))
+		n += 1 + sizeVarint(uint64(m.ObjectID))
 	}
 	return n
 }
@@ -1418,7 +1454,7 @@ func (m *ObjectInstancesRequest) Size() (n int) {
 // MarshalAppend appends m's encoding to b and returns the result.
 func (m *ObjectInstancesRequest) MarshalAppend(b []byte) []byte {
 	if m.ObjectID != 0 {
-		b = appendTag(b, 1, wireVarint)
+		b = append(b, 0x08)
 		b = appendVarint(b, uint64(m.ObjectID))
 	}
 	return b
@@ -1471,7 +1507,7 @@ func (m *ObjectInstancesResponse) Size() (n int) {
 		for _, v := range m.InstanceIDs {
 			p += sizeVarint(uint64(v))
 		}
-		n += sizeTag(1) + sizeBytes(p)
+		n += 1 + sizeBytes(p)
 	}
 	return n
 }
@@ -1483,7 +1519,7 @@ func (m *ObjectInstancesResponse) MarshalAppend(b []byte) []byte {
 		for _, v := range m.InstanceIDs {
 			p += sizeVarint(uint64(v))
 		}
-		b = appendTag(b, 1, wireBytes)
+		b = append(b, 0x0a)
 		b = appendVarint(b, uint64(p))
 		for _, v := range m.InstanceIDs {
 			b = appendVarint(b, uint64(v))
@@ -1533,7 +1569,7 @@ type ObjectReadRequest struct {
 // Size returns the length of m's encoding.
 func (m *ObjectReadRequest) Size() (n int) {
 	if m.Path != nil {
-		n += sizeTag(1) + sizeBytes(m.Path.Size())
+		n += 1 + sizeBytes(m.Path.Size())
 	}
 	return n
 }
@@ -1541,7 +1577,7 @@ func (m *ObjectReadRequest) Size() (n int) {
 // MarshalAppend appends m's encoding to b and returns the result.
 func (m *ObjectReadRequest) MarshalAppend(b []byte) []byte {
 	if m.Path != nil {
-		b = appendTag(b, 1, wireBytes)
+		b = append(b, 0x0a)
 		b = appendVarint(b, uint64(m.Path.Size()))
 		b = m.Path.MarshalAppend(b)
 	}
@@ -1596,7 +1632,7 @@ type ObjectReadResponse struct {
 // Size returns the length of m's encoding.
 func (m *ObjectReadResponse) Size() (n int) {
 	if m.Node != nil {
-		n += sizeTag(1) + sizeBytes(m.Node.Size())
+		n += 1 + sizeBytes(m.Node.Size())
 	}
 	return n
 }
@@ -1604,7 +1640,7 @@ func (m *ObjectReadResponse) Size() (n int) {
 // MarshalAppend appends m's encoding to b and returns the result.
 func (m *ObjectReadResponse) MarshalAppend(b []byte) []byte {
 	if m.Node != nil {
-		b = appendTag(b, 1, wireBytes)
+		b = append(b, 0x0a)
 		b = appendVarint(b, uint64(m.Node.Size()))
 		b = m.Node.MarshalAppend(b)
 	}
@@ -1661,13 +1697,13 @@ type ObjectWriteRequest struct {
 // Size returns the length of m's encoding.
 func (m *ObjectWriteRequest) Size() (n int) {
 	if m.Path != nil {
-		n += sizeTag(1) + sizeBytes(m.Path.Size())
+		n += 1 + sizeBytes(m.Path.Size())
 	}
 	if m.Node != nil {
-		n += sizeTag(2) + sizeBytes(m.Node.Size())
+		n += 1 + sizeBytes(m.Node.Size())
 	}
 	if m.Replace {
-		n += sizeTag(3) + sizeVarint(boolVarint(m.Replace))
+		n += 1 + sizeVarint(boolVarint(m.Replace))
 	}
 	return n
 }
@@ -1675,18 +1711,18 @@ func (m *ObjectWriteRequest) Size() (n int) {
 // MarshalAppend appends m's encoding to b and returns the result.
 func (m *ObjectWriteRequest) MarshalAppend(b []byte) []byte {
 	if m.Path != nil {
-		b = appendTag(b, 1, wireBytes)
+		b = append(b, 0x0a)
 		b = appendVarint(b, uint64(m.Path.Size()))
 		b = m.Path.MarshalAppend(b)
 	}
 	if m.Node != nil {
-		b = appendTag(b, 2, wireBytes)
+		b = append(b, 0x12)
 		b = appendVarint(b, uint64(m.Node.Size()))
 		b = m.Node.MarshalAppend(b)
 	}
 	if m.Replace {
-		b = appendTag(b, 3, wireVarint)
-		b = appendVarint(b, boolVarint(m.Replace))
+		b = append(b, 0x18)
+		b = append(b, 1)
 	}
 	return b
 }
@@ -1797,10 +1833,10 @@ type ObjectExecuteRequest struct {
 // Size returns the length of m's encoding.
 func (m *ObjectExecuteRequest) Size() (n int) {
 	if m.Path != nil {
-		n += sizeTag(1) + sizeBytes(m.Path.Size())
+		n += 1 + sizeBytes(m.Path.Size())
 	}
 	if len(m.Args) > 0 {
-		n += sizeTag(2) + sizeBytes(len(m.Args))
+		n += 1 + sizeBytes(len(m.Args))
 	}
 	return n
 }
@@ -1808,12 +1844,14 @@ func (m *ObjectExecuteRequest) Size() (n int) {
 // MarshalAppend appends m's encoding to b and returns the result.
 func (m *ObjectExecuteRequest) MarshalAppend(b []byte) []byte {
 	if m.Path != nil {
-		b = appendTag(b, 1, wireBytes)
+		b = append(b, 0x0a)
 		b = appendVarint(b, uint64(m.Path.Size()))
 		b = m.Path.MarshalAppend(b)
 	}
 	if len(m.Args) > 0 {
-		b = appendBytes(b, 2, m.Args)
+		b = append(b, 0x12)
+		b = appendVarint(b, uint64(len(m.Args)))
+		b = append(b, m.Args...)
 	}
 	return b
 }
@@ -1918,10 +1956,10 @@ type ObjectCreateRequest struct {
 // Size returns the length of m's encoding.
 func (m *ObjectCreateRequest) Size() (n int) {
 	if m.ObjectID != 0 {
-		n += sizeTag(1) + sizeVarint(uint64(m.ObjectID))
+		n += 1 + sizeVarint(uint64(m.ObjectID))
 	}
 	if m.Node != nil {
-		n += sizeTag(2) + sizeBytes(m.Node.Size())
+		n += 1 + sizeBytes(m.Node.Size())
 	}
 	return n
 }
@@ -1929,11 +1967,11 @@ func (m *ObjectCreateRequest) Size() (n int) {
 // MarshalAppend appends m's encoding to b and returns the result.
 func (m *ObjectCreateRequest) MarshalAppend(b []byte) []byte {
 	if m.ObjectID != 0 {
-		b = appendTag(b, 1, wireVarint)
+		b = append(b, 0x08)
 		b = appendVarint(b, uint64(m.ObjectID))
 	}
 	if m.Node != nil {
-		b = appendTag(b, 2, wireBytes)
+		b = append(b, 0x12)
 		b = appendVarint(b, uint64(m.Node.Size()))
 		b = m.Node.MarshalAppend(b)
 	}
@@ -1991,7 +2029,7 @@ type ObjectCreateResponse struct {
 // Size returns the length of m's encoding.
 func (m *ObjectCreateResponse) Size() (n int) {
 	if m.InstanceID != 0 {
-		n += sizeTag(1) + sizeVarint(uint64(m.InstanceID))
+		n += 1 + sizeVarint(uint64(m.InstanceID))
 	}
 	return n
 }
@@ -1999,7 +2037,7 @@ func (m *ObjectCreateResponse) Size() (n int) {
 // MarshalAppend appends m's encoding to b and returns the result.
 func (m *ObjectCreateResponse) MarshalAppend(b []byte) []byte {
 	if m.InstanceID != 0 {
-		b = appendTag(b, 1, wireVarint)
+		b = append(b, 0x08)
 		b = appendVarint(b, uint64(m.InstanceID))
 	}
 	return b
@@ -2048,7 +2086,7 @@ type ObjectDeleteRequest struct {
 // Size returns the length of m's encoding.
 func (m *ObjectDeleteRequest) Size() (n int) {
 	if m.Path != nil {
-		n += sizeTag(1) + sizeBytes(m.Path.Size())
+		n += 1 + sizeBytes(m.Path.Size())
 	}
 	return n
 }
@@ -2056,7 +2094,7 @@ func (m *ObjectDeleteRequest) Size() (n int) {
 // MarshalAppend appends m's encoding to b and returns the result.
 func (m *ObjectDeleteRequest) MarshalAppend(b []byte) []byte {
 	if m.Path != nil {
-		b = appendTag(b, 1, wireBytes)
+		b = append(b, 0x0a)
 		b = appendVarint(b, uint64(m.Path.Size()))
 		b = m.Path.MarshalAppend(b)
 	}
@@ -2155,7 +2193,7 @@ type ObjectDiscoverRequest struct {
 // Size returns the length of m's encoding.
 func (m *ObjectDiscoverRequest) Size() (n int) {
 	if m.Path != nil {
-		n += sizeTag(1) + sizeBytes(m.Path.Size())
+		n += 1 + sizeBytes(m.Path.Size())
 	}
 	return n
 }
@@ -2163,7 +2201,7 @@ func (m *ObjectDiscoverRequest) Size() (n int) {
 // MarshalAppend appends m's encoding to b and returns the result.
 func (m *ObjectDiscoverRequest) MarshalAppend(b []byte) []byte {
 	if m.Path != nil {
-		b = appendTag(b, 1, wireBytes)
+		b = append(b, 0x0a)
 		b = appendVarint(b, uint64(m.Path.Size()))
 		b = m.Path.MarshalAppend(b)
 	}
@@ -2218,7 +2256,7 @@ type ObjectDiscoverResponse struct {
 // Size returns the length of m's encoding.
 func (m *ObjectDiscoverResponse) Size() (n int) {
 	if len(m.Links) > 0 {
-		n += sizeTag(1) + sizeBytes(len(m.Links))
+		n += 1 + sizeBytes(len(m.Links))
 	}
 	return n
 }
@@ -2226,7 +2264,9 @@ func (m *ObjectDiscoverResponse) Size() (n int) {
 // MarshalAppend appends m's encoding to b and returns the result.
 func (m *ObjectDiscoverResponse) MarshalAppend(b []byte) []byte {
 	if len(m.Links) > 0 {
-		b = appendString(b, 1, m.Links)
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(len(m.Links)))
+		b = append(b, m.Links...)
 	}
 	return b
 }
@@ -2277,17 +2317,17 @@ type RegisteredObject struct {
 // Size returns the length of m's encoding.
 func (m *RegisteredObject) Size() (n int) {
 	if m.ID != 0 {
-		n += sizeTag(1) + sizeVarint(uint64(m.ID))
+		n += 1 + sizeVarint(uint64(m.ID))
 	}
 	if len(m.Version) > 0 {
-		n += sizeTag(2) + sizeBytes(len(m.Version))
+		n += 1 + sizeBytes(len(m.Version))
 	}
 	if len(m.Instances) > 0 {
 		p := 0
 		for _, v := range m.Instances {
 			p += sizeVarint(uint64(v))
 		}
-		n += sizeTag(3) + sizeBytes(p)
+		n += 1 + sizeBytes(p)
 	}
 	return n
 }
@@ -2295,18 +2335,20 @@ func (m *RegisteredObject) Size() (n int) {
 // MarshalAppend appends m's encoding to b and returns the result.
 func (m *RegisteredObject) MarshalAppend(b []byte) []byte {
 	if m.ID != 0 {
-		b = appendTag(b, 1, wireVarint)
+		b = append(b, 0x08)
 		b = appendVarint(b, uint64(m.ID))
 	}
 	if len(m.Version) > 0 {
-		b = appendString(b, 2, m.Version)
+		b = append(b, 0x12)
+		b = appendVarint(b, uint64(len(m.Version)))
+		b = append(b, m.Version...)
 	}
 	if len(m.Instances) > 0 {
 		p := 0
 		for _, v := range m.Instances {
 			p += sizeVarint(uint64(v))
 		}
-		b = appendTag(b, 3, wireBytes)
+		b = append(b, 0x1a)
 		b = appendVarint(b, uint64(p))
 		for _, v := range m.Instances {
 			b = appendVarint(b, uint64(v))
@@ -2383,52 +2425,52 @@ type Event struct {
 // Size returns the length of m's encoding.
 func (m *Event) Size() (n int) {
 	if m.Type != 0 {
-		n += sizeTag(1) + sizeVarint(uint64(int64(m.Type)))
+		n += 1 + sizeVarint(uint64(int64(m.Type)))
 	}
 	if m.TimeUnixNano != 0 {
-		n += sizeTag(2) + sizeVarint(uint64(m.TimeUnixNano))
+		n += 1 + sizeVarint(uint64(m.TimeUnixNano))
 	}
 	if len(m.Endpoint) > 0 {
-		n += sizeTag(3) + sizeBytes(len(m.Endpoint))
+		n += 1 + sizeBytes(len(m.Endpoint))
 	}
 	if len(m.RegistrationID) > 0 {
-		n += sizeTag(4) + sizeBytes(len(m.RegistrationID))
+		n += 1 + sizeBytes(len(m.RegistrationID))
 	}
 	if m.Lifetime != 0 {
-		n += sizeTag(5) + sizeVarint(uint64(m.Lifetime))
+		n += 1 + sizeVarint(uint64(m.Lifetime))
 	}
 	if len(m.Binding) > 0 {
-		n += sizeTag(6) + sizeBytes(len(m.Binding))
+		n += 1 + sizeBytes(len(m.Binding))
 	}
 	if len(m.LWM2MVersion) > 0 {
-		n += sizeTag(7) + sizeBytes(len(m.LWM2MVersion))
+		n += 1 + sizeBytes(len(m.LWM2MVersion))
 	}
 	if m.Queue {
-		n += sizeTag(8) + sizeVarint(boolVarint(m.Queue))
+		n += 1 + sizeVarint(boolVarint(m.Queue))
 	}
 	if len(m.Address) > 0 {
-		n += sizeTag(9) + sizeBytes(len(m.Address))
+		n += 1 + sizeBytes(len(m.Address))
 	}
 	for i := range m.Objects {
-		n += sizeTag(10) + sizeBytes(m.Objects[i].Size())
+		n += 1 + sizeBytes(m.Objects[i].Size())
 	}
 	if len(m.Token) > 0 {
-		n += sizeTag(11) + sizeBytes(len(m.Token))
+		n += 1 + sizeBytes(len(m.Token))
 	}
 	for i := range m.Paths {
-		n += sizeTag(12) + sizeBytes(m.Paths[i].Size())
+		n += 1 + sizeBytes(m.Paths[i].Size())
 	}
 	for i := range m.Entries {
-		n += sizeTag(13) + sizeBytes(m.Entries[i].Size())
+		n += 1 + sizeBytes(m.Entries[i].Size())
 	}
 	for i := range m.Records {
-		n += sizeTag(14) + sizeBytes(m.Records[i].Size())
+		n += 1 + sizeBytes(m.Records[i].Size())
 	}
 	if m.ErrorCode != 0 {
-		n += sizeTag(15) + sizeVarint(uint64(m.ErrorCode))
+		n += 1 + sizeVarint(uint64(m.ErrorCode))
 	}
 	if len(m.Error) > 0 {
-		n += sizeTag(16) + sizeBytes(len(m.Error))
+		n += 2 + sizeBytes(len(m.Error))
 	}
 	return n
 }
@@ -2436,65 +2478,79 @@ func (m *Event) Size() (n int) {
 // MarshalAppend appends m's encoding to b and returns the result.
 func (m *Event) MarshalAppend(b []byte) []byte {
 	if m.Type != 0 {
-		b = appendTag(b, 1, wireVarint)
+		b = append(b, 0x08)
 		b = appendVarint(b, uint64(int64(m.Type)))
 	}
 	if m.TimeUnixNano != 0 {
-		b = appendTag(b, 2, wireVarint)
+		b = append(b, 0x10)
 		b = appendVarint(b, uint64(m.TimeUnixNano))
 	}
 	if len(m.Endpoint) > 0 {
-		b = appendString(b, 3, m.Endpoint)
+		b = append(b, 0x1a)
+		b = appendVarint(b, uint64(len(m.Endpoint)))
+		b = append(b, m.Endpoint...)
 	}
 	if len(m.RegistrationID) > 0 {
-		b = appendString(b, 4, m.RegistrationID)
+		b = append(b, 0x22)
+		b = appendVarint(b, uint64(len(m.RegistrationID)))
+		b = append(b, m.RegistrationID...)
 	}
 	if m.Lifetime != 0 {
-		b = appendTag(b, 5, wireVarint)
+		b = append(b, 0x28)
 		b = appendVarint(b, uint64(m.Lifetime))
 	}
 	if len(m.Binding) > 0 {
-		b = appendString(b, 6, m.Binding)
+		b = append(b, 0x32)
+		b = appendVarint(b, uint64(len(m.Binding)))
+		b = append(b, m.Binding...)
 	}
 	if len(m.LWM2MVersion) > 0 {
-		b = appendString(b, 7, m.LWM2MVersion)
+		b = append(b, 0x3a)
+		b = appendVarint(b, uint64(len(m.LWM2MVersion)))
+		b = append(b, m.LWM2MVersion...)
 	}
 	if m.Queue {
-		b = appendTag(b, 8, wireVarint)
-		b = appendVarint(b, boolVarint(m.Queue))
+		b = append(b, 0x40)
+		b = append(b, 1)
 	}
 	if len(m.Address) > 0 {
-		b = appendString(b, 9, m.Address)
+		b = append(b, 0x4a)
+		b = appendVarint(b, uint64(len(m.Address)))
+		b = append(b, m.Address...)
 	}
 	for i := range m.Objects {
-		b = appendTag(b, 10, wireBytes)
+		b = append(b, 0x52)
 		b = appendVarint(b, uint64(m.Objects[i].Size()))
 		b = m.Objects[i].MarshalAppend(b)
 	}
 	if len(m.Token) > 0 {
-		b = appendBytes(b, 11, m.Token)
+		b = append(b, 0x5a)
+		b = appendVarint(b, uint64(len(m.Token)))
+		b = append(b, m.Token...)
 	}
 	for i := range m.Paths {
-		b = appendTag(b, 12, wireBytes)
+		b = append(b, 0x62)
 		b = appendVarint(b, uint64(m.Paths[i].Size()))
 		b = m.Paths[i].MarshalAppend(b)
 	}
 	for i := range m.Entries {
-		b = appendTag(b, 13, wireBytes)
+		b = append(b, 0x6a)
 		b = appendVarint(b, uint64(m.Entries[i].Size()))
 		b = m.Entries[i].MarshalAppend(b)
 	}
 	for i := range m.Records {
-		b = appendTag(b, 14, wireBytes)
+		b = append(b, 0x72)
 		b = appendVarint(b, uint64(m.Records[i].Size()))
 		b = m.Records[i].MarshalAppend(b)
 	}
 	if m.ErrorCode != 0 {
-		b = appendTag(b, 15, wireVarint)
+		b = append(b, 0x78)
 		b = appendVarint(b, uint64(m.ErrorCode))
 	}
 	if len(m.Error) > 0 {
-		b = appendString(b, 16, m.Error)
+		b = append(b, 0x82, 0x01)
+		b = appendVarint(b, uint64(len(m.Error)))
+		b = append(b, m.Error...)
 	}
 	return b
 }
@@ -2621,7 +2677,7 @@ type EventRequest struct {
 // Size returns the length of m's encoding.
 func (m *EventRequest) Size() (n int) {
 	if m.Event != nil {
-		n += sizeTag(1) + sizeBytes(m.Event.Size())
+		n += 1 + sizeBytes(m.Event.Size())
 	}
 	return n
 }
@@ -2629,7 +2685,7 @@ func (m *EventRequest) Size() (n int) {
 // MarshalAppend appends m's encoding to b and returns the result.
 func (m *EventRequest) MarshalAppend(b []byte) []byte {
 	if m.Event != nil {
-		b = appendTag(b, 1, wireBytes)
+		b = append(b, 0x0a)
 		b = appendVarint(b, uint64(m.Event.Size()))
 		b = m.Event.MarshalAppend(b)
 	}
@@ -2727,7 +2783,7 @@ type ChangedRequest struct {
 // Size returns the length of m's encoding.
 func (m *ChangedRequest) Size() (n int) {
 	for i := range m.Paths {
-		n += sizeTag(1) + sizeBytes(m.Paths[i].Size())
+		n += 1 + sizeBytes(m.Paths[i].Size())
 	}
 	return n
 }
@@ -2735,7 +2791,7 @@ func (m *ChangedRequest) Size() (n int) {
 // MarshalAppend appends m's encoding to b and returns the result.
 func (m *ChangedRequest) MarshalAppend(b []byte) []byte {
 	for i := range m.Paths {
-		b = appendTag(b, 1, wireBytes)
+		b = append(b, 0x0a)
 		b = appendVarint(b, uint64(m.Paths[i].Size()))
 		b = m.Paths[i].MarshalAppend(b)
 	}
@@ -2831,7 +2887,7 @@ type KVGetRequest struct {
 // Size returns the length of m's encoding.
 func (m *KVGetRequest) Size() (n int) {
 	if len(m.Key) > 0 {
-		n += sizeTag(1) + sizeBytes(len(m.Key))
+		n += 1 + sizeBytes(len(m.Key))
 	}
 	return n
 }
@@ -2839,7 +2895,9 @@ func (m *KVGetRequest) Size() (n int) {
 // MarshalAppend appends m's encoding to b and returns the result.
 func (m *KVGetRequest) MarshalAppend(b []byte) []byte {
 	if len(m.Key) > 0 {
-		b = appendString(b, 1, m.Key)
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(len(m.Key)))
+		b = append(b, m.Key...)
 	}
 	return b
 }
@@ -2888,10 +2946,10 @@ type KVGetResponse struct {
 // Size returns the length of m's encoding.
 func (m *KVGetResponse) Size() (n int) {
 	if m.Found {
-		n += sizeTag(1) + sizeVarint(boolVarint(m.Found))
+		n += 1 + sizeVarint(boolVarint(m.Found))
 	}
 	if len(m.Value) > 0 {
-		n += sizeTag(2) + sizeBytes(len(m.Value))
+		n += 1 + sizeBytes(len(m.Value))
 	}
 	return n
 }
@@ -2899,11 +2957,13 @@ func (m *KVGetResponse) Size() (n int) {
 // MarshalAppend appends m's encoding to b and returns the result.
 func (m *KVGetResponse) MarshalAppend(b []byte) []byte {
 	if m.Found {
-		b = appendTag(b, 1, wireVarint)
-		b = appendVarint(b, boolVarint(m.Found))
+		b = append(b, 0x08)
+		b = append(b, 1)
 	}
 	if len(m.Value) > 0 {
-		b = appendBytes(b, 2, m.Value)
+		b = append(b, 0x12)
+		b = appendVarint(b, uint64(len(m.Value)))
+		b = append(b, m.Value...)
 	}
 	return b
 }
@@ -2957,10 +3017,10 @@ type KVPutRequest struct {
 // Size returns the length of m's encoding.
 func (m *KVPutRequest) Size() (n int) {
 	if len(m.Key) > 0 {
-		n += sizeTag(1) + sizeBytes(len(m.Key))
+		n += 1 + sizeBytes(len(m.Key))
 	}
 	if len(m.Value) > 0 {
-		n += sizeTag(2) + sizeBytes(len(m.Value))
+		n += 1 + sizeBytes(len(m.Value))
 	}
 	return n
 }
@@ -2968,10 +3028,14 @@ func (m *KVPutRequest) Size() (n int) {
 // MarshalAppend appends m's encoding to b and returns the result.
 func (m *KVPutRequest) MarshalAppend(b []byte) []byte {
 	if len(m.Key) > 0 {
-		b = appendString(b, 1, m.Key)
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(len(m.Key)))
+		b = append(b, m.Key...)
 	}
 	if len(m.Value) > 0 {
-		b = appendBytes(b, 2, m.Value)
+		b = append(b, 0x12)
+		b = appendVarint(b, uint64(len(m.Value)))
+		b = append(b, m.Value...)
 	}
 	return b
 }
@@ -3069,7 +3133,7 @@ type KVDeleteRequest struct {
 // Size returns the length of m's encoding.
 func (m *KVDeleteRequest) Size() (n int) {
 	if len(m.Key) > 0 {
-		n += sizeTag(1) + sizeBytes(len(m.Key))
+		n += 1 + sizeBytes(len(m.Key))
 	}
 	return n
 }
@@ -3077,7 +3141,9 @@ func (m *KVDeleteRequest) Size() (n int) {
 // MarshalAppend appends m's encoding to b and returns the result.
 func (m *KVDeleteRequest) MarshalAppend(b []byte) []byte {
 	if len(m.Key) > 0 {
-		b = appendString(b, 1, m.Key)
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(len(m.Key)))
+		b = append(b, m.Key...)
 	}
 	return b
 }
@@ -3173,13 +3239,13 @@ type KVListRequest struct {
 // Size returns the length of m's encoding.
 func (m *KVListRequest) Size() (n int) {
 	if len(m.Prefix) > 0 {
-		n += sizeTag(1) + sizeBytes(len(m.Prefix))
+		n += 1 + sizeBytes(len(m.Prefix))
 	}
 	if len(m.After) > 0 {
-		n += sizeTag(2) + sizeBytes(len(m.After))
+		n += 1 + sizeBytes(len(m.After))
 	}
 	if m.Limit != 0 {
-		n += sizeTag(3) + sizeVarint(uint64(m.Limit))
+		n += 1 + sizeVarint(uint64(m.Limit))
 	}
 	return n
 }
@@ -3187,13 +3253,17 @@ func (m *KVListRequest) Size() (n int) {
 // MarshalAppend appends m's encoding to b and returns the result.
 func (m *KVListRequest) MarshalAppend(b []byte) []byte {
 	if len(m.Prefix) > 0 {
-		b = appendString(b, 1, m.Prefix)
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(len(m.Prefix)))
+		b = append(b, m.Prefix...)
 	}
 	if len(m.After) > 0 {
-		b = appendString(b, 2, m.After)
+		b = append(b, 0x12)
+		b = appendVarint(b, uint64(len(m.After)))
+		b = append(b, m.After...)
 	}
 	if m.Limit != 0 {
-		b = appendTag(b, 3, wireVarint)
+		b = append(b, 0x18)
 		b = appendVarint(b, uint64(m.Limit))
 	}
 	return b
@@ -3253,10 +3323,10 @@ type KVListResponse struct {
 // Size returns the length of m's encoding.
 func (m *KVListResponse) Size() (n int) {
 	for _, v := range m.Keys {
-		n += sizeTag(1) + sizeBytes(len(v))
+		n += 1 + sizeBytes(len(v))
 	}
 	if m.More {
-		n += sizeTag(2) + sizeVarint(boolVarint(m.More))
+		n += 1 + sizeVarint(boolVarint(m.More))
 	}
 	return n
 }
@@ -3264,11 +3334,13 @@ func (m *KVListResponse) Size() (n int) {
 // MarshalAppend appends m's encoding to b and returns the result.
 func (m *KVListResponse) MarshalAppend(b []byte) []byte {
 	for _, v := range m.Keys {
-		b = appendString(b, 1, v)
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(len(v)))
+		b = append(b, v...)
 	}
 	if m.More {
-		b = appendTag(b, 2, wireVarint)
-		b = appendVarint(b, boolVarint(m.More))
+		b = append(b, 0x10)
+		b = append(b, 1)
 	}
 	return b
 }
@@ -3333,34 +3405,34 @@ type LWM2MRequest struct {
 // Size returns the length of m's encoding.
 func (m *LWM2MRequest) Size() (n int) {
 	if len(m.Endpoint) > 0 {
-		n += sizeTag(1) + sizeBytes(len(m.Endpoint))
+		n += 1 + sizeBytes(len(m.Endpoint))
 	}
 	if m.Operation != 0 {
-		n += sizeTag(2) + sizeVarint(uint64(int64(m.Operation)))
+		n += 1 + sizeVarint(uint64(int64(m.Operation)))
 	}
 	if m.Path != nil {
-		n += sizeTag(3) + sizeBytes(m.Path.Size())
+		n += 1 + sizeBytes(m.Path.Size())
 	}
 	for i := range m.Paths {
-		n += sizeTag(4) + sizeBytes(m.Paths[i].Size())
+		n += 1 + sizeBytes(m.Paths[i].Size())
 	}
 	if m.Node != nil {
-		n += sizeTag(5) + sizeBytes(m.Node.Size())
+		n += 1 + sizeBytes(m.Node.Size())
 	}
 	for i := range m.Entries {
-		n += sizeTag(6) + sizeBytes(m.Entries[i].Size())
+		n += 1 + sizeBytes(m.Entries[i].Size())
 	}
 	if len(m.Args) > 0 {
-		n += sizeTag(7) + sizeBytes(len(m.Args))
+		n += 1 + sizeBytes(len(m.Args))
 	}
 	if len(m.Attributes) > 0 {
-		n += sizeTag(8) + sizeBytes(len(m.Attributes))
+		n += 1 + sizeBytes(len(m.Attributes))
 	}
 	if m.ContentFormat != nil {
-		n += sizeTag(9) + sizeVarint(uint64(*m.ContentFormat))
+		n += 1 + sizeVarint(uint64(*m.ContentFormat))
 	}
 	if m.TimeoutMS != 0 {
-		n += sizeTag(10) + sizeVarint(uint64(m.TimeoutMS))
+		n += 1 + sizeVarint(uint64(m.TimeoutMS))
 	}
 	return n
 }
@@ -3368,44 +3440,50 @@ func (m *LWM2MRequest) Size() (n int) {
 // MarshalAppend appends m's encoding to b and returns the result.
 func (m *LWM2MRequest) MarshalAppend(b []byte) []byte {
 	if len(m.Endpoint) > 0 {
-		b = appendString(b, 1, m.Endpoint)
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(len(m.Endpoint)))
+		b = append(b, m.Endpoint...)
 	}
 	if m.Operation != 0 {
-		b = appendTag(b, 2, wireVarint)
+		b = append(b, 0x10)
 		b = appendVarint(b, uint64(int64(m.Operation)))
 	}
 	if m.Path != nil {
-		b = appendTag(b, 3, wireBytes)
+		b = append(b, 0x1a)
 		b = appendVarint(b, uint64(m.Path.Size()))
 		b = m.Path.MarshalAppend(b)
 	}
 	for i := range m.Paths {
-		b = appendTag(b, 4, wireBytes)
+		b = append(b, 0x22)
 		b = appendVarint(b, uint64(m.Paths[i].Size()))
 		b = m.Paths[i].MarshalAppend(b)
 	}
 	if m.Node != nil {
-		b = appendTag(b, 5, wireBytes)
+		b = append(b, 0x2a)
 		b = appendVarint(b, uint64(m.Node.Size()))
 		b = m.Node.MarshalAppend(b)
 	}
 	for i := range m.Entries {
-		b = appendTag(b, 6, wireBytes)
+		b = append(b, 0x32)
 		b = appendVarint(b, uint64(m.Entries[i].Size()))
 		b = m.Entries[i].MarshalAppend(b)
 	}
 	if len(m.Args) > 0 {
-		b = appendBytes(b, 7, m.Args)
+		b = append(b, 0x3a)
+		b = appendVarint(b, uint64(len(m.Args)))
+		b = append(b, m.Args...)
 	}
 	if len(m.Attributes) > 0 {
-		b = appendString(b, 8, m.Attributes)
+		b = append(b, 0x42)
+		b = appendVarint(b, uint64(len(m.Attributes)))
+		b = append(b, m.Attributes...)
 	}
 	if m.ContentFormat != nil {
-		b = appendTag(b, 9, wireVarint)
+		b = append(b, 0x48)
 		b = appendVarint(b, uint64(*m.ContentFormat))
 	}
 	if m.TimeoutMS != 0 {
-		b = appendTag(b, 10, wireVarint)
+		b = append(b, 0x50)
 		b = appendVarint(b, uint64(m.TimeoutMS))
 	}
 	return b
@@ -3513,22 +3591,22 @@ type LWM2MResponse struct {
 // Size returns the length of m's encoding.
 func (m *LWM2MResponse) Size() (n int) {
 	if m.Code != 0 {
-		n += sizeTag(1) + sizeVarint(uint64(m.Code))
+		n += 1 + sizeVarint(uint64(m.Code))
 	}
 	if m.Node != nil {
-		n += sizeTag(2) + sizeBytes(m.Node.Size())
+		n += 1 + sizeBytes(m.Node.Size())
 	}
 	for i := range m.Entries {
-		n += sizeTag(3) + sizeBytes(m.Entries[i].Size())
+		n += 1 + sizeBytes(m.Entries[i].Size())
 	}
 	if len(m.Links) > 0 {
-		n += sizeTag(4) + sizeBytes(len(m.Links))
+		n += 1 + sizeBytes(len(m.Links))
 	}
 	if m.Location != nil {
-		n += sizeTag(5) + sizeBytes(m.Location.Size())
+		n += 1 + sizeBytes(m.Location.Size())
 	}
 	if len(m.Token) > 0 {
-		n += sizeTag(6) + sizeBytes(len(m.Token))
+		n += 1 + sizeBytes(len(m.Token))
 	}
 	return n
 }
@@ -3536,29 +3614,33 @@ func (m *LWM2MResponse) Size() (n int) {
 // MarshalAppend appends m's encoding to b and returns the result.
 func (m *LWM2MResponse) MarshalAppend(b []byte) []byte {
 	if m.Code != 0 {
-		b = appendTag(b, 1, wireVarint)
+		b = append(b, 0x08)
 		b = appendVarint(b, uint64(m.Code))
 	}
 	if m.Node != nil {
-		b = appendTag(b, 2, wireBytes)
+		b = append(b, 0x12)
 		b = appendVarint(b, uint64(m.Node.Size()))
 		b = m.Node.MarshalAppend(b)
 	}
 	for i := range m.Entries {
-		b = appendTag(b, 3, wireBytes)
+		b = append(b, 0x1a)
 		b = appendVarint(b, uint64(m.Entries[i].Size()))
 		b = m.Entries[i].MarshalAppend(b)
 	}
 	if len(m.Links) > 0 {
-		b = appendString(b, 4, m.Links)
+		b = append(b, 0x22)
+		b = appendVarint(b, uint64(len(m.Links)))
+		b = append(b, m.Links...)
 	}
 	if m.Location != nil {
-		b = appendTag(b, 5, wireBytes)
+		b = append(b, 0x2a)
 		b = appendVarint(b, uint64(m.Location.Size()))
 		b = m.Location.MarshalAppend(b)
 	}
 	if len(m.Token) > 0 {
-		b = appendBytes(b, 6, m.Token)
+		b = append(b, 0x32)
+		b = appendVarint(b, uint64(len(m.Token)))
+		b = append(b, m.Token...)
 	}
 	return b
 }

@@ -76,9 +76,6 @@ func sizeVarint(v uint64) int {
 	return n
 }
 
-// sizeTag returns the length of the tag of field num.
-func sizeTag(num int32) int { return sizeVarint(uint64(num) << 3) }
-
 // sizeBytes returns the length of a length-delimited field's value with n
 // bytes of content, its length prefix included.
 func sizeBytes(n int) int { return sizeVarint(uint64(n)) + n }
@@ -91,25 +88,9 @@ func appendVarint(b []byte, v uint64) []byte {
 	return append(b, byte(v))
 }
 
-func appendTag(b []byte, num int32, wt int) []byte {
-	return appendVarint(b, uint64(num)<<3|uint64(wt))
-}
-
 func appendFixed64(b []byte, v uint64) []byte {
 	return append(b, byte(v), byte(v>>8), byte(v>>16), byte(v>>24),
 		byte(v>>32), byte(v>>40), byte(v>>48), byte(v>>56))
-}
-
-func appendString(b []byte, num int32, s string) []byte {
-	b = appendTag(b, num, wireBytes)
-	b = appendVarint(b, uint64(len(s)))
-	return append(b, s...)
-}
-
-func appendBytes(b []byte, num int32, s []byte) []byte {
-	b = appendTag(b, num, wireBytes)
-	b = appendVarint(b, uint64(len(s)))
-	return append(b, s...)
 }
 
 func zigzag(v int64) uint64   { return uint64(v<<1) ^ uint64(v>>63) }

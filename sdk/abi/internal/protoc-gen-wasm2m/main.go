@@ -300,13 +300,42 @@ func genMessage(g *protogen.GeneratedFile, m *protogen.Message) error {
 	return nil
 }
 
+// tagBytes returns the tag of field num with wire type wt as Go byte
+// literals, computed here so that the generated code appends constants.
+func tagBytes(num int32, wt int) string {
+	v := uint64(num)<<3 | uint64(wt)
+	var parts []string
+	for v >= 0x80 {
+		parts = append(parts, fmt.Sprintf("0x%02x", byte(v)|0x80))
+		v >>= 7
+	}
+	parts = append(parts, fmt.Sprintf("0x%02x", byte(v)))
+	return strings.Join(parts, ", ")
+}
+
+// tagSize returns the length of the tag of field num.
+func tagSize(num int32) string {
+	return fmt.Sprint(len(strings.Split(tagBytes(num, 0), ",")))
+}
+
+// wireType returns the wire type of a singular value of fd.
+func (fd field) wireType() int {
+	switch {
+	case fd.kind == protoreflect.DoubleKind:
+		return 1
+	case fd.isVarint():
+		return 0
+	}
+	return 2
+}
+
 func genSize(g *protogen.GeneratedFile, name string, fields []field) {
 	g.P()
 	g.P("// Size returns the length of m's encoding.")
 	g.P("func (m *", name, ") Size() (n int) {")
 	for _, fd := range fields {
 		x := "m." + fd.name
-		tag := fmt.Sprintf("sizeTag(%d)", fd.num)
+		tag := tagSize(fd.num)
 		switch {
 		case fd.repeated && fd.msg != "":
 			g.P("for i := range ", x, " {")
@@ -359,25 +388,24 @@ func genMarshal(g *protogen.GeneratedFile, name string, fields []field) {
 	g.P("func (m *", name, ") MarshalAppend(b []byte) []byte {")
 	for _, fd := range fields {
 		x := "m." + fd.name
-		num := fmt.Sprint(fd.num)
+		tag := "b = append(b, " + tagBytes(fd.num, fd.wireType()) + ")"
+		packed := "b = append(b, " + tagBytes(fd.num, 2) + ")"
 		switch {
 		case fd.repeated && fd.msg != "":
 			g.P("for i := range ", x, " {")
-			g.P("b = appendTag(b, ", num, ", wireBytes)")
+			g.P(tag)
 			g.P("b = appendVarint(b, uint64(", x, "[i].Size()))")
 			g.P("b = ", x, "[i].MarshalAppend(b)")
 			g.P("}")
-		case fd.repeated && fd.kind == protoreflect.StringKind:
+		case fd.repeated && (fd.kind == protoreflect.StringKind || fd.kind == protoreflect.BytesKind):
 			g.P("for _, v := range ", x, " {")
-			g.P("b = appendString(b, ", num, ", v)")
-			g.P("}")
-		case fd.repeated && fd.kind == protoreflect.BytesKind:
-			g.P("for _, v := range ", x, " {")
-			g.P("b = appendBytes(b, ", num, ", v)")
+			g.P(tag)
+			g.P("b = appendVarint(b, uint64(len(v)))")
+			g.P("b = append(b, v...)")
 			g.P("}")
 		case fd.repeated && fd.kind == protoreflect.DoubleKind:
 			g.P("if len(", x, ") > 0 {")
-			g.P("b = appendTag(b, ", num, ", wireBytes)")
+			g.P(packed)
 			g.P("b = appendVarint(b, uint64(8*len(", x, ")))")
 			g.P("for _, v := range ", x, " {")
 			g.P("b = appendFixed64(b, float64bits(v))")
@@ -389,7 +417,7 @@ func genMarshal(g *protogen.GeneratedFile, name string, fields []field) {
 			g.P("for _, v := range ", x, " {")
 			g.P("p += sizeVarint(", fd.encode("v"), ")")
 			g.P("}")
-			g.P("b = appendTag(b, ", num, ", wireBytes)")
+			g.P(packed)
 			g.P("b = appendVarint(b, uint64(p))")
 			g.P("for _, v := range ", x, " {")
 			g.P("b = appendVarint(b, ", fd.encode("v"), ")")
@@ -397,7 +425,7 @@ func genMarshal(g *protogen.GeneratedFile, name string, fields []field) {
 			g.P("}")
 		case fd.msg != "":
 			g.P("if ", x, " != nil {")
-			g.P("b = appendTag(b, ", num, ", wireBytes)")
+			g.P(tag)
 			g.P("b = appendVarint(b, uint64(", x, ".Size()))")
 			g.P("b = ", x, ".MarshalAppend(b)")
 			g.P("}")
@@ -407,16 +435,20 @@ func genMarshal(g *protogen.GeneratedFile, name string, fields []field) {
 				cond, v = x+" != nil", "*"+x
 			}
 			g.P("if ", cond, " {")
+			g.P(tag)
 			switch fd.kind {
-			case protoreflect.StringKind:
-				g.P("b = appendString(b, ", num, ", ", v, ")")
-			case protoreflect.BytesKind:
-				g.P("b = appendBytes(b, ", num, ", ", v, ")")
+			case protoreflect.StringKind, protoreflect.BytesKind:
+				g.P("b = appendVarint(b, uint64(len(", v, ")))")
+				g.P("b = append(b, ", v, "...)")
 			case protoreflect.DoubleKind:
-				g.P("b = appendTag(b, ", num, ", wireFixed64)")
 				g.P("b = appendFixed64(b, ", fd.encode(v), ")")
+			case protoreflect.BoolKind:
+				if fd.optional {
+					g.P("b = appendVarint(b, boolVarint(", v, "))")
+				} else {
+					g.P("b = append(b, 1)") // only true is written
+				}
 			default:
-				g.P("b = appendTag(b, ", num, ", wireVarint)")
 				g.P("b = appendVarint(b, ", fd.encode(v), ")")
 			}
 			g.P("}")
