@@ -445,3 +445,20 @@ func metricsText(t *testing.T, e *env) string {
 	_, b := e.call(t, "GET", "/metrics", "", "")
 	return string(b)
 }
+
+// TestEventStreamFilter: ?ep= limits the stream to one device.
+func TestEventStreamFilter(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	only := e.openStream(t, "?ep=two")
+	all := e.openStream(t, "")
+	e.startDevice(t, "one", deviceOptions{})
+	e.startDevice(t, "two", deviceOptions{})
+	for _, want := range []string{"one", "two"} {
+		if m := decode(t, all.next(t, evRegistration, 5*time.Second).data); m["endpoint"] != want {
+			t.Errorf("all: %v, want %s", m["endpoint"], want)
+		}
+	}
+	if m := decode(t, only.next(t, evRegistration, 5*time.Second).data); m["endpoint"] != "two" {
+		t.Errorf("filtered: %v", m["endpoint"])
+	}
+}
