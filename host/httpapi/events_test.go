@@ -123,4 +123,3 @@ func TestEventStreamSlowReader(t *testing.T) {
 		}
 	}
 }
-
