@@ -25,11 +25,14 @@ type gen struct {
 	hash  [32]byte
 	minor uint32
 
-	refs  atomic.Int64
-	sem   chan struct{}  // a token per instance in use or being started
-	idle  chan *instance // instances free for a call
-	insts sync.Map       // api.Module → *instance, for host functions
-	alive atomic.Int64
+	refs    atomic.Int64
+	max     int
+	mu      sync.Mutex
+	idle    []*instance // instances free for a call, the last used last
+	out     int         // instances in a call or being started
+	waiters []*waiter   // callers waiting for an instance, first come first
+	insts   sync.Map    // api.Module → *instance, for host functions
+	alive   atomic.Int64
 }
 
 // newGen compiles and checks wasm in a runtime of its own and starts its
@@ -44,8 +47,7 @@ func (p *Plugin) newGen(ctx context.Context, wasm []byte) (_ *gen, err error) {
 		p:    p,
 		rt:   wazero.NewRuntimeWithConfig(ctx, rcfg),
 		hash: hash(wasm),
-		sem:  make(chan struct{}, p.cfg.MaxInstances),
-		idle: make(chan *instance, p.cfg.MaxInstances),
+		max:  p.cfg.MaxInstances,
 	}
 	g.refs.Store(1)
 	defer func() {
@@ -102,7 +104,7 @@ func (p *Plugin) newGen(ctx context.Context, wasm []byte) (_ *gen, err error) {
 		p.log.Info("plugin built against a newer minor ABI version; what it adds is not used",
 			"minor", g.minor, "host_minor", abi.Minor)
 	}
-	g.idle <- in
+	g.idle = append(g.idle, in)
 	return g, nil
 }
 
@@ -127,52 +129,102 @@ func (g *gen) release() {
 // shutdown runs once no call holds g: every instance is idle.
 func (g *gen) shutdown() {
 	ctx := context.Background()
-	for {
-		select {
-		case in := <-g.idle:
-			in.stop(ctx)
-			in.close()
-			continue
-		default:
-		}
-		break
+	g.mu.Lock()
+	idle := g.idle
+	g.idle = nil
+	g.mu.Unlock()
+	for _, in := range idle {
+		in.stop(ctx)
+		in.close()
 	}
 	_ = g.rt.Close(ctx)
 	g.p.genDone(g)
 }
 
+// waiter is a caller waiting for an instance: put hands it one, or nil
+// for the right to start one (the instance it would have had was
+// discarded).
+type waiter struct {
+	ch chan *instance
+}
+
 // get waits with ctx for a free instance, starting one if the pool is
-// not full.
+// not full. The most recently used idle instance goes first (its memory
+// is the warmest).
 func (g *gen) get(ctx context.Context) (*instance, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, ctxError(g.p.cfg.ID, "no call", err)
 	}
+	g.mu.Lock()
+	if n := len(g.idle); n > 0 {
+		in := g.idle[n-1]
+		g.idle = g.idle[:n-1]
+		g.out++
+		g.mu.Unlock()
+		return in, nil
+	}
+	if g.out < g.max {
+		g.out++
+		g.mu.Unlock()
+		return g.start(ctx)
+	}
+	w := &waiter{ch: make(chan *instance, 1)}
+	g.waiters = append(g.waiters, w)
+	g.mu.Unlock()
+
 	select {
-	case g.sem <- struct{}{}:
-	default:
-		select {
-		case g.sem <- struct{}{}:
-		case <-ctx.Done():
+	case in := <-w.ch:
+		if in == nil {
+			return g.start(ctx)
+		}
+		return in, nil
+	case <-ctx.Done():
+	}
+	g.mu.Lock()
+	for i, x := range g.waiters {
+		if x == w {
+			g.waiters = append(g.waiters[:i], g.waiters[i+1:]...)
+			g.mu.Unlock()
 			return nil, ctxError(g.p.cfg.ID, "waiting for a free instance", ctx.Err())
 		}
 	}
-	select {
-	case in := <-g.idle:
-		return in, nil
-	default:
+	g.mu.Unlock()
+	// put handed w an instance (or a slot) as ctx ended: pass it on.
+	if in := <-w.ch; in != nil {
+		g.put(in, false)
+	} else {
+		g.release1()
 	}
-	ictx := ctx
+	return nil, ctxError(g.p.cfg.ID, "waiting for a free instance", ctx.Err())
+}
+
+// start starts an instance in a slot the caller holds.
+func (g *gen) start(ctx context.Context) (*instance, error) {
 	if g.p.cfg.Timeout > 0 {
 		var cancel context.CancelFunc
-		ictx, cancel = context.WithTimeout(ctx, g.p.cfg.InitTimeout)
+		ctx, cancel = context.WithTimeout(ctx, g.p.cfg.InitTimeout)
 		defer cancel()
 	}
-	in, err := g.newInstance(ictx)
+	in, err := g.newInstance(ctx)
 	if err != nil {
-		<-g.sem
+		g.release1()
 		return nil, err
 	}
 	return in, nil
+}
+
+// release1 gives up a slot without an instance.
+func (g *gen) release1() {
+	g.mu.Lock()
+	if len(g.waiters) > 0 {
+		w := g.waiters[0]
+		g.waiters = g.waiters[1:]
+		g.mu.Unlock()
+		w.ch <- nil
+		return
+	}
+	g.out--
+	g.mu.Unlock()
 }
 
 // put returns an instance after a call, or discards it if broken.
@@ -181,10 +233,20 @@ func (g *gen) put(in *instance, broken bool) {
 	if broken {
 		g.p.discarded.Add(1)
 		in.close()
-	} else {
-		g.idle <- in
+		g.release1()
+		return
 	}
-	<-g.sem
+	g.mu.Lock()
+	if len(g.waiters) > 0 {
+		w := g.waiters[0]
+		g.waiters = g.waiters[1:]
+		g.mu.Unlock()
+		w.ch <- in
+		return
+	}
+	g.out--
+	g.idle = append(g.idle, in)
+	g.mu.Unlock()
 }
 
 // instanceOf finds the instance of the guest calling a host function:

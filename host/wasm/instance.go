@@ -80,7 +80,7 @@ func (g *gen) newInstance(ctx context.Context) (_ *instance, err error) {
 	in.minor = uint32(minor)
 
 	if p.cfg.Start != nil {
-		if _, _, err := in.call(ctx, abi.MethodStart, p.cfg.Start); err != nil {
+		if _, _, err := in.call(ctx, abi.MethodStart, p.cfg.Start, nil); err != nil {
 			return nil, &model.Error{Code: model.CodeOf(err),
 				Msg: fmt.Sprintf("plugin %s: start request: %s", p.cfg.ID, p.bare(err)), Err: err}
 		}
@@ -88,8 +88,9 @@ func (g *gen) newInstance(ctx context.Context) (_ *instance, err error) {
 	return in, nil
 }
 
-// call runs one call. broken says the instance must be discarded.
-func (in *instance) call(ctx context.Context, method abi.Method, req []byte) (resp []byte, broken bool, err error) {
+// call runs one call and appends the response to dst (nil: a new slice
+// of its size). broken says the instance must be discarded.
+func (in *instance) call(ctx context.Context, method abi.Method, req, dst []byte) (resp []byte, broken bool, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			resp, broken = nil, true
@@ -134,9 +135,10 @@ func (in *instance) call(ctx context.Context, method abi.Method, req []byte) (re
 		return nil, true, in.broke("%s returned a response of %d bytes at %d, outside its memory of %d bytes",
 			abi.ExportCall, size, ptr, in.mem.Size())
 	}
-	resp = make([]byte, size)
-	copy(resp, b)
-	return resp, false, nil
+	if dst == nil {
+		return append(make([]byte, 0, size), b...), false, nil
+	}
+	return append(dst, b...), false, nil
 }
 
 // status turns a failed call's result r < 0 into the guest's error.
@@ -208,7 +210,7 @@ func (in *instance) stop(ctx context.Context) {
 		ctx, cancel = context.WithTimeout(ctx, p.cfg.InitTimeout)
 		defer cancel()
 	}
-	if _, _, err := in.call(ctx, abi.MethodStop, p.cfg.Stop); err != nil {
+	if _, _, err := in.call(ctx, abi.MethodStop, p.cfg.Stop, nil); err != nil {
 		p.log.Debug("stop request failed", "err", err)
 	}
 }

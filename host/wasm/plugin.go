@@ -103,26 +103,42 @@ func (p *Plugin) Stats() Stats {
 //
 // req is not retained. Call never panics because of the guest.
 func (p *Plugin) Call(ctx context.Context, method abi.Method, req []byte) ([]byte, error) {
+	return p.call(ctx, method, req, nil)
+}
+
+// CallAppend is Call appending the response to dst, so that a caller
+// that reuses its buffer makes no allocation per call.
+func (p *Plugin) CallAppend(ctx context.Context, method abi.Method, req, dst []byte) ([]byte, error) {
+	if dst == nil {
+		dst = []byte{}
+	}
+	return p.call(ctx, method, req, dst)
+}
+
+func (p *Plugin) call(ctx context.Context, method abi.Method, req, dst []byte) ([]byte, error) {
 	g := p.acquire()
 	if g == nil {
-		return nil, fmt.Errorf("plugin %s: %w", p.cfg.ID, ErrClosed)
+		return dst, fmt.Errorf("plugin %s: %w", p.cfg.ID, ErrClosed)
 	}
 	defer g.release()
 	in, err := g.get(ctx)
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
 	cctx := ctx
 	var cancel context.CancelFunc
 	if p.cfg.Timeout > 0 {
 		cctx, cancel = context.WithTimeout(ctx, p.cfg.Timeout)
 	}
-	resp, broken, err := in.call(cctx, method, req)
+	resp, broken, err := in.call(cctx, method, req, dst)
 	if cancel != nil {
 		cancel()
 	}
 	g.put(in, broken)
-	return resp, err
+	if err != nil {
+		return dst, err
+	}
+	return resp, nil
 }
 
 // acquire returns the current module with a reference held, or nil once

@@ -75,6 +75,15 @@ func TestEcho(t *testing.T) {
 			t.Fatalf("%d bytes: echo differs", n)
 		}
 	}
+	// CallAppend appends to the caller's buffer.
+	buf, err := p.CallAppend(ctx, abi.MethodObjectRead, []byte("def"), []byte("abc"))
+	if err != nil || string(buf) != "abcdef" {
+		t.Errorf("CallAppend: %q %v", buf, err)
+	}
+	buf, err = p.CallAppend(ctx, mFail, le32(uint32(model.NotFound)), buf[:1])
+	if !errors.Is(err, model.ErrNotFound) || string(buf) != "a" {
+		t.Errorf("CallAppend failing: %q %v", buf, err)
+	}
 	// The response is the host's copy: the next call does not change it.
 	a, _ := p.Call(ctx, abi.MethodObjectRead, []byte("first"))
 	if _, err := p.Call(ctx, abi.MethodObjectRead, []byte("second")); err != nil {
