@@ -2,7 +2,6 @@ package guest
 
 import (
 	"context"
-	"log/slog"
 	"time"
 
 	"github.com/wasm2m/wasm2m/sdk/abi"
@@ -21,7 +20,7 @@ import (
 // CoAP code (*model.Error): a host function the manifest did not ask for
 // fails with 4.03.
 type Host interface {
-	Log(level slog.Level, msg string)
+	Log(level Level, msg string)
 	Call(ctx context.Context, m abi.HostMethod, req []byte) ([]byte, error)
 }
 

@@ -2,7 +2,11 @@
 
 package guest
 
-import "sync/atomic"
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+)
 
 var native atomic.Pointer[Host]
 
@@ -30,3 +34,8 @@ func defaultHost() Host {
 func reqBuf() []byte { return nil }
 
 func keepReqBuf([]byte) {}
+
+// logDefault logs a line of a plugin without a host to slog.Default().
+func logDefault(ctx context.Context, level Level, msg string) {
+	slog.Default().Log(ctx, slog.Level(level), msg)
+}

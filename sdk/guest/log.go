@@ -2,110 +2,96 @@ package guest
 
 import (
 	"context"
-	"log/slog"
+	"fmt"
 	"strconv"
 	"unicode/utf8"
+)
+
+// Level is the importance of a log line, with slog.Level's numbers: the
+// log import takes it as is.
+type Level int
+
+// Levels of log lines.
+const (
+	LevelDebug Level = -4
+	LevelInfo  Level = 0
+	LevelWarn  Level = 4
+	LevelError Level = 8
 )
 
 // Log logs msg with slog-style key-value args through the host's logger
 // (the log import), which tags it with the plugin's id:
 //
-//	guest.Log(ctx, slog.LevelInfo, "valve opened", "instance", id)
+//	guest.Log(ctx, guest.LevelInfo, "valve opened", "instance", id)
 //
-// The host decides which levels it keeps. Natively, without a host, the
-// record goes to slog.Default().
-func Log(ctx context.Context, level slog.Level, msg string, args ...any) {
-	logger.Log(ctx, level, msg, args...)
-}
-
-var logger = slog.New(&logHandler{})
-
-// Logger returns a *slog.Logger whose records go to the host's logger.
-// Its methods with a context (InfoContext...) reach the host of that
-// context; the others the default host.
-func Logger() *slog.Logger { return logger }
-
-// logHandler formats a record as one line, `msg key=value key=value`, and
-// hands it to the log import. Attributes given With are formatted once.
-type logHandler struct {
-	attrs  []byte // preformatted " key=value" pairs
-	prefix string // group prefix such as "g." for keys
-}
-
-func (h *logHandler) Enabled(context.Context, slog.Level) bool { return true }
-
-func (h *logHandler) Handle(ctx context.Context, r slog.Record) error {
-	b := make([]byte, 0, len(r.Message)+len(h.attrs)+16*r.NumAttrs())
-	b = append(b, r.Message...)
-	b = append(b, h.attrs...)
-	r.Attrs(func(a slog.Attr) bool {
-		b = appendAttr(b, h.prefix, a)
-		return true
-	})
-	host := hostOf(ctx)
-	if host == nil {
-		slog.Default().Log(ctx, r.Level, string(b))
-		return nil
-	}
-	host.Log(r.Level, string(b))
-	return nil
-}
-
-func (h *logHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	n := &logHandler{attrs: append([]byte(nil), h.attrs...), prefix: h.prefix}
-	for _, a := range as {
-		n.attrs = appendAttr(n.attrs, h.prefix, a)
-	}
-	return n
-}
-
-func (h *logHandler) WithGroup(name string) slog.Handler {
-	if name == "" {
-		return h
-	}
-	return &logHandler{attrs: h.attrs, prefix: h.prefix + name + "."}
-}
-
-func appendAttr(b []byte, prefix string, a slog.Attr) []byte {
-	a.Value = a.Value.Resolve()
-	if a.Equal(slog.Attr{}) {
-		return b
-	}
-	if a.Value.Kind() == slog.KindGroup {
-		p := prefix
-		if a.Key != "" {
-			p += a.Key + "."
+// becomes the line `valve opened instance=3`. The host decides which
+// levels it keeps. Natively, without a host, the line goes to
+// slog.Default().
+//
+// Log does not use log/slog, which would add over half a megabyte to
+// every plugin; the guestlog package gives a *slog.Logger to plugins that
+// want one.
+func Log(ctx context.Context, level Level, msg string, args ...any) {
+	b := make([]byte, 0, len(msg)+16*len(args))
+	b = append(b, msg...)
+	for len(args) > 0 {
+		key, ok := args[0].(string)
+		if !ok || len(args) == 1 {
+			// As slog does: a value without a key.
+			b = appendPair(b, "!BADKEY", args[0])
+			args = args[1:]
+			continue
 		}
-		for _, g := range a.Value.Group() {
-			b = appendAttr(b, p, g)
-		}
-		return b
+		b = appendPair(b, key, args[1])
+		args = args[2:]
 	}
+	h := hostOf(ctx)
+	if h == nil {
+		logDefault(ctx, level, string(b))
+		return
+	}
+	h.Log(level, string(b))
+}
+
+func appendPair(b []byte, key string, v any) []byte {
 	b = append(b, ' ')
-	b = append(b, prefix...)
-	b = append(b, a.Key...)
+	b = append(b, key...)
 	b = append(b, '=')
-	switch a.Value.Kind() {
-	case slog.KindString:
-		return appendText(b, a.Value.String())
-	case slog.KindInt64:
-		return strconv.AppendInt(b, a.Value.Int64(), 10)
-	case slog.KindUint64:
-		return strconv.AppendUint(b, a.Value.Uint64(), 10)
-	case slog.KindBool:
-		return strconv.AppendBool(b, a.Value.Bool())
-	case slog.KindFloat64:
-		return strconv.AppendFloat(b, a.Value.Float64(), 'g', -1, 64)
+	switch v := v.(type) {
+	case string:
+		return AppendLogText(b, v)
+	case int:
+		return strconv.AppendInt(b, int64(v), 10)
+	case int64:
+		return strconv.AppendInt(b, v, 10)
+	case int32:
+		return strconv.AppendInt(b, int64(v), 10)
+	case uint16:
+		return strconv.AppendUint(b, uint64(v), 10)
+	case uint32:
+		return strconv.AppendUint(b, uint64(v), 10)
+	case uint64:
+		return strconv.AppendUint(b, v, 10)
+	case uint:
+		return strconv.AppendUint(b, uint64(v), 10)
+	case bool:
+		return strconv.AppendBool(b, v)
+	case float64:
+		return strconv.AppendFloat(b, v, 'g', -1, 64)
+	case error:
+		return AppendLogText(b, v.Error())
+	case fmt.Stringer:
+		return AppendLogText(b, v.String())
+	case nil:
+		return append(b, "<nil>"...)
 	}
-	if err, ok := a.Value.Any().(error); ok {
-		return appendText(b, err.Error())
-	}
-	return appendText(b, a.Value.String())
+	return AppendLogText(b, fmt.Sprint(v))
 }
 
-// appendText appends s, quoted when it is empty or holds a space, a quote,
-// an '=' or anything that is not printable UTF-8.
-func appendText(b []byte, s string) []byte {
+// AppendLogText appends s as a value of a log line: quoted when it is
+// empty or holds a space, a quote, an '=' or anything that is not
+// printable UTF-8.
+func AppendLogText(b []byte, s string) []byte {
 	if s == "" || !utf8.ValidString(s) {
 		return strconv.AppendQuote(b, s)
 	}

@@ -4,7 +4,6 @@ package guest
 
 import (
 	"context"
-	"log/slog"
 	"unsafe"
 
 	"github.com/wasm2m/wasm2m/core/model"
@@ -86,7 +85,7 @@ func importResult(ptr unsafe.Pointer, n int32) int32
 // wasmHost is the host through the imports.
 type wasmHost struct{}
 
-func (wasmHost) Log(level slog.Level, msg string) {
+func (wasmHost) Log(level Level, msg string) {
 	importLog(int32(level), unsafe.Pointer(unsafe.StringData(msg)), int32(len(msg)))
 }
 
@@ -125,3 +124,7 @@ func defaultHost() Host { return wasmHost{} }
 func reqBuf() []byte { return reqScratch[:0] }
 
 func keepReqBuf(b []byte) { reqScratch = b[:0] }
+
+// logDefault is never called on wasip1, where the host is always there;
+// it keeps log/slog out of plugins.
+func logDefault(context.Context, Level, string) {}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strconv"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"github.com/wasm2m/wasm2m/core/model"
 	"github.com/wasm2m/wasm2m/sdk/abi"
 	"github.com/wasm2m/wasm2m/sdk/guest"
+	"github.com/wasm2m/wasm2m/sdk/guest/guestlog"
 )
 
 // The example plugin: a temperature sensor (IPSO 3303-like) whose value
@@ -70,7 +70,7 @@ func (s *sensor) Configure(ctx context.Context, config []byte) error {
 	for i := range c.Sensors {
 		s.sensors[uint16(i)] = &reading{}
 	}
-	guest.Log(ctx, slog.LevelInfo, "sensor configured", "sensors", c.Sensors, "units", c.Units)
+	guest.Log(ctx, guest.LevelInfo, "sensor configured", "sensors", c.Sensors, "units", c.Units)
 	return nil
 }
 
@@ -371,7 +371,7 @@ func (l light) Create(ctx context.Context, n model.Node) (uint16, error) {
 	for i := range n.Children {
 		l.set(ctx, &st, &n.Children[i])
 	}
-	guest.Logger().InfoContext(ctx, "light created", "instance", id)
+	guestlog.New().InfoContext(ctx, "light created", "instance", id)
 	return id, l.save(ctx, id, st)
 }
 

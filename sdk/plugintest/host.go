@@ -2,7 +2,6 @@ package plugintest
 
 import (
 	"context"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -48,7 +47,7 @@ var _ guest.Clock = (*Host)(nil)
 
 // LogEntry is one line a plugin logged.
 type LogEntry struct {
-	Level slog.Level
+	Level guest.Level
 	Msg   string // the message with its attributes: `msg key=value`
 }
 
@@ -63,7 +62,7 @@ func (h *Host) Grant(caps ...string) {
 }
 
 // Log implements guest.Host: it records the line.
-func (h *Host) Log(level slog.Level, msg string) {
+func (h *Host) Log(level guest.Level, msg string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.logs = append(h.logs, LogEntry{Level: level, Msg: msg})
