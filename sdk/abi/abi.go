@@ -4,6 +4,8 @@
 // messages both carriers exchange. The Wasm host (host/wasm), the process
 // host and every guest, in any language, speak exactly this.
 //
+// GUIDE.md is the plugin author's guide to this contract for any language.
+//
 // Package abi imports the standard library and core/model only, and builds
 // for GOOS=wasip1 GOARCH=wasm: Go guests link it, so it stays lean (no
 // protobuf runtime, no reflection).
@@ -43,9 +45,10 @@ const (
 	// request of len bytes at the start of the call buffer, encoded as
 	// the request message of method (see Method). The result r is
 	// either >= 0: the response message is at address r>>32, of length
-	// r&0xffffffff, in guest memory, valid until the next export call;
-	// or < 0: the call failed with Status(-r), and ExportLastError
-	// tells why.
+	// r&0xffffffff, in guest memory, valid until the next export call
+	// (so the address is below 2^31); or < 0: the call failed with the
+	// status -r (a 4.xx or 5.xx code, see StatusOf), and ExportLastError
+	// tells why. PackResult, PackStatus and UnpackResult do the packing.
 	ExportCall = "wasm2m_call"
 
 	// ExportLastError is `wasm2m_last_error() -> i64`: the message of
@@ -72,7 +75,7 @@ const (
 	// host for something (see HostMethod) with the request message of
 	// len bytes at ptr. The result n is >= 0: the length of the response
 	// message, which the guest then copies into its memory with
-	// ImportResult; or < 0: the call failed with Status(-n), and
+	// ImportResult; or < 0: the call failed with the status -n, and
 	// ImportResult copies the error message instead.
 	ImportCall = "call"
 
