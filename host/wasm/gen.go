@@ -95,7 +95,13 @@ func (p *Plugin) newGen(ctx context.Context, wasm []byte) (_ *gen, err error) {
 		g.mcfg = g.mcfg.WithRandSource(rand.Reader)
 	}
 
-	in, err := g.newInstance(ctx)
+	ictx := ctx
+	if p.cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		ictx, cancel = context.WithTimeout(ctx, p.cfg.InitTimeout)
+		defer cancel()
+	}
+	in, err := g.newInstance(ictx)
 	if err != nil {
 		return nil, fmt.Errorf("plugin %s: %w: %s", id, ErrInvalidModule, p.bare(err))
 	}
@@ -153,7 +159,7 @@ type waiter struct {
 // is the warmest).
 func (g *gen) get(ctx context.Context) (*instance, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, ctxError(g.p.cfg.ID, "no call", err)
+		return nil, ctxError(g.p.cfg.ID, "before the call", err)
 	}
 	g.mu.Lock()
 	if n := len(g.idle); n > 0 {

@@ -689,3 +689,45 @@ func TestClose(t *testing.T) {
 		t.Errorf("load after close: %v", err)
 	}
 }
+
+// TestPoolStress mixes healthy calls, traps and callers giving up while
+// they wait, on a pool of two, and checks that the pool keeps its bound
+// and still answers.
+func TestPoolStress(t *testing.T) {
+	r, _ := newTestRuntime(t, Config{})
+	p := load(t, r, "trap", PluginConfig{MaxInstances: 2})
+	var wg sync.WaitGroup
+	var unexpected atomic.Int64
+	for g := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 300 {
+				req := []byte{2, byte(g), byte(i)}
+				if i%10 == g {
+					req[0] = 1 // trap
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(i%3)*time.Millisecond)
+				resp, err := p.Call(ctx, abi.MethodObjectRead, req)
+				cancel()
+				switch {
+				case err == nil && bytes.Equal(resp, req):
+				case err != nil && (model.CodeOf(err) == model.GatewayTimeout || req[0] == 1):
+				default:
+					unexpected.Add(1)
+				}
+				if s := p.Stats(); s.Instances > 2 {
+					t.Errorf("%d instances", s.Instances)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if unexpected.Load() != 0 {
+		t.Errorf("%d unexpected results", unexpected.Load())
+	}
+	if resp, err := p.Call(context.Background(), abi.MethodObjectRead, []byte{5}); err != nil || resp[0] != 5 {
+		t.Fatalf("after: %v %v", resp, err)
+	}
+	t.Logf("%+v", p.Stats())
+}
