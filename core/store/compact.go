@@ -101,6 +101,7 @@ func (f *File) compact(ctx context.Context) (*CompactStats, error) {
 	for _, o := range f.ix.obs {
 		obs = append(obs, o)
 	}
+	kvs := f.ix.kv.entries()
 	f.wmu.Lock()
 	from := f.appended
 	f.wmu.Unlock()
@@ -121,10 +122,10 @@ func (f *File) compact(ctx context.Context) (*CompactStats, error) {
 			os.Remove(tmpPath)
 		}
 	}()
-	if err := f.writeSnapshot(ctx, req, regs, obs); err != nil {
+	if err := f.writeSnapshot(ctx, req, regs, obs, kvs); err != nil {
 		return nil, fmt.Errorf("store: compact %s: %w", f.path, err)
 	}
-	regs, obs = nil, nil
+	regs, obs, kvs = nil, nil, nil
 	if err := f.sync(tmp); err != nil {
 		return nil, fmt.Errorf("store: compact %s: %w", f.path, err)
 	}
@@ -177,7 +178,7 @@ func (f *File) stopped(ctx context.Context) error {
 // and observation to req.tmp. Every record is marked as the start of a
 // write, so that damage to any of them but the last is found by replay
 // instead of taken for a torn tail.
-func (f *File) writeSnapshot(ctx context.Context, req *swapRequest, regs []*Registration, obs []*Observation) error {
+func (f *File) writeSnapshot(ctx context.Context, req *swapRequest, regs []*Registration, obs []*Observation, kvs []kvEntry) error {
 	buf := appendHeader(make([]byte, 0, min(compactChunk, 64+len(regs)*160+len(obs)*64)))
 	synced := int64(0)
 	write := func() error {
@@ -207,6 +208,14 @@ func (f *File) writeSnapshot(ctx context.Context, req *swapRequest, regs []*Regi
 	}
 	for _, o := range obs {
 		buf = appendObservationRecord(buf, o, batchStart)
+		if len(buf) >= compactChunk {
+			if err := write(); err != nil {
+				return err
+			}
+		}
+	}
+	for _, e := range kvs {
+		buf = appendKVSnapshot(buf, e)
 		if len(buf) >= compactChunk {
 			if err := write(); err != nil {
 				return err

@@ -40,6 +40,8 @@ import (
 //	2 delete registration  the registration ID, raw bytes
 //	3 put observation      observation (below)
 //	4 delete observation   the token, raw bytes
+//	5 put kv               string namespace, string key, the value to the end
+//	6 delete kv            string namespace, string key
 //
 // Each record is one call of the Store method of the same name, and replay
 // applies it with the same rules: putting a registration removes the one

@@ -25,6 +25,7 @@ type index struct {
 	byEP    map[string]*Registration
 	obs     map[string]*Observation
 	obsOf   map[string][]*Observation
+	kv      kvSpace // plugins' key-value space (kv.go)
 	objects shared[[]link.Object]
 	formats shared[[]uint16]
 	key     []byte // scratch for sharing keys

@@ -73,7 +73,7 @@ func (lr *logReader) findBatchStart(from int64) (int64, error) {
 			return -1, err
 		}
 		k := h[8]
-		if k&batchStart == 0 || k&kindMask < kindPutRegistration || k&kindMask > kindDeleteObservation {
+		if k&batchStart == 0 || !knownKind(k&kindMask) {
 			continue
 		}
 		if _, _, ok, err := lr.record(off); err != nil {
@@ -206,6 +206,10 @@ func (f *File) apply(kind byte, p []byte) error {
 			return fmt.Errorf("%w: deletion of observation %x, which does not exist", ErrCorrupt, p)
 		}
 		f.live -= int64(observationRecordLen(o))
+	case kindPutKV, kindDeleteKV:
+		if !f.applyKV(kind, p) {
+			return fmt.Errorf("%w: key-value record that does not decode", ErrCorrupt)
+		}
 	default:
 		return fmt.Errorf("%w: record kind %d unknown to format version %d", ErrCorrupt, kind, formatVersion)
 	}
