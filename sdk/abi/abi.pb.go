@@ -127,7 +127,22 @@ func (m *Path) unmarshal(b []byte, depth int) error {
 		}
 		switch num {
 		case 1: // ids
-			rest, err = readPackedVarints(rest, wt, func(v uint64) { m.IDs = append(m.IDs, uint32(v)) })
+			var v uint64
+			if wt == wireVarint {
+				if v, rest, err = readVarint(rest, wt); err == nil {
+					m.IDs = append(m.IDs, uint32(v))
+				}
+			} else {
+				var p []byte
+				if p, rest, err = readBytes(rest, wt); err == nil && m.IDs == nil {
+					m.IDs = make([]uint32, 0, countVarints(p))
+				}
+				for err == nil && len(p) > 0 {
+					if v, p, err = readVarint(p, wireVarint); err == nil {
+						m.IDs = append(m.IDs, uint32(v))
+					}
+				}
+			}
 		default:
 			rest, err = skipField(rest, wt)
 		}
@@ -383,6 +398,9 @@ func (m *Node) unmarshal(b []byte, depth int) error {
 		case 4: // children
 			var v []byte
 			if v, rest, err = readBytes(rest, wt); err == nil {
+				if m.Children == nil {
+					m.Children = make([]Node, 0, countField(b, 4))
+				}
 				m.Children = append(m.Children, Node{})
 				err = m.Children[len(m.Children)-1].unmarshal(v, depth+1)
 			}
@@ -927,6 +945,9 @@ func (m *ObjectDef) unmarshal(b []byte, depth int) error {
 		case 9: // resources
 			var v []byte
 			if v, rest, err = readBytes(rest, wt); err == nil {
+				if m.Resources == nil {
+					m.Resources = make([]ResourceDef, 0, countField(b, 9))
+				}
 				m.Resources = append(m.Resources, ResourceDef{})
 				err = m.Resources[len(m.Resources)-1].unmarshal(v, depth+1)
 			}
@@ -1423,6 +1444,9 @@ func (m *ObjectListResponse) unmarshal(b []byte, depth int) error {
 		case 1: // objects
 			var v []byte
 			if v, rest, err = readBytes(rest, wt); err == nil {
+				if m.Objects == nil {
+					m.Objects = make([]ObjectDef, 0, countField(b, 1))
+				}
 				m.Objects = append(m.Objects, ObjectDef{})
 				err = m.Objects[len(m.Objects)-1].unmarshal(v, depth+1)
 			}
@@ -1548,7 +1572,22 @@ func (m *ObjectInstancesResponse) unmarshal(b []byte, depth int) error {
 		}
 		switch num {
 		case 1: // instance_ids
-			rest, err = readPackedVarints(rest, wt, func(v uint64) { m.InstanceIDs = append(m.InstanceIDs, uint32(v)) })
+			var v uint64
+			if wt == wireVarint {
+				if v, rest, err = readVarint(rest, wt); err == nil {
+					m.InstanceIDs = append(m.InstanceIDs, uint32(v))
+				}
+			} else {
+				var p []byte
+				if p, rest, err = readBytes(rest, wt); err == nil && m.InstanceIDs == nil {
+					m.InstanceIDs = make([]uint32, 0, countVarints(p))
+				}
+				for err == nil && len(p) > 0 {
+					if v, p, err = readVarint(p, wireVarint); err == nil {
+						m.InstanceIDs = append(m.InstanceIDs, uint32(v))
+					}
+				}
+			}
 		default:
 			rest, err = skipField(rest, wt)
 		}
@@ -2387,7 +2426,22 @@ func (m *RegisteredObject) unmarshal(b []byte, depth int) error {
 				m.Version = string(v)
 			}
 		case 3: // instances
-			rest, err = readPackedVarints(rest, wt, func(v uint64) { m.Instances = append(m.Instances, uint32(v)) })
+			var v uint64
+			if wt == wireVarint {
+				if v, rest, err = readVarint(rest, wt); err == nil {
+					m.Instances = append(m.Instances, uint32(v))
+				}
+			} else {
+				var p []byte
+				if p, rest, err = readBytes(rest, wt); err == nil && m.Instances == nil {
+					m.Instances = make([]uint32, 0, countVarints(p))
+				}
+				for err == nil && len(p) > 0 {
+					if v, p, err = readVarint(p, wireVarint); err == nil {
+						m.Instances = append(m.Instances, uint32(v))
+					}
+				}
+			}
 		default:
 			rest, err = skipField(rest, wt)
 		}
@@ -2622,6 +2676,9 @@ func (m *Event) unmarshal(b []byte, depth int) error {
 		case 10: // objects
 			var v []byte
 			if v, rest, err = readBytes(rest, wt); err == nil {
+				if m.Objects == nil {
+					m.Objects = make([]RegisteredObject, 0, countField(b, 10))
+				}
 				m.Objects = append(m.Objects, RegisteredObject{})
 				err = m.Objects[len(m.Objects)-1].unmarshal(v, depth+1)
 			}
@@ -2633,18 +2690,27 @@ func (m *Event) unmarshal(b []byte, depth int) error {
 		case 12: // paths
 			var v []byte
 			if v, rest, err = readBytes(rest, wt); err == nil {
+				if m.Paths == nil {
+					m.Paths = make([]Path, 0, countField(b, 12))
+				}
 				m.Paths = append(m.Paths, Path{})
 				err = m.Paths[len(m.Paths)-1].unmarshal(v, depth+1)
 			}
 		case 13: // entries
 			var v []byte
 			if v, rest, err = readBytes(rest, wt); err == nil {
+				if m.Entries == nil {
+					m.Entries = make([]Entry, 0, countField(b, 13))
+				}
 				m.Entries = append(m.Entries, Entry{})
 				err = m.Entries[len(m.Entries)-1].unmarshal(v, depth+1)
 			}
 		case 14: // records
 			var v []byte
 			if v, rest, err = readBytes(rest, wt); err == nil {
+				if m.Records == nil {
+					m.Records = make([]Record, 0, countField(b, 14))
+				}
 				m.Records = append(m.Records, Record{})
 				err = m.Records[len(m.Records)-1].unmarshal(v, depth+1)
 			}
@@ -2820,6 +2886,9 @@ func (m *ChangedRequest) unmarshal(b []byte, depth int) error {
 		case 1: // paths
 			var v []byte
 			if v, rest, err = readBytes(rest, wt); err == nil {
+				if m.Paths == nil {
+					m.Paths = make([]Path, 0, countField(b, 1))
+				}
 				m.Paths = append(m.Paths, Path{})
 				err = m.Paths[len(m.Paths)-1].unmarshal(v, depth+1)
 			}
@@ -3529,6 +3598,9 @@ func (m *LWM2MRequest) unmarshal(b []byte, depth int) error {
 		case 4: // paths
 			var v []byte
 			if v, rest, err = readBytes(rest, wt); err == nil {
+				if m.Paths == nil {
+					m.Paths = make([]Path, 0, countField(b, 4))
+				}
 				m.Paths = append(m.Paths, Path{})
 				err = m.Paths[len(m.Paths)-1].unmarshal(v, depth+1)
 			}
@@ -3543,6 +3615,9 @@ func (m *LWM2MRequest) unmarshal(b []byte, depth int) error {
 		case 6: // entries
 			var v []byte
 			if v, rest, err = readBytes(rest, wt); err == nil {
+				if m.Entries == nil {
+					m.Entries = make([]Entry, 0, countField(b, 6))
+				}
 				m.Entries = append(m.Entries, Entry{})
 				err = m.Entries[len(m.Entries)-1].unmarshal(v, depth+1)
 			}
@@ -3680,6 +3755,9 @@ func (m *LWM2MResponse) unmarshal(b []byte, depth int) error {
 		case 3: // entries
 			var v []byte
 			if v, rest, err = readBytes(rest, wt); err == nil {
+				if m.Entries == nil {
+					m.Entries = make([]Entry, 0, countField(b, 3))
+				}
 				m.Entries = append(m.Entries, Entry{})
 				err = m.Entries[len(m.Entries)-1].unmarshal(v, depth+1)
 			}

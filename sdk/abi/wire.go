@@ -189,53 +189,36 @@ func readBytes(b []byte, wt int) ([]byte, []byte, error) {
 	return b[n:end:end], b[end:], nil
 }
 
-// readPackedVarints reads a repeated varint field, packed (wire type
-// bytes) or not (wire type varint), as decoders must accept both, and
-// calls add with each value.
-func readPackedVarints(b []byte, wt int, add func(uint64)) ([]byte, error) {
-	if wt == wireVarint {
-		v, rest, err := readVarint(b, wt)
-		if err == nil {
-			add(v)
+// countVarints returns how many varints p holds (a packed field's
+// content), to size the slice they are decoded into.
+func countVarints(p []byte) int {
+	n := 0
+	for _, c := range p {
+		if c < 0x80 {
+			n++
 		}
-		return rest, err
 	}
-	p, rest, err := readBytes(b, wt)
-	if err != nil {
-		return nil, err
-	}
-	for len(p) > 0 {
-		v, n := consumeVarint(p)
-		if n < 0 {
-			return nil, varintError(n)
-		}
-		add(v)
-		p = p[n:]
-	}
-	return rest, nil
+	return n
 }
 
-// readPackedFixed64 is readPackedVarints for fixed64 values.
-func readPackedFixed64(b []byte, wt int, add func(uint64)) ([]byte, error) {
-	if wt == wireFixed64 {
-		v, rest, err := readFixed64(b, wt)
-		if err == nil {
-			add(v)
+// countField returns how many times field num occurs in the message b (at
+// least 1), to size the slice a repeated message field is decoded into.
+// It stops at the first malformed field, which decoding reports.
+func countField(b []byte, num int32) int {
+	n := 0
+	for len(b) > 0 {
+		f, wt, rest, err := consumeTag(b)
+		if err != nil {
+			break
 		}
-		return rest, err
+		if f == num {
+			n++
+		}
+		if b, err = skipField(rest, wt); err != nil {
+			break
+		}
 	}
-	p, rest, err := readBytes(b, wt)
-	if err != nil {
-		return nil, err
-	}
-	if len(p)%8 != 0 {
-		return nil, errTruncated
-	}
-	for ; len(p) > 0; p = p[8:] {
-		v, _, _ := readFixed64(p, wireFixed64)
-		add(v)
-	}
-	return rest, nil
+	return max(n, 1)
 }
 
 // skipField skips the value of a field this version does not know (a

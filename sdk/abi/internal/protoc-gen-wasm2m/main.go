@@ -6,9 +6,10 @@
 //
 // It supports what abi.proto allows itself: proto3 scalars (bool, int32,
 // int64, uint32, uint64, sint32, sint64, double, string, bytes), enums,
-// messages, repeated fields of these (numeric ones packed) and proto3
-// optional scalars. Anything else (oneof, map, group, float, fixed32,
-// fixed64, sfixed*) is an error, not a silent miscoding.
+// messages, repeated fields of these but double (numeric ones packed),
+// and proto3 optional scalars. Anything else (oneof, map, group, float,
+// fixed32, fixed64, sfixed*, repeated double) is an error, not a silent
+// miscoding.
 //
 // Run it through go generate in sdk/abi (see generate.go).
 package main
@@ -185,6 +186,9 @@ func fieldOf(m *protogen.Message, f *protogen.Field) (field, error) {
 	default:
 		return fd, fmt.Errorf("%s.%s: type %s is not supported", m.Desc.Name(), d.Name(), d.Kind())
 	}
+	if fd.repeated && fd.kind == protoreflect.DoubleKind {
+		return fd, fmt.Errorf("%s.%s: repeated double is not supported", m.Desc.Name(), d.Name())
+	}
 	if fd.optional && (fd.msg != "" || fd.repeated) {
 		return fd, fmt.Errorf("%s.%s: optional is for scalars only", m.Desc.Name(), d.Name())
 	}
@@ -345,10 +349,6 @@ func genSize(g *protogen.GeneratedFile, name string, fields []field) {
 			g.P("for _, v := range ", x, " {")
 			g.P("n += ", tag, " + sizeBytes(len(v))")
 			g.P("}")
-		case fd.repeated && fd.kind == protoreflect.DoubleKind:
-			g.P("if len(", x, ") > 0 {")
-			g.P("n += ", tag, " + sizeBytes(8*len(", x, "))")
-			g.P("}")
 		case fd.repeated:
 			g.P("if len(", x, ") > 0 {")
 			g.P("p := 0")
@@ -402,14 +402,6 @@ func genMarshal(g *protogen.GeneratedFile, name string, fields []field) {
 			g.P(tag)
 			g.P("b = appendVarint(b, uint64(len(v)))")
 			g.P("b = append(b, v...)")
-			g.P("}")
-		case fd.repeated && fd.kind == protoreflect.DoubleKind:
-			g.P("if len(", x, ") > 0 {")
-			g.P(packed)
-			g.P("b = appendVarint(b, uint64(8*len(", x, ")))")
-			g.P("for _, v := range ", x, " {")
-			g.P("b = appendFixed64(b, float64bits(v))")
-			g.P("}")
 			g.P("}")
 		case fd.repeated:
 			g.P("if len(", x, ") > 0 {")
@@ -487,6 +479,9 @@ func genUnmarshal(g *protogen.GeneratedFile, name string, fields []field) {
 			g.P("var v []byte")
 			g.P("if v, rest, err = readBytes(rest, wt); err == nil {")
 			if fd.repeated {
+				g.P("if ", x, " == nil {")
+				g.P(x, " = make([]", fd.msg, ", 0, countField(b, ", fd.num, "))")
+				g.P("}")
 				g.P(x, " = append(", x, ", ", fd.msg, "{})")
 				g.P("err = ", x, "[len(", x, ")-1].unmarshal(v, depth+1)")
 			} else {
@@ -510,11 +505,24 @@ func genUnmarshal(g *protogen.GeneratedFile, name string, fields []field) {
 			}
 			g.P("}")
 		case fd.repeated:
-			read := "readPackedVarints"
-			if fd.kind == protoreflect.DoubleKind {
-				read = "readPackedFixed64"
-			}
-			g.P("rest, err = ", read, "(rest, wt, func(v uint64) { ", x, " = append(", x, ", ", fd.decode("v"), ") })")
+			// Packed (one length-delimited field) or not (one varint
+			// field per element): decoders must accept both.
+			g.P("var v uint64")
+			g.P("if wt == wireVarint {")
+			g.P("if v, rest, err = readVarint(rest, wt); err == nil {")
+			g.P(x, " = append(", x, ", ", fd.decode("v"), ")")
+			g.P("}")
+			g.P("} else {")
+			g.P("var p []byte")
+			g.P("if p, rest, err = readBytes(rest, wt); err == nil && ", x, " == nil {")
+			g.P(x, " = make([]", fd.goType, ", 0, countVarints(p))")
+			g.P("}")
+			g.P("for err == nil && len(p) > 0 {")
+			g.P("if v, p, err = readVarint(p, wireVarint); err == nil {")
+			g.P(x, " = append(", x, ", ", fd.decode("v"), ")")
+			g.P("}")
+			g.P("}")
+			g.P("}")
 		default:
 			read := "readVarint"
 			if fd.kind == protoreflect.DoubleKind {
