@@ -2,20 +2,27 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/wasm2m/wasm2m/core/model"
 	"github.com/wasm2m/wasm2m/core/objects"
 	"github.com/wasm2m/wasm2m/core/server"
 	"github.com/wasm2m/wasm2m/core/store"
+	"github.com/wasm2m/wasm2m/host/config"
+	"github.com/wasm2m/wasm2m/host/httpapi"
 )
 
 // newLogger returns a text logger on w at the named level.
@@ -71,10 +78,38 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	ddf := fs.String("ddf", "", "a folder of OMA DDF XML object definitions (or one file) to load beside the built-in ones")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	gcPercent := fs.Int("gc-percent", defaultGCPercent, "the garbage collector's heap growth between collections, in percent of the live heap (as GOGC; negative turns the collector off); the GOGC environment variable wins over the default")
+	configPath := fs.String("config", "", "a JSON configuration file (see README: \"The HTTP API\"); flags win over it")
+	httpAddr := fs.String("http", defaultHTTPAddr, "TCP address of the HTTP API (Leshan-compatible, /api/...), or \"off\"")
+	var httpTokens []string
+	fs.Func("http-token", "a bearer token the HTTP API accepts, or file:PATH to read it from a file (repeat for several); without any, a token is generated into DATA/http-token", func(s string) error {
+		if strings.TrimSpace(s) == "" {
+			return errors.New("empty token")
+		}
+		httpTokens = append(httpTokens, s)
+		return nil
+	})
+	httpNoAuth := fs.Bool("http-no-auth", false, "serve the HTTP API without authentication (for local use only)")
 	cpuprofile := fs.String("cpuprofile", "", "") // hidden: for benchmarks (BENCHMARKS.md)
 	hideFlags(fs, "cpuprofile")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	cfg, err := config.Load(*configPath)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	hc := cfg.HTTP
+	if explicit(fs, "http") || hc.Addr == "" {
+		hc.Addr = *httpAddr
+	}
+	if len(httpTokens) > 0 {
+		hc.Tokens = httpTokens
+	}
+	if explicit(fs, "http-no-auth") {
+		hc.AuthDisabled = *httpNoAuth
+	}
+	if hc.AuthDisabled && len(hc.Tokens) > 0 {
+		return fmt.Errorf("%w: -http-no-auth with tokens: choose one", errUsage)
 	}
 	if explicit(fs, "gc-percent") || os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(*gcPercent)
@@ -118,15 +153,34 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer srv.Close()
+	var api *httpapi.API
+	if hc.Addr != "off" {
+		if api, err = newHTTPAPI(srv, hc, *data, log); err != nil {
+			return err
+		}
+		defer api.Close()
+	}
 	sub := srv.Subscribe(server.SubscribeOptions{Buffer: 1024, Types: []server.EventType{server.EventNotification, server.EventSend, server.EventExpired, server.EventSleeping, server.EventAwake}})
 	if err := srv.Start(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wasm2m server: LwM2M on udp %s, %d object definitions, %s store\n", srv.Addr(), defs.Len(), *storeKind)
+	httpInfo := "HTTP API off"
+	if api != nil {
+		stopHTTP, addr, err := serveHTTP(hc.Addr, api, log)
+		if err != nil {
+			return err
+		}
+		defer stopHTTP()
+		httpInfo = "HTTP API on http://" + addr
+	}
+	fmt.Fprintf(stdout, "wasm2m server: LwM2M on udp %s, %d object definitions, %s store, %s\n", srv.Addr(), defs.Len(), *storeKind, httpInfo)
 	for {
 		select {
 		case <-ctx.Done():
 			log.Info("stopping")
+			if api != nil {
+				api.Close()
+			}
 			if err := srv.Close(); err != nil && !errors.Is(err, context.Canceled) {
 				return err
 			}
@@ -164,4 +218,96 @@ func logEvent(log *slog.Logger, e server.Event) {
 	default:
 		log.Info(e.Type.String(), "endpoint", ep)
 	}
+}
+
+// defaultHTTPAddr is where `wasm2m server` serves its HTTP API.
+const defaultHTTPAddr = ":8080"
+
+// tokenFile is the name, in the data folder, of the token generated when
+// none is configured.
+const tokenFile = "http-token"
+
+// newHTTPAPI builds the HTTP API of srv: its tokens from hc, or the one
+// kept in the data folder (generated the first time), unless
+// authentication is explicitly disabled.
+func newHTTPAPI(srv *server.Server, hc config.HTTP, data string, log *slog.Logger) (*httpapi.API, error) {
+	tokens, err := hc.ResolveTokens()
+	if err != nil {
+		return nil, err
+	}
+	if hc.AuthDisabled {
+		log.Warn("HTTP API authentication is disabled: anyone who reaches the port manages the fleet")
+	} else if len(tokens) == 0 {
+		tok, path, err := generatedToken(data)
+		if err != nil {
+			return nil, fmt.Errorf("HTTP API token: %w (give one with -http-token, or -http-no-auth)", err)
+		}
+		log.Info("HTTP API token (no token configured)", "path", path)
+		tokens = []string{tok}
+	}
+	return httpapi.New(httpapi.Config{
+		Server:         srv,
+		Tokens:         tokens,
+		AuthDisabled:   hc.AuthDisabled,
+		RequestTimeout: time.Duration(hc.RequestTimeout),
+		EventBuffer:    hc.EventBuffer,
+		MaxDelayed:     hc.MaxDelayed,
+		Logger:         log.With("component", "httpapi"),
+	})
+}
+
+// generatedToken returns the token kept in data/http-token, creating the
+// file with a random token (readable by its owner only) the first time.
+func generatedToken(data string) (string, string, error) {
+	path := filepath.Join(data, tokenFile)
+	if b, err := os.ReadFile(path); err == nil {
+		if tok := strings.TrimSpace(string(b)); tok != "" {
+			return tok, path, nil
+		}
+	}
+	if err := os.MkdirAll(data, 0o750); err != nil {
+		return "", "", err
+	}
+	var b [24]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", "", err
+	}
+	tok := hex.EncodeToString(b[:])
+	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		return "", "", err
+	}
+	return tok, path, nil
+}
+
+// serveHTTP serves h on addr until the returned function is called; it
+// returns the address it listens on.
+func serveHTTP(addr string, h http.Handler, log *slog.Logger) (stop func(), bound string, err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("HTTP API: listen on %s: %w", addr, err)
+	}
+	hs := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		// No WriteTimeout: the event stream is long-lived; it sets its
+		// own write deadlines.
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("HTTP API stopped", "err", err)
+		}
+	}()
+	log.Info("HTTP API listening", "addr", ln.Addr().String())
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := hs.Shutdown(ctx); err != nil {
+			hs.Close()
+		}
+		<-done
+	}, ln.Addr().String(), nil
 }

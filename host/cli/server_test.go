@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -55,12 +57,21 @@ func (s *syncBuffer) String() string {
 // address it listens on.
 func startServerCommand(t *testing.T, args ...string) (netip.AddrPort, *syncBuffer, func() int) {
 	t.Helper()
+	addr, _, logs, stop := startServerCommandHTTP(t, args...)
+	return addr, logs, stop
+}
+
+// startServerCommandHTTP runs `wasm2m server` in-process, its HTTP API on
+// a free loopback port unless args say otherwise, and returns the UDP
+// address and the HTTP API's base URL ("" when off).
+func startServerCommandHTTP(t *testing.T, args ...string) (netip.AddrPort, string, *syncBuffer, func() int) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	logs := &syncBuffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- Main(ctx, append([]string{"server", "-addr", "127.0.0.1:0"}, args...), pw, logs)
+		done <- Main(ctx, append([]string{"server", "-addr", "127.0.0.1:0", "-http", "127.0.0.1:0"}, args...), pw, logs)
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
@@ -71,9 +82,13 @@ func startServerCommand(t *testing.T, args ...string) (netip.AddrPort, *syncBuff
 	}
 	f := strings.Fields(line)
 	var addr netip.AddrPort
+	httpURL := ""
 	for i, w := range f {
 		if w == "udp" && i+1 < len(f) {
 			addr, err = netip.ParseAddrPort(strings.TrimSuffix(f[i+1], ","))
+		}
+		if strings.HasPrefix(w, "http://") {
+			httpURL = strings.TrimSuffix(w, ",")
 		}
 	}
 	if err != nil || !addr.IsValid() {
@@ -90,7 +105,7 @@ func startServerCommand(t *testing.T, args ...string) (netip.AddrPort, *syncBuff
 		}
 		return -1
 	}
-	return addr, logs, stop
+	return addr, httpURL, logs, stop
 }
 
 func TestServerCommandKeepsRegistrationsAcrossRestart(t *testing.T) {
@@ -127,12 +142,13 @@ func TestServerCommandKeepsRegistrationsAcrossRestart(t *testing.T) {
 }
 
 func TestServerCommandFlags(t *testing.T) {
-	for _, args := range [][]string{{"server", "-store", "nope"}, {"server", "-log-level", "loud"}, {"server", "extra"}} {
+	for _, args := range [][]string{{"server", "-store", "nope"}, {"server", "-log-level", "loud"}, {"server", "extra"},
+		{"server", "-http-token", "a", "-http-no-auth"}, {"server", "-config", "/nonexistent/wasm2m.json"}, {"server", "-http-token", ""}} {
 		if code, _, errs := run(t, args...); code != 2 || errs == "" {
 			t.Errorf("%v: exit %d, %q", args, code, errs)
 		}
 	}
-	if code, _, errs := run(t, "server", "-addr", "256.0.0.1:1", "-store", "memory"); code != 1 || !strings.Contains(errs, "listen") {
+	if code, _, errs := run(t, "server", "-addr", "256.0.0.1:1", "-store", "memory", "-http", "off"); code != 1 || !strings.Contains(errs, "listen") {
 		t.Errorf("bad address: exit %d, %q", code, errs)
 	}
 }
@@ -143,7 +159,7 @@ func TestServerCommandStopsOnSIGTERM(t *testing.T) {
 	data := t.TempDir()
 	for _, sig := range []os.Signal{syscall.SIGTERM, os.Interrupt} {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "WASM2M_CLI_CHILD=1", "WASM2M_CLI_ARGS=server -addr 127.0.0.1:0 -data "+data)
+		cmd.Env = append(os.Environ(), "WASM2M_CLI_CHILD=1", "WASM2M_CLI_ARGS=server -addr 127.0.0.1:0 -http 127.0.0.1:0 -data "+data)
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -195,4 +211,114 @@ func TestServerCommandGCPercent(t *testing.T) {
 			t.Errorf("%v: GC percent %d, want %d", tc.args, got, tc.want)
 		}
 	}
+}
+
+// httpGet calls the HTTP API of a `wasm2m server` with a bearer token
+// ("" for none).
+func httpGet(t *testing.T, url, token string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestServerCommandHTTPAPI runs `wasm2m server` with its HTTP API and a
+// device: the API lists and reads the device with the token given, and
+// refuses a caller without it.
+func TestServerCommandHTTPAPI(t *testing.T) {
+	addr, base, logs, stop := startServerCommandHTTP(t, "-store", "memory", "-http-token", "s3cret")
+	if base == "" {
+		t.Fatalf("no HTTP API address; logs:\n%s", logs.String())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d, err := servertest.New(servertest.Config{Endpoint: "http-dev", Server: addr, Lifetime: 300,
+		Objects:   []model.Node{model.NewObject(3, model.NewInstance(0, model.NewResource(0, model.String("OMA"))))},
+		Transport: transport.Config{ACKTimeout: 200 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.Register(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := httpGet(t, base+"/api/clients", "s3cret"); code != 200 || !strings.Contains(body, `"endpoint":"http-dev"`) {
+		t.Errorf("clients: %d %s", code, body)
+	}
+	if code, body := httpGet(t, base+"/api/clients/http-dev/3/0/0", "s3cret"); code != 200 || !strings.Contains(body, `"value":"OMA"`) {
+		t.Errorf("read: %d %s", code, body)
+	}
+	if code, body := httpGet(t, base+"/api/clients", ""); code != 401 {
+		t.Errorf("without a token: %d %s", code, body)
+	}
+	if code, _ := httpGet(t, base+"/healthz", ""); code != 200 {
+		t.Errorf("healthz: %d", code)
+	}
+	if code := stop(); code != 0 {
+		t.Fatalf("exit %d; logs:\n%s", code, logs.String())
+	}
+}
+
+// TestServerCommandHTTPToken: without a token, one is generated into the
+// data folder (owner-only) and kept across restarts; a config file's
+// file: token works; -http off serves nothing.
+func TestServerCommandHTTPToken(t *testing.T) {
+	data := t.TempDir()
+	_, base, logs, stop := startServerCommandHTTP(t, "-data", data)
+	path := filepath.Join(data, "http-token")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("no generated token: %v; logs:\n%s", err, logs.String())
+	}
+	if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
+		t.Errorf("token file mode %v", st.Mode().Perm())
+	}
+	tok := strings.TrimSpace(string(b))
+	if code, body := httpGet(t, base+"/api/clients", tok); code != 200 {
+		t.Errorf("generated token: %d %s", code, body)
+	}
+	if code, _ := httpGet(t, base+"/api/clients", ""); code != 401 {
+		t.Errorf("no token: %d", code)
+	}
+	if code := stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	_, base, _, stop = startServerCommandHTTP(t, "-data", data)
+	if code, _ := httpGet(t, base+"/api/clients", tok); code != 200 {
+		t.Errorf("the generated token changed across a restart: %d", code)
+	}
+	stop()
+
+	secret := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(secret, []byte("from-a-file\n"), 0o600)
+	cfg := filepath.Join(t.TempDir(), "wasm2m.json")
+	os.WriteFile(cfg, []byte(`{"http":{"tokens":["file:`+secret+`"],"request_timeout":"2s"}}`), 0o600)
+	_, base, _, stop = startServerCommandHTTP(t, "-store", "memory", "-config", cfg)
+	if code, _ := httpGet(t, base+"/api/clients", "from-a-file"); code != 200 {
+		t.Errorf("config token: %d", code)
+	}
+	stop()
+
+	_, base, _, stop = startServerCommandHTTP(t, "-store", "memory", "-http-no-auth")
+	if code, _ := httpGet(t, base+"/api/clients", ""); code != 200 {
+		t.Errorf("-http-no-auth: %d", code)
+	}
+	stop()
+
+	_, base, _, stop = startServerCommandHTTP(t, "-store", "memory", "-http", "off")
+	if base != "" {
+		t.Errorf("-http off serves on %s", base)
+	}
+	stop()
 }
