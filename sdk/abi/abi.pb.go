@@ -134,7 +134,7 @@ func (m *Path) unmarshal(b []byte, depth int) error {
 				}
 			} else {
 				var p []byte
-				if p, rest, err = readBytes(rest, wt); err == nil && m.IDs == nil {
+				if p, rest, err = readBytes(rest, wt); err == nil && m.IDs == nil && len(p) > 0 {
 					m.IDs = make([]uint32, 0, countVarints(p))
 				}
 				for err == nil && len(p) > 0 {
@@ -1579,7 +1579,7 @@ func (m *ObjectInstancesResponse) unmarshal(b []byte, depth int) error {
 				}
 			} else {
 				var p []byte
-				if p, rest, err = readBytes(rest, wt); err == nil && m.InstanceIDs == nil {
+				if p, rest, err = readBytes(rest, wt); err == nil && m.InstanceIDs == nil && len(p) > 0 {
 					m.InstanceIDs = make([]uint32, 0, countVarints(p))
 				}
 				for err == nil && len(p) > 0 {
@@ -2433,7 +2433,7 @@ func (m *RegisteredObject) unmarshal(b []byte, depth int) error {
 				}
 			} else {
 				var p []byte
-				if p, rest, err = readBytes(rest, wt); err == nil && m.Instances == nil {
+				if p, rest, err = readBytes(rest, wt); err == nil && m.Instances == nil && len(p) > 0 {
 					m.Instances = make([]uint32, 0, countVarints(p))
 				}
 				for err == nil && len(p) > 0 {

@@ -354,3 +354,11 @@ func TestGuideExample(t *testing.T) {
 		t.Errorf("Manifest = %s, want %s", got, want)
 	}
 }
+
+// An empty packed field decodes as no element, nil as after a round trip.
+func TestEmptyPackedIsNil(t *testing.T) {
+	var p abi.Path
+	if err := p.Unmarshal([]byte{0x0a, 0x00}); err != nil || p.IDs != nil {
+		t.Fatalf("got %#v, %v", p.IDs, err)
+	}
+}

@@ -514,7 +514,7 @@ func genUnmarshal(g *protogen.GeneratedFile, name string, fields []field) {
 			g.P("}")
 			g.P("} else {")
 			g.P("var p []byte")
-			g.P("if p, rest, err = readBytes(rest, wt); err == nil && ", x, " == nil {")
+			g.P("if p, rest, err = readBytes(rest, wt); err == nil && ", x, " == nil && len(p) > 0 {")
 			g.P(x, " = make([]", fd.goType, ", 0, countVarints(p))")
 			g.P("}")
 			g.P("for err == nil && len(p) > 0 {")
