@@ -112,9 +112,9 @@ type API struct {
 	wg     sync.WaitGroup
 
 	mu        sync.Mutex
-	awake     map[string]bool          // registration id -> awake (queue mode)
-	delayed   map[string]*delayedQueue // endpoint -> requests waiting for it
-	composite map[string]bool          // tokens of composite observations started here
+	awake     map[string]bool            // registration id -> awake (queue mode)
+	delayed   map[string]*delayedQueue   // endpoint -> requests waiting for it
+	composite map[string]map[string]bool // registration id -> tokens of composite observations started here
 	closed    bool
 
 	presence *server.Subscription // blocking: few, cheap events (see track)
@@ -132,7 +132,7 @@ func New(cfg Config) (*API, error) {
 		log:       cfg.Logger,
 		awake:     make(map[string]bool),
 		delayed:   make(map[string]*delayedQueue),
-		composite: make(map[string]bool),
+		composite: make(map[string]map[string]bool),
 	}
 	for _, t := range cfg.Tokens {
 		a.tokens = append(a.tokens, sha256.Sum256([]byte(t)))
@@ -202,6 +202,7 @@ func (a *API) track() {
 			a.awake[id] = false
 		case server.EventDeregistered, server.EventExpired:
 			delete(a.awake, id)
+			delete(a.composite, id)
 		}
 		a.mu.Unlock()
 	}

@@ -174,7 +174,7 @@ func (a *API) streamEvent(e server.Event) (sseEvent, bool) {
 		}
 		name = evNotification
 		a.mu.Lock()
-		composite := a.composite[e.Token] || len(e.Paths) != 1
+		composite := a.composite[r.ID][e.Token] || len(e.Paths) != 1
 		a.mu.Unlock()
 		if composite {
 			paths := make([]string, len(e.Paths))

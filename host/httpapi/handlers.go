@@ -523,7 +523,7 @@ func (a *API) cancelObservations(w http.ResponseWriter, r *http.Request, ep stri
 	if _, active := r.URL.Query()["active"]; !active {
 		for _, t := range toks {
 			a.srv.CancelObservation(r.Context(), t, false)
-			a.forgetComposite(t)
+			a.forgetComposite(reg.ID, t)
 		}
 		w.WriteHeader(http.StatusOK)
 		return
@@ -538,7 +538,7 @@ func (a *API) cancelObservations(w http.ResponseWriter, r *http.Request, ep stri
 			if err := a.srv.CancelObservation(ctx, t, true); err != nil && first == nil {
 				first = err
 			}
-			a.forgetComposite(t)
+			a.forgetComposite(reg.ID, t)
 		}
 		if first != nil {
 			return nil, first
@@ -547,9 +547,14 @@ func (a *API) cancelObservations(w http.ResponseWriter, r *http.Request, ep stri
 	}})
 }
 
-func (a *API) forgetComposite(tok string) {
+func (a *API) forgetComposite(regID, tok string) {
 	a.mu.Lock()
-	delete(a.composite, tok)
+	if set := a.composite[regID]; set != nil {
+		delete(set, tok)
+		if len(set) == 0 {
+			delete(a.composite, regID)
+		}
+	}
 	a.mu.Unlock()
 }
 
@@ -674,7 +679,10 @@ func (a *API) observeComposite(w http.ResponseWriter, r *http.Request, p params)
 			return nil, err
 		}
 		a.mu.Lock()
-		a.composite[o.Token] = true
+		if a.composite[reg.ID] == nil {
+			a.composite[reg.ID] = make(map[string]bool)
+		}
+		a.composite[reg.ID][o.Token] = true
 		a.mu.Unlock()
 		resp := success(model.Content)
 		resp.Content = encodeEntries(o.First)
