@@ -103,7 +103,7 @@ func pathStrings(ps []model.Path) []string {
 func TestValueFollowsClock(t *testing.T) {
 	p := start(t, `{"sensors":2,"base":21,"amplitude":2,"period_seconds":3600,"resolution":0.1}`)
 	steps := []struct {
-		advance     time.Duration
+		advance      time.Duration
 		v0, min, max float64
 		v1           float64
 		moved        []string
