@@ -731,3 +731,60 @@ func TestPoolStress(t *testing.T) {
 	}
 	t.Logf("%+v", p.Stats())
 }
+
+// TestBadPointers passes host functions pointers outside guest memory:
+// each answers with a status (or, for log, a warning), never a trap.
+func TestBadPointers(t *testing.T) {
+	r, rec := newTestRuntime(t, Config{Host: HostFunc(func(context.Context, string, abi.HostMethod, []byte) ([]byte, error) {
+		t.Error("the host was called")
+		return nil, nil
+	})})
+	p := load(t, r, "echo", PluginConfig{Capabilities: []string{abi.CapKV}})
+	for which, want := range []int32{-int32(model.BadRequest), 0, -int32(model.BadRequest)} {
+		resp, err := p.Call(context.Background(), 107, []byte{byte(which)})
+		if err != nil {
+			t.Fatalf("%d: %v", which, err)
+		}
+		if got := int32(binary.LittleEndian.Uint32(resp)); got != want {
+			t.Errorf("%d: host function returned %d, want %d", which, got, want)
+		}
+	}
+	if _, ok := rec.find("guest log message outside its memory"); !ok {
+		t.Error("no warning for the log outside memory")
+	}
+	if s := p.Stats(); s.Discarded != 0 {
+		t.Errorf("%+v", s)
+	}
+}
+
+// TestStartStop checks that every new instance gets the Start request
+// and every instance discarded on purpose the Stop request.
+func TestStartStop(t *testing.T) {
+	r, rec := newTestRuntime(t, Config{})
+	p := load(t, r, "echo", PluginConfig{Start: []byte("config"), Stop: []byte("bye")})
+	count := func(msg string) int {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		n := 0
+		for _, x := range rec.recs {
+			if x.msg == msg && x.attrs["plugin"] == p.ID() {
+				n++
+			}
+		}
+		return n
+	}
+	if count("start: config") != 1 {
+		t.Fatal("no Start at load")
+	}
+	if err := p.Reload(context.Background(), readWasm(t, "echo")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return count("stop: bye") == 1 })
+	if count("start: config") != 2 {
+		t.Error("no Start for the new module's instance")
+	}
+	p.Close(context.Background())
+	if count("stop: bye") != 2 {
+		t.Error("no Stop at close")
+	}
+}

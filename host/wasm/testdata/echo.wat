@@ -10,6 +10,12 @@
 ;;   104 clock:      8 bytes: WASI clock_time_get(realtime)
 ;;   105 random:     8 bytes: WASI random_get
 ;;   106 inits:      4 bytes: how many times _initialize ran
+;;   107 bad pointer: request [which u8]: passes a pointer outside its
+;;                   memory to 0 result (after a host call of method 1,
+;;                   so that there is a result), 1 log, 2 call (method 2);
+;;                   4 bytes: what the host function returned (0 for log)
+;;   2, 3 Start and Stop: log "start: " or "stop: " and the request, at
+;;                   info; empty response
 ;; Memory: 16 the error text, 256..1023 scratch, 1024.. the call buffer.
 (module
   (import "wasm2m_v1" "log" (func $log (param i32 i32 i32)))
@@ -22,6 +28,8 @@
   (global $inits (mut i32) (i32.const 0))
   (global $errlen (mut i32) (i32.const 0))
   (data (i32.const 16) "failed on purpose")
+  (data (i32.const 40) "start: ")
+  (data (i32.const 48) "stop: ")
 
   (func (export "_initialize")
     (global.set $inits (i32.add (global.get $inits) (i32.const 1))))
@@ -83,6 +91,32 @@
       (then
         (i32.store (i32.const 256) (global.get $inits))
         (return (call $resp (i32.const 256) (i32.const 4)))))
+    (if (i32.eq (local.get $method) (i32.const 107))
+      (then
+        (i32.store (i32.const 256) (i32.const 0))
+        (if (i32.eqz (i32.load8_u (i32.const 1024)))
+          (then
+            (drop (call $call (i32.const 1) (i32.const 0) (i32.const 0)))
+            (i32.store (i32.const 256)
+              (call $result (i32.const 0xfffffff0) (i32.const 100)))))
+        (if (i32.eq (i32.load8_u (i32.const 1024)) (i32.const 1))
+          (then (call $log (i32.const 0) (i32.const 0xfffffff0) (i32.const 100))))
+        (if (i32.eq (i32.load8_u (i32.const 1024)) (i32.const 2))
+          (then (i32.store (i32.const 256)
+            (call $call (i32.const 2) (i32.const 0xfffffff0) (i32.const 100)))))
+        (return (call $resp (i32.const 256) (i32.const 4)))))
+    (if (i32.or (i32.eq (local.get $method) (i32.const 2)) (i32.eq (local.get $method) (i32.const 3)))
+      (then
+        ;; "start: " or "stop: " then the request, copied to 512
+        (memory.copy (i32.const 512)
+          (select (i32.const 40) (i32.const 48) (i32.eq (local.get $method) (i32.const 2)))
+          (i32.const 7))
+        (memory.copy
+          (select (i32.const 519) (i32.const 518) (i32.eq (local.get $method) (i32.const 2)))
+          (i32.const 1024) (local.get $len))
+        (call $log (i32.const 0) (i32.const 512)
+          (i32.add (local.get $len) (select (i32.const 7) (i32.const 6) (i32.eq (local.get $method) (i32.const 2)))))
+        (return (i64.const 0))))
     (call $resp (i32.const 1024) (local.get $len)))
 
   (func (export "wasm2m_last_error") (result i64)
