@@ -275,7 +275,7 @@ func TestPoolBound(t *testing.T) {
 	r, _ := newTestRuntime(t, Config{})
 	// Two instances looping until their deadline: a third caller waits
 	// for one, and gives up with its ctx.
-	p := load(t, r, "loop", PluginConfig{MaxInstances: 2, Timeout: 300 * time.Millisecond})
+	p := load(t, r, "loop", PluginConfig{MaxInstances: 2, Timeout: time.Second})
 	var wg sync.WaitGroup
 	for range 2 {
 		wg.Add(1)
@@ -284,7 +284,7 @@ func TestPoolBound(t *testing.T) {
 			p.Call(context.Background(), abi.MethodObjectRead, []byte{1})
 		}()
 	}
-	time.Sleep(50 * time.Millisecond)
+	waitFor(t, func() bool { return busy(p) == 2 })
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	_, err := p.Call(ctx, abi.MethodObjectRead, []byte{2})
@@ -594,6 +594,14 @@ func TestReload(t *testing.T) {
 	}
 }
 
+// busy returns how many instances of p's current module are in a call.
+func busy(p *Plugin) int {
+	g := p.cur.Load()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.out
+}
+
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
@@ -663,7 +671,7 @@ func TestClose(t *testing.T) {
 		done <- err
 	}()
 	<-started
-	time.Sleep(20 * time.Millisecond)
+	waitFor(t, func() bool { return busy(q) == 1 })
 	cctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
 	if err := q.Close(cctx); !errors.Is(err, context.DeadlineExceeded) {
