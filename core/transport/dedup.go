@@ -69,15 +69,22 @@ func (d *dedup) pick(con bool) *dedupFIFO {
 // lifetime, with the reply stored for it (nil if none yet). A message not
 // seen is recorded as pending.
 func (d *dedup) check(k dedupKey, tok []byte, con bool, now int64) (reply []byte, dup bool) {
+	reply, dup, _ = d.checkSeq(k, tok, con, now)
+	return reply, dup
+}
+
+// checkSeq is check, and for a message not seen the sequence number of its
+// new entry, for answerSeq.
+func (d *dedup) checkSeq(k dedupKey, tok []byte, con bool, now int64) (reply []byte, dup bool, seq uint32) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	f := d.pick(con)
 	if r, ok := f.lookup(k, tok, now); ok {
-		return r, true
+		return r, true, 0
 	}
-	f.insert(k, tok, now)
+	seq = f.insert(k, tok, now)
 	d.bound()
-	return nil, false
+	return nil, false, seq
 }
 
 // answer stores the reply sent for k, if k is still remembered.
@@ -87,6 +94,26 @@ func (d *dedup) answer(k dedupKey, con bool, reply []byte) {
 	if d.pick(con).answer(k, reply) {
 		d.bound()
 	}
+}
+
+// answerSeq stores the reply sent for the entry check recorded as seq for
+// k, if that entry is still remembered: without a lookup in the map, which
+// at 100,000 entries is most of what answer costs. An entry that expired,
+// was evicted or was replaced by a message reusing k's MID is left alone.
+func (d *dedup) answerSeq(k dedupKey, con bool, seq uint32, reply []byte) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	f := d.pick(con)
+	if seq-f.head >= f.n {
+		return
+	}
+	s := f.slot(seq)
+	if !s.live || s.k != k {
+		return
+	}
+	f.bytes += len(reply) - len(s.reply)
+	s.reply = reply
+	d.bound()
 }
 
 // forget removes k, so that its retransmission is processed.
@@ -171,7 +198,7 @@ func (f *dedupFIFO) kill(s *dedupSlot) {
 	s.reply = nil
 }
 
-func (f *dedupFIFO) insert(k dedupKey, tok []byte, now int64) {
+func (f *dedupFIFO) insert(k dedupKey, tok []byte, now int64) uint32 {
 	if int(f.n) == len(f.ring) {
 		f.grow()
 	}
@@ -181,6 +208,7 @@ func (f *dedupFIFO) insert(k dedupKey, tok []byte, now int64) {
 	*s = dedupSlot{k: k, live: true, t: now}
 	s.tokN = uint8(copy(s.tok[:], tok))
 	f.m[k] = seq
+	return seq
 }
 
 func (f *dedupFIFO) grow() {

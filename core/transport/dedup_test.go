@@ -162,3 +162,35 @@ func TestTTLMap(t *testing.T) {
 		t.Fatalf("%d slots for %d entries", c.q.n, c.len())
 	}
 }
+
+// answerSeq stores the reply in the entry check made, and in no other: not
+// after the entry expired, nor in a newer entry for the same key.
+func TestDedupAnswerSeq(t *testing.T) {
+	d := newDedup(100, 50, 1<<10)
+	k := makeDedupKey(netip.MustParseAddrPort("192.0.2.1:5683"), 7)
+	_, _, seq := d.checkSeq(k, []byte("aa"), true, 0)
+	d.answerSeq(k, true, seq, []byte("one"))
+	if r, dup := d.check(k, []byte("aa"), true, 1); !dup || string(r) != "one" {
+		t.Fatalf("check = %q, %v; want the stored reply", r, dup)
+	}
+	// The same MID with another token replaces the entry; the old
+	// request's late answer must not land in the new one.
+	_, dup, seq2 := d.checkSeq(k, []byte("bb"), true, 2)
+	if dup || seq2 == seq {
+		t.Fatalf("reused MID: dup %v, seq %d (old %d)", dup, seq2, seq)
+	}
+	d.answerSeq(k, true, seq, []byte("late"))
+	if r, dup := d.check(k, []byte("bb"), true, 3); !dup || r != nil {
+		t.Fatalf("check = %q, %v; want the new entry still pending", r, dup)
+	}
+	d.answerSeq(k, true, seq2, []byte("two"))
+	if r, _ := d.check(k, []byte("bb"), true, 4); string(r) != "two" {
+		t.Fatalf("check = %q, want two", r)
+	}
+	// Swept: the answer is dropped, nothing is resurrected.
+	d.sweep(1000)
+	d.answerSeq(k, true, seq2, []byte("gone"))
+	if d.len() != 0 {
+		t.Fatalf("%d entries after the sweep and a late answer", d.len())
+	}
+}

@@ -31,9 +31,15 @@ type incoming struct {
 	hasBlock2 bool
 	cached    bool   // msg is answered from the Block2 body cache
 	key       string // requestKey(msg), once computed
+	seq       uint32 // msg's entry in the deduplication cache
 }
 
 func (r *incoming) dedupKey() dedupKey { return makeDedupKey(r.peer, r.msg.MID) }
+
+// answered stores reply in the deduplication cache, for a duplicate of r.
+func (e *Endpoint) answered(r *incoming, reply []byte) {
+	e.dedup.answerSeq(r.dedupKey(), r.con, r.seq, reply)
+}
 
 func (r *incoming) requestKey() string {
 	if r.key == "" {
@@ -49,7 +55,8 @@ var proxyNotSupported = model.MakeCode(5, 5)
 // onRequest handles an incoming CON or NON request.
 func (e *Endpoint) onRequest(peer netip.AddrPort, m *Message, now int64) {
 	con := m.Type == Confirmable
-	if reply, dup := e.dedup.check(makeDedupKey(peer, m.MID), m.Token, con, now); dup {
+	reply, dup, seq := e.dedup.checkSeq(makeDedupKey(peer, m.MID), m.Token, con, now)
+	if dup {
 		// RFC 7252 section 4.5: a duplicate CON gets the same reply
 		// again and is not processed twice; a duplicate NON is ignored.
 		e.stats.duplicates.Add(1)
@@ -58,7 +65,7 @@ func (e *Endpoint) onRequest(peer netip.AddrPort, m *Message, now int64) {
 		}
 		return
 	}
-	r := &incoming{peer: peer, msg: m, con: con}
+	r := &incoming{peer: peer, msg: m, con: con, seq: seq}
 	if m.Code > IPATCH {
 		// RFC 7252 section 5.8: an unknown method gets 4.05.
 		e.respond(r, &Message{Code: model.MethodNotAllowed})
@@ -170,7 +177,7 @@ func (e *Endpoint) serve(r *incoming) {
 func (e *Endpoint) ackSlow(r *incoming) {
 	if r.state.CompareAndSwap(pending, acked) {
 		ack := emptyMessage(Acknowledgement, r.msg.MID)
-		e.dedup.answer(r.dedupKey(), true, ack)
+		e.answered(r, ack)
 		e.write(ack, r.peer)
 	}
 }
@@ -209,7 +216,7 @@ func (e *Endpoint) respond(r *incoming, resp *Message) {
 		if !ok {
 			return
 		}
-		e.dedup.answer(r.dedupKey(), true, b)
+		e.answered(r, b)
 		e.write(b, r.peer)
 		return
 	}
@@ -240,7 +247,7 @@ func (e *Endpoint) respond(r *incoming, resp *Message) {
 func (e *Endpoint) respondEmpty(r *incoming) {
 	if r.con && r.state.CompareAndSwap(pending, answered) {
 		ack := emptyMessage(Acknowledgement, r.msg.MID)
-		e.dedup.answer(r.dedupKey(), true, ack)
+		e.answered(r, ack)
 		e.write(ack, r.peer)
 	}
 }
