@@ -28,6 +28,7 @@ type Dispatcher struct {
 	host    Host
 	objects []objectEntry // in the plugin's order
 	out     []byte        // the response buffer, reused across calls
+	reuse   reuse         // response messages, reused across calls
 	started bool
 }
 
@@ -103,6 +104,20 @@ type marshaler interface {
 	MarshalAppend(b []byte) []byte
 }
 
+// requestPath decodes the path of a Read, Delete or Discover request: the
+// fast way when it can, else with the generated code (whose errors then
+// say what is wrong).
+func requestPath(m abi.Method, b []byte) (model.Path, error) {
+	if p, ok := fastPath(b); ok {
+		return p, nil
+	}
+	var req abi.ObjectReadRequest // field 1 is the path in all three
+	if err := req.Unmarshal(b); err != nil {
+		return model.Path{}, badRequest(m, err)
+	}
+	return req.Path.Model()
+}
+
 // badRequest wraps a decoding error as a 4.00.
 func badRequest(m abi.Method, err error) error {
 	return &model.Error{Code: model.BadRequest, Msg: fmt.Sprintf("method %d: %v", m, err), Err: err}
@@ -140,17 +155,14 @@ func (d *Dispatcher) call(ctx context.Context, m abi.Method, b []byte) (marshale
 		if err != nil {
 			return nil, err
 		}
-		resp := &abi.ObjectInstancesResponse{InstanceIDs: make([]uint32, len(ids))}
-		for i, id := range ids {
-			resp.InstanceIDs[i] = uint32(id)
+		resp := &d.reuse.instances
+		resp.InstanceIDs = resp.InstanceIDs[:0]
+		for _, id := range ids {
+			resp.InstanceIDs = append(resp.InstanceIDs, uint32(id))
 		}
 		return resp, nil
 	case abi.MethodObjectRead:
-		var req abi.ObjectReadRequest
-		if err := req.Unmarshal(b); err != nil {
-			return nil, badRequest(m, err)
-		}
-		p, err := req.Path.Model()
+		p, err := requestPath(m, b)
 		if err != nil {
 			return nil, err
 		}
@@ -158,7 +170,9 @@ func (d *Dispatcher) call(ctx context.Context, m abi.Method, b []byte) (marshale
 		if err != nil {
 			return nil, err
 		}
-		return &abi.ObjectReadResponse{Node: abi.NodeOf(&n)}, nil
+		fillNode(&d.reuse.node, &n)
+		d.reuse.read.Node = &d.reuse.node
+		return &d.reuse.read, nil
 	case abi.MethodObjectWrite:
 		var req abi.ObjectWriteRequest
 		if err := req.Unmarshal(b); err != nil {

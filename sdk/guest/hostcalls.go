@@ -12,14 +12,19 @@ import (
 // hostCall encodes req, calls host method m and decodes the response into
 // resp (which may be nil for an empty response).
 func hostCall(ctx context.Context, m abi.HostMethod, req marshaler, resp interface{ Unmarshal([]byte) error }) error {
-	h := hostOf(ctx)
-	if h == nil {
-		return ErrNoHost
-	}
 	var b []byte
 	if req != nil {
 		b = req.MarshalAppend(reqBuf())
 		keepReqBuf(b)
+	}
+	return hostCallBytes(ctx, m, b, resp)
+}
+
+// hostCallBytes calls host method m with the encoded request b.
+func hostCallBytes(ctx context.Context, m abi.HostMethod, b []byte, resp interface{ Unmarshal([]byte) error }) error {
+	h := hostOf(ctx)
+	if h == nil {
+		return ErrNoHost
 	}
 	out, err := h.Call(ctx, m, b)
 	if err != nil {
@@ -42,7 +47,9 @@ func Changed(ctx context.Context, paths ...model.Path) error {
 	if len(paths) == 0 {
 		return nil
 	}
-	return hostCall(ctx, abi.HostChanged, &abi.ChangedRequest{Paths: abi.PathsOf(paths)}, nil)
+	b := appendChanged(reqBuf(), paths)
+	keepReqBuf(b)
+	return hostCallBytes(ctx, abi.HostChanged, b, nil)
 }
 
 // KVStore is the plugin's own key-value space, kept by the host's storage
