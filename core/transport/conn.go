@@ -21,6 +21,20 @@ type packetConn interface {
 	Close() error
 }
 
+// datagram is one datagram to send.
+type datagram struct {
+	b    []byte
+	peer netip.AddrPort
+}
+
+// batchWriter sends several datagrams with one system call. writeBatch
+// sends a prefix of ds, in order, and returns its length; with an error,
+// ds[n] could not be sent. It returns n > 0 or an error. One goroutine at a
+// time calls it.
+type batchWriter interface {
+	writeBatch(ds []datagram) (n int, err error)
+}
+
 // udpConn is a packetConn over a *net.UDPConn. Both calls are
 // allocation-free.
 type udpConn struct{ c *net.UDPConn }

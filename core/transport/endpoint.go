@@ -8,6 +8,7 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -272,6 +273,7 @@ type Endpoint struct {
 	inflight atomic.Int64
 	handoff  chan *incoming // to a handler goroutine waiting for work
 	stats    counters
+	out      sender
 
 	readBuffer, readBufferLimit int
 }
@@ -310,6 +312,7 @@ func NewEndpoint(conn *net.UDPConn, cfg Config) (*Endpoint, error) {
 		return nil, fmt.Errorf("transport: set read buffer: %w", err)
 	}
 	e := newEndpoint(udpConn{conn}, cfg)
+	e.out.w = newBatchWriter(conn)
 	e.readBuffer = readBufferSize(conn)
 	e.readBufferLimit = readBufferLimit()
 	// Linux reports twice what it accepted (socket(7)).
@@ -427,8 +430,69 @@ func (e *Endpoint) Stats() Stats {
 	return s
 }
 
-// write sends one datagram.
+// sender combines the datagrams that goroutines write at the same moment
+// into batches for a batchWriter: a writer that finds no send in progress
+// sends its datagram and whatever others queued meanwhile, until the queue
+// is empty; a writer that finds one in progress queues its datagram and
+// returns. Replies of a group commit, which wake together, go out in a
+// few sendmmsg calls instead of one sendto each, and no writer waits for
+// another to be done. Datagrams of one goroutine keep their order.
+type sender struct {
+	w        batchWriter // nil: one WriteTo per datagram
+	mu       sync.Mutex
+	q, spare []datagram
+	busy     bool // a writer is sending the queue
+}
+
+// write sends one datagram, now or as part of a batch that another
+// goroutine is sending.
 func (e *Endpoint) write(b []byte, peer netip.AddrPort) {
+	s := &e.out
+	if s.w == nil {
+		e.writeOne(b, peer)
+		return
+	}
+	s.mu.Lock()
+	s.q = append(s.q, datagram{b, peer})
+	if s.busy {
+		s.mu.Unlock()
+		return
+	}
+	s.busy = true
+	// Let the goroutines that became runnable with this one (the callers
+	// of one group commit, say) queue their datagrams first, so that they
+	// go out in one batch rather than each in its own system call while
+	// this one sends.
+	s.mu.Unlock()
+	runtime.Gosched()
+	s.mu.Lock()
+	for len(s.q) > 0 {
+		ds := s.q
+		s.q = s.spare[:0]
+		s.mu.Unlock()
+		e.writeBatch(ds)
+		clear(ds)
+		s.mu.Lock()
+		s.spare = ds[:0]
+	}
+	s.busy = false
+	s.mu.Unlock()
+}
+
+func (e *Endpoint) writeBatch(ds []datagram) {
+	for len(ds) > 0 {
+		n, err := e.out.w.writeBatch(ds)
+		e.stats.sent.Add(uint64(n))
+		ds = ds[n:]
+		if err != nil {
+			e.stats.writeErrors.Add(1)
+			e.log.Debug("coap write failed", "peer", ds[0].peer, "err", err)
+			ds = ds[1:]
+		}
+	}
+}
+
+func (e *Endpoint) writeOne(b []byte, peer netip.AddrPort) {
 	if err := e.conn.WriteTo(b, peer); err != nil {
 		e.stats.writeErrors.Add(1)
 		e.log.Debug("coap write failed", "peer", peer, "err", err)
