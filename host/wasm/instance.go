@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"math"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/sys"
@@ -36,6 +38,11 @@ type instance struct {
 
 	pending []byte // the result of the last host call, for result()
 
+	// With a per-call deadline (see deadline.go).
+	done  chan struct{}
+	fired atomic.Int32
+	timer *time.Timer
+
 	stdout, stderr *lineWriter
 }
 
@@ -48,6 +55,9 @@ func (g *gen) newInstance(ctx context.Context) (_ *instance, err error) {
 		stack:  make([]uint64, 2),
 		stdout: newLineWriter(p.log, slog.LevelInfo, "stdout"),
 		stderr: newLineWriter(p.log, slog.LevelWarn, "stderr"),
+	}
+	if p.cfg.Timeout > 0 {
+		in.done = make(chan struct{})
 	}
 	ctx = context.WithValue(ctx, startingKey{}, in)
 	mod, err := g.rt.InstantiateModule(ctx, g.cm, g.mcfg.WithStdout(in.stdout).WithStderr(in.stderr))
@@ -216,6 +226,9 @@ func (in *instance) stop(ctx context.Context) {
 }
 
 func (in *instance) close() {
+	if in.timer != nil {
+		in.timer.Stop()
+	}
 	in.g.insts.Delete(in.mod)
 	in.g.alive.Add(-1)
 	_ = in.mod.Close(context.Background())

@@ -125,14 +125,12 @@ func (p *Plugin) call(ctx context.Context, method abi.Method, req, dst []byte) (
 	if err != nil {
 		return dst, err
 	}
-	cctx := ctx
-	var cancel context.CancelFunc
+	var resp []byte
+	var broken bool
 	if p.cfg.Timeout > 0 {
-		cctx, cancel = context.WithTimeout(ctx, p.cfg.Timeout)
-	}
-	resp, broken, err := in.call(cctx, method, req, dst)
-	if cancel != nil {
-		cancel()
+		resp, broken, err = in.callDeadline(ctx, p.cfg.Timeout, method, req, dst)
+	} else {
+		resp, broken, err = in.call(ctx, method, req, dst)
 	}
 	g.put(in, broken)
 	if err != nil {

@@ -796,3 +796,37 @@ func TestStartStop(t *testing.T) {
 		t.Error("no Stop at close")
 	}
 }
+
+// TestDeadlineRace uses a deadline so short that it fires during calls,
+// between them and as they return: each call is answered or fails with
+// 5.04, and an instance whose timer fired is never used again.
+func TestDeadlineRace(t *testing.T) {
+	r, _ := newTestRuntime(t, Config{})
+	p := load(t, r, "echo", PluginConfig{MaxInstances: 2, Timeout: 2 * time.Microsecond})
+	var wg sync.WaitGroup
+	var ok, timedOut, other atomic.Int64
+	for g := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				req := []byte{byte(g), byte(i)}
+				resp, err := p.Call(context.Background(), abi.MethodObjectRead, req)
+				switch {
+				case err == nil && bytes.Equal(resp, req):
+					ok.Add(1)
+				case errors.Is(err, context.DeadlineExceeded) && model.CodeOf(err) == model.GatewayTimeout:
+					timedOut.Add(1)
+				default:
+					other.Add(1)
+					t.Errorf("%v %v", resp, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	t.Logf("answered %d, timed out %d, %+v", ok.Load(), timedOut.Load(), p.Stats())
+	if s := p.Stats(); s.Instances > 2 {
+		t.Errorf("%+v", s)
+	}
+}
