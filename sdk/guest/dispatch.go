@@ -73,8 +73,9 @@ func (d *Dispatcher) Plugin() *Plugin { return d.plugin }
 
 // Call serves one call: req is the encoded request message of m, and the
 // result the encoded response message, valid until the next Call. An error
-// carries its status as a CoAP code (*model.Error); a panic of the plugin
-// is recovered as a 5.00 with the panic's text.
+// is what crosses the ABI, rebuilt: a *model.Error with the status as its
+// code and the plugin's message (abi.ErrorOf); a panic of the plugin is
+// recovered as a 5.00 with the panic's text.
 func (d *Dispatcher) Call(ctx context.Context, m abi.Method, req []byte) (resp []byte, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -91,7 +92,8 @@ func (d *Dispatcher) Call(ctx context.Context, m abi.Method, req []byte) (resp [
 	}()
 	out, err := d.call(ctx, m, req)
 	if err != nil {
-		return nil, err
+		// As the error crosses the ABI: a status and a message.
+		return nil, abi.ErrorOf(abi.StatusOf(err), messageOf(err))
 	}
 	if out == nil {
 		return d.out[:0], nil
@@ -365,10 +367,10 @@ func (d *Dispatcher) readChecked(ctx context.Context, o *objectEntry, p model.Pa
 		return model.Node{}, err
 	}
 	if err := n.CheckAt(p); err != nil {
-		return model.Node{}, model.Errorf(model.InternalServerError, "object %d read %s: %v", o.def.ID, p, err)
+		return model.Node{}, model.Errorf(model.InternalServerError, "object %d read %s: %s", o.def.ID, p, messageOf(err))
 	}
 	if err := n.Validate(); err != nil {
-		return model.Node{}, model.Errorf(model.InternalServerError, "object %d read %s: %v", o.def.ID, p, err)
+		return model.Node{}, model.Errorf(model.InternalServerError, "object %d read %s: %s", o.def.ID, p, messageOf(err))
 	}
 	return n, nil
 }
