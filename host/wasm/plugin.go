@@ -94,11 +94,12 @@ func (p *Plugin) Stats() Stats {
 //     (wasm2m_last_error), such as 4.04 matching model.ErrNotFound;
 //   - a trap, a guest exit, a pointer or status outside the ABI: 5.00,
 //     and the instance is discarded (the next call starts another);
-//   - the per-call deadline (PluginConfig.Timeout) or the caller's ctx
-//     running out: 5.04 Gateway Timeout wrapping
-//     context.DeadlineExceeded; ctx canceled: 5.03 wrapping
-//     context.Canceled; the instance, if it was interrupted, is
-//     discarded;
+//   - ctx ending while the call waits for an instance, or, for a plugin
+//     with a Timeout, the per-call deadline or ctx ending during the
+//     call: 5.04 Gateway Timeout wrapping context.DeadlineExceeded, or
+//     5.03 wrapping context.Canceled for a canceled ctx; an interrupted
+//     instance is discarded (a plugin without a Timeout is never
+//     interrupted: its call runs to the end);
 //   - a closed plugin: ErrClosed.
 //
 // req is not retained. Call never panics because of the guest.
