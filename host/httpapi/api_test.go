@@ -170,6 +170,14 @@ func TestEveryRoute(t *testing.T) {
 		golden(t, "event_send", events.next(t, evSend, 5*time.Second).data)
 	})
 
+	t.Run("update", func(t *testing.T) {
+		// Registration Update Trigger (/1/0/8), through the API.
+		if code, b := e.call(t, "POST", "/api/clients/dev1/1/0/8", "", ""); code != 200 || !strings.Contains(string(b), `"CHANGED"`) {
+			t.Fatalf("%d %s", code, b)
+		}
+		golden(t, "event_updated", events.next(t, evUpdated, 5*time.Second).data)
+	})
+
 	cancels := []struct{ name, path string }{
 		{"cancel observe actively", "/api/clients/dev1/42770/0/1/observe?active"},
 		{"cancel observe passively", "/api/clients/dev1/3303/0/5700/observe"},
