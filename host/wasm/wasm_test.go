@@ -220,6 +220,12 @@ func TestTrap(t *testing.T) {
 	misbehave(t, p, model.InternalServerError, "wasm2m_call: wasm error: unreachable")
 }
 
+func TestGuestExit(t *testing.T) {
+	r, _ := newTestRuntime(t, Config{})
+	p := load(t, r, "exit", PluginConfig{MaxInstances: 1})
+	misbehave(t, p, model.InternalServerError, "guest exited with code 3")
+}
+
 func TestOutOfBoundsResponse(t *testing.T) {
 	r, _ := newTestRuntime(t, Config{})
 	p := load(t, r, "oob", PluginConfig{MaxInstances: 1})
