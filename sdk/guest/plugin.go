@@ -123,9 +123,13 @@ func checkID(id string) error {
 // value of the wrong type or out of range 4.00. Read of an object path is
 // answered by the SDK from Instances and instance reads.
 //
-// Lifecycle: Definition is called once, at Register time's first use; the
-// other methods are called one at a time (a Wasm instance runs one call
-// at a time; the native Dispatcher serializes its calls too).
+// Lifecycle: Definition is called when the plugin is registered and when
+// a Dispatcher is made; it must return the same definition every time.
+// The other methods are called one at a time (a Wasm instance runs one
+// call at a time; a native Dispatcher serializes its calls too). The host
+// pools instances of a Wasm module, each with its own memory: state in
+// Go variables is per instance; state that must be shared between
+// instances or survive a discarded one belongs in KV.
 type Object interface {
 	// Definition returns the object's definition. It never changes.
 	Definition() *model.ObjectDef
