@@ -132,6 +132,12 @@ func (g *gen) release() {
 	}
 }
 
+// discard shuts down a gen that was never installed, at once.
+func (g *gen) discard() {
+	g.refs.Store(0)
+	g.shutdown()
+}
+
 // shutdown runs once no call holds g: every instance is idle.
 func (g *gen) shutdown() {
 	ctx := context.Background()

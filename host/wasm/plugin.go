@@ -183,7 +183,7 @@ func (p *Plugin) Reload(ctx context.Context, wasm []byte) error {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		g.release()
+		g.discard()
 		return fmt.Errorf("plugin %s: %w", p.cfg.ID, ErrClosed)
 	}
 	p.live[g] = struct{}{}
@@ -227,7 +227,12 @@ func (p *Plugin) Close(ctx context.Context) error {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return nil
+		select { // closed by another caller: wait with it
+		case <-p.drained:
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("plugin %s: close with calls in flight: %w", p.cfg.ID, ctx.Err())
+		}
 	}
 	p.closed = true
 	g := p.cur.Swap(nil)
@@ -239,6 +244,8 @@ func (p *Plugin) Close(ctx context.Context) error {
 
 	p.stopCancel()
 	p.watchers.Wait()
+	p.reloadMu.Lock() // a Reload under way sees closed and discards its module
+	p.reloadMu.Unlock()
 	p.r.forget(p)
 	if g != nil {
 		g.release()

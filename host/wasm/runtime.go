@@ -71,7 +71,7 @@ func (r *Runtime) Load(ctx context.Context, cfg PluginConfig, wasm []byte) (*Plu
 	defer r.mu.Unlock()
 	if r.closed {
 		p.stop()
-		g.release()
+		g.discard()
 		return nil, fmt.Errorf("plugin %s: %w", cfg.ID, ErrClosed)
 	}
 	p.install(g)
