@@ -144,20 +144,35 @@ func (e *Endpoint) dispatch(r *incoming) {
 }
 
 // handlerLoop serves r, then the requests handed to it, until none comes
-// for handlerIdle or the endpoint closes.
+// for handlerIdle or the endpoint closes. Its idle timer is not reset
+// after every request (a timer-heap operation each): when it fires, the
+// loop exits only if nothing was served for handlerIdle, and otherwise
+// sets it for the rest of that time.
 func (e *Endpoint) handlerLoop(r *incoming) {
 	defer e.wg.Done()
 	idle := time.NewTimer(handlerIdle)
 	defer idle.Stop()
-	for {
+	for ok := true; ok; {
 		e.serve(r)
-		idle.Reset(handlerIdle)
+		r, ok = e.nextRequest(idle, e.now())
+	}
+}
+
+// nextRequest waits for a request handed to a handler goroutine; false
+// when none came for handlerIdle after last, or the endpoint closed.
+func (e *Endpoint) nextRequest(idle *time.Timer, last int64) (*incoming, bool) {
+	for {
 		select {
-		case r = <-e.handoff:
+		case r := <-e.handoff:
+			return r, true
 		case <-idle.C:
-			return
+			rest := handlerIdle - time.Duration(e.now()-last)
+			if rest <= 0 {
+				return nil, false
+			}
+			idle.Reset(rest)
 		case <-e.done:
-			return
+			return nil, false
 		}
 	}
 }
