@@ -71,10 +71,11 @@ func (p *Plugin) Minor() int {
 
 // Stats are counters of a plugin since it was loaded.
 type Stats struct {
-	Instances int    // instances alive now in the current module (idle or in a call)
-	Created   uint64 // instances started, across reloads
-	Discarded uint64 // instances thrown away after a failure (trap, deadline, broken ABI)
-	Reloads   uint64 // modules replaced by Reload
+	Instances int      // instances alive now in the current module (idle or in a call)
+	Created   uint64   // instances started, across reloads
+	Discarded uint64   // instances thrown away after a failure (trap, deadline, broken ABI)
+	Reloads   uint64   // modules replaced by Reload
+	SHA256    [32]byte // of the module serving now
 }
 
 // Stats returns the plugin's counters.
@@ -82,6 +83,7 @@ func (p *Plugin) Stats() Stats {
 	s := Stats{Created: p.created.Load(), Discarded: p.discarded.Load(), Reloads: p.reloads.Load()}
 	if g := p.cur.Load(); g != nil {
 		s.Instances = int(g.alive.Load())
+		s.SHA256 = g.hash
 	}
 	return s
 }
