@@ -127,6 +127,13 @@ func badRequest(m abi.Method, err error) error {
 
 // call serves m; a nil response with a nil error is an empty message.
 func (d *Dispatcher) call(ctx context.Context, m abi.Method, b []byte) (marshaler, error) {
+	if !d.started && m != abi.MethodManifest && m != abi.MethodStart {
+		// A host that skips Start (it must not) still gets a configured
+		// plugin: Start with no config.
+		if err := d.start(ctx, nil); err != nil {
+			return nil, err
+		}
+	}
 	switch m {
 	case abi.MethodManifest:
 		return d.manifest(), nil

@@ -278,3 +278,37 @@ func TestNoHost(t *testing.T) {
 		t.Errorf("now %v, want the host's clock %v", got, plugintest.Epoch)
 	}
 }
+
+// configured counts its Configure calls.
+type configured struct {
+	object
+	configs []string
+}
+
+func (c *configured) Configure(_ context.Context, config []byte) error {
+	c.configs = append(c.configs, string(config))
+	return nil
+}
+
+func TestStartBeforeOtherCalls(t *testing.T) {
+	c := &configured{object: object{read: func(_ context.Context, p model.Path) (model.Node, error) {
+		return model.NewResource(0, model.Int(1)), nil
+	}}}
+	p := plugintest.New(t, plugin(c), plugintest.NoStart())
+	if _, _, err := p.Manifest(ctx); err != nil || len(c.configs) != 0 {
+		t.Fatalf("manifest: %v; configures %q, want none", err, c.configs)
+	}
+	// A host that skips Start: the first other call starts with no config.
+	if _, err := p.Read(ctx, model.MustPath("/42771/0/0")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Read(ctx, model.MustPath("/42771/0/0")); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.configs) != 1 || c.configs[0] != "" {
+		t.Errorf("configures %q, want one with no config", c.configs)
+	}
+	if err := p.Start(ctx, []byte("{}")); model.CodeOf(err) != model.PreconditionFailed {
+		t.Errorf("start after calls: %v, want 4.12", err)
+	}
+}
