@@ -3,6 +3,7 @@ package wasm
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"os"
@@ -595,7 +596,7 @@ func TestReload(t *testing.T) {
 		t.Fatalf("a call failed during the reload: %v", err)
 	}
 	waitFor(t, func() bool { p.mu.Lock(); defer p.mu.Unlock(); return len(p.live) == 1 })
-	if s := p.Stats(); s.Reloads != 1 {
+	if s := p.Stats(); s.Reloads != 1 || s.SHA256 != sha256.Sum256(readWasm(t, "trap")) {
 		t.Errorf("%+v", s)
 	}
 }
