@@ -151,13 +151,15 @@ func (a *API) streamEvent(e server.Event) (sseEvent, bool) {
 	var v any
 	switch e.Type {
 	case server.EventRegistered:
-		name, v = evRegistration, encodeRegistration(r, a.sleeping(r))
+		// The device just talked: it listens, whatever presence has
+		// seen so far.
+		name, v = evRegistration, encodeRegistration(r, false)
 	case server.EventUpdated:
 		name = evUpdated
 		v = struct {
 			Registration jsonRegistration `json:"registration"`
 			Update       jsonUpdate       `json:"update"`
-		}{encodeRegistration(r, a.sleeping(r)), jsonUpdate{
+		}{encodeRegistration(r, false), jsonUpdate{
 			RegistrationID: r.ID, Address: r.Address.String(), SMSNumber: r.SMS, Lifetime: r.Lifetime,
 			BindingMode: r.Binding, ObjectLinks: registrationLinks(r), Secure: r.Secure,
 		}}
