@@ -55,10 +55,6 @@ type Config struct {
 	Registry *prometheus.Registry
 }
 
-// ErrNoToken is returned by New when authentication is on and no token
-// is configured.
-var ErrNoToken = errors.New("httpapi: no bearer token configured and authentication not explicitly disabled")
-
 func (c *Config) setDefaults() error {
 	if c.Server == nil {
 		return errors.New("httpapi: no server")

@@ -216,8 +216,6 @@ func readRaw(r *http.Request) ([]byte, string, error) {
 	return body, ct, nil
 }
 
-var errUnsupportedMedia = errors.New("unsupported media type")
-
 // fitNode checks that n is the node at p (its kind, its id), gives an
 // instance without an id the id of p, and converts values to the types
 // the definitions give.

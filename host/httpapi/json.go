@@ -3,7 +3,6 @@ package httpapi
 import (
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -134,9 +133,6 @@ func encodeEntries(entries []model.Entry) map[string]jsonNode {
 	}
 	return m
 }
-
-// errBadNode is wrapped by the errors of a node the caller sent.
-var errBadNode = errors.New("bad node")
 
 func nodeError(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", errBadNode, fmt.Sprintf(format, args...))
