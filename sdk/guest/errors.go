@@ -12,10 +12,8 @@ import (
 // and SetHost was not called.
 var ErrNoHost = &model.Error{Code: model.NotImplemented, Msg: "guest: no host (call with the context of a Dispatcher call, or SetHost)"}
 
-// errNotStarted and friends are the dispatcher's own refusals.
-var (
-	errStarted = &model.Error{Code: model.PreconditionFailed, Msg: "guest: instance already started"}
-)
+// errStarted refuses a second Start of an instance.
+var errStarted = &model.Error{Code: model.PreconditionFailed, Msg: "guest: instance already started"}
 
 // messageOf returns the human part of err's message, without the code and
 // reason phrase that an *model.Error puts in front, since the other side
