@@ -312,3 +312,35 @@ func TestStartBeforeOtherCalls(t *testing.T) {
 		t.Errorf("start after calls: %v, want 4.12", err)
 	}
 }
+
+// discovering answers Discover and counts Stop.
+type discovering struct {
+	object
+	stops int
+}
+
+func (d *discovering) Discover(_ context.Context, p model.Path) (string, error) {
+	return "<" + p.String() + ">;pmin=10", nil
+}
+
+func (d *discovering) Stop(context.Context) error {
+	d.stops++
+	return errors.New("flush failed")
+}
+
+func TestDiscoverAndStop(t *testing.T) {
+	o := &discovering{}
+	d := guest.NewDispatcher(plugin(o), plugintest.NewHost())
+	c := plugintest.NewClient(d)
+	links, err := c.Discover(ctx, model.MustPath("/42771/0"))
+	if err != nil || links != "</42771/0>;pmin=10" {
+		t.Errorf("discover: %q, %v", links, err)
+	}
+	if _, err := c.Discover(ctx, model.MustPath("/42771/0/9")); !errors.Is(err, model.ErrNotFound) {
+		t.Errorf("discover of an unknown resource: %v, want 4.04", err)
+	}
+	err = c.Stop(ctx)
+	if o.stops != 1 || model.CodeOf(err) != model.InternalServerError || !strings.Contains(err.Error(), "flush failed") {
+		t.Errorf("stop: %d stops, %v", o.stops, err)
+	}
+}
