@@ -3,6 +3,7 @@ package guest_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/wasm2m/wasm2m/core/model"
 	"github.com/wasm2m/wasm2m/sdk/abi"
@@ -50,5 +51,24 @@ func BenchmarkDispatch(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkEvent measures a notification handed to a logic plugin.
+func BenchmarkEvent(b *testing.B) {
+	logic := &guest.Plugin{Manifest: guest.Manifest{ID: "logic.test", Version: "1"}, Logic: logicFunc(func(context.Context, guest.Event) error { return nil })}
+	d := guest.NewDispatcher(logic, nil)
+	p := model.MustPath("/3303/0/5700")
+	n := model.NewResource(5700, model.Float(21.5))
+	ev := &abi.EventRequest{Event: &abi.Event{Type: abi.EventTypeNotification, TimeUnixNano: time.Now().UnixNano(), Endpoint: "dev-000123", RegistrationID: "abcd1234",
+		Lifetime: 300, Binding: "U", LWM2MVersion: "1.1", Address: "192.0.2.1:5683", Token: []byte{1, 2, 3, 4},
+		Paths: abi.PathsOf([]model.Path{p}), Entries: []abi.Entry{*abi.EntryOf(&model.Entry{Path: p, Node: n})},
+		Records: []abi.Record{{Path: abi.PathOf(p), Value: abi.ValueOf(model.Float(21.5))}}}}
+	req := ev.MarshalAppend(nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := d.Call(context.Background(), abi.MethodEvent, req); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

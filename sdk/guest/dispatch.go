@@ -29,6 +29,7 @@ type Dispatcher struct {
 	objects []objectEntry // in the plugin's order
 	out     []byte        // the response buffer, reused across calls
 	reuse   reuse         // response messages, reused across calls
+	events  eventCache    // strings repeated from one event to the next
 	started bool
 }
 
@@ -221,16 +222,19 @@ func (d *Dispatcher) call(ctx context.Context, m abi.Method, b []byte) (marshale
 		}
 		return &abi.ObjectDiscoverResponse{Links: links}, nil
 	case abi.MethodEvent:
-		var req abi.EventRequest
-		if err := req.Unmarshal(b); err != nil {
-			return nil, badRequest(m, err)
+		e, ok := d.events.fastEvent(b)
+		if !ok {
+			var req abi.EventRequest
+			if err := req.Unmarshal(b); err != nil {
+				return nil, badRequest(m, err)
+			}
+			var err error
+			if e, err = eventOf(req.Event); err != nil {
+				return nil, err
+			}
 		}
 		if d.plugin.Logic == nil {
 			return nil, model.Errorf(model.NotImplemented, "plugin %s is not a logic plugin", d.plugin.Manifest.ID)
-		}
-		e, err := eventOf(req.Event)
-		if err != nil {
-			return nil, err
 		}
 		return nil, d.plugin.Logic.OnEvent(ctx, e)
 	}

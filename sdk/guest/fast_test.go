@@ -2,6 +2,7 @@ package guest
 
 import (
 	"bytes"
+	"reflect"
 	"testing"
 
 	"github.com/wasm2m/wasm2m/core/model"
@@ -79,4 +80,65 @@ func FuzzFillNode(f *testing.F) {
 			t.Fatalf("fillNode(%v) encodes %x, NodeOf %x", n, got, want)
 		}
 	})
+}
+
+// FuzzFastEvent checks the fast event decoder against the generated code
+// and eventOf: whatever fastEvent accepts, they accept, with the same
+// Event.
+func FuzzFastEvent(f *testing.F) {
+	p := model.MustPath("/3303/0/5700")
+	for _, ev := range []*abi.Event{
+		{Type: abi.EventTypeNotification, TimeUnixNano: 1700000000123456789, Endpoint: "dev-1", RegistrationID: "r1", Lifetime: 300,
+			Binding: "U", LWM2MVersion: "1.1", Address: "192.0.2.1:5683", Token: []byte{1, 2},
+			Paths:   abi.PathsOf([]model.Path{p}),
+			Entries: []abi.Entry{*abi.EntryOf(&model.Entry{Path: p, Node: model.NewResource(5700, model.Float(21.5))})},
+			Records: []abi.Record{{Path: abi.PathOf(p), Value: abi.ValueOf(model.Float(21.5)), TimeUnixNano: 1}}},
+		{Type: abi.EventTypeSend, Endpoint: "dev-2", Entries: []abi.Entry{*abi.EntryOf(&model.Entry{Path: model.MustPath("/3/0"),
+			Node: model.NewInstance(0, model.NewResource(0, model.String("acme")), model.NewMultipleResourceOf(7, model.Int(-5), model.Uint(3)),
+				model.NewResource(13, model.UnixTime(99)), model.NewResource(14, model.Objlnk(1, 2)), model.NewResource(15, model.Opaque([]byte{0})),
+				model.NewResource(16, model.Bool(true)), model.NewResource(17, model.Corelnk("</1>")))})}},
+		{Type: abi.EventTypeNotification, Endpoint: "dev-3", ErrorCode: 132, Error: "gone"},
+		{Type: abi.EventTypeRegistered, Endpoint: "dev-4", Objects: []abi.RegisteredObject{{ID: 3303, Instances: []uint32{0}}}},
+		{Type: abi.EventTypeAwake, Queue: true, Binding: "UQ"},
+	} {
+		f.Add((&abi.EventRequest{Event: ev}).MarshalAppend(nil))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var c eventCache
+		for range 2 { // the second time with the strings cached
+			fast, ok := c.fastEvent(b)
+			var req abi.EventRequest
+			err := req.Unmarshal(b)
+			if !ok {
+				return
+			}
+			if err != nil {
+				t.Fatalf("fastEvent took %x, Unmarshal: %v", b, err)
+			}
+			slow, err := eventOf(req.Event)
+			if err != nil {
+				t.Fatalf("fastEvent took %x, eventOf: %v", b, err)
+			}
+			if !reflect.DeepEqual(fast, slow) {
+				t.Fatalf("%x:\nfast %+v\nslow %+v", b, fast, slow)
+			}
+		}
+	})
+}
+
+func TestFastEventTakesNotifications(t *testing.T) {
+	p := model.MustPath("/3303/0/5700")
+	ev := &abi.Event{Type: abi.EventTypeNotification, TimeUnixNano: 1, Endpoint: "dev-1", RegistrationID: "r1", Lifetime: 300,
+		Binding: "U", LWM2MVersion: "1.1", Address: "192.0.2.1:5683", Token: []byte{1, 2},
+		Paths:   abi.PathsOf([]model.Path{p}),
+		Entries: []abi.Entry{*abi.EntryOf(&model.Entry{Path: p, Node: model.NewMultipleResourceOf(5700, model.Float(21.5), model.String("x"))})},
+		Records: []abi.Record{{Path: abi.PathOf(p), Value: abi.ValueOf(model.Float(21.5))}}}
+	var c eventCache
+	if _, ok := c.fastEvent((&abi.EventRequest{Event: ev}).MarshalAppend(nil)); !ok {
+		t.Error("fastEvent gave up on a notification")
+	}
+	ev.Objects = []abi.RegisteredObject{{ID: 1}}
+	if _, ok := c.fastEvent((&abi.EventRequest{Event: ev}).MarshalAppend(nil)); ok {
+		t.Error("fastEvent took a registration's objects, which it leaves to the generated code")
+	}
 }
