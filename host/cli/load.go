@@ -293,7 +293,8 @@ func serverChild(storeKind, profile string, gcPercent int) func() (*child, error
 		if err != nil {
 			return nil, err
 		}
-		args := []string{"server", "-addr", "127.0.0.1:0", "-data", dir, "-store", storeKind, "-log-level", "warn"}
+		// No HTTP API: it is not what is measured, and :8080 may be taken.
+		args := []string{"server", "-addr", "127.0.0.1:0", "-data", dir, "-store", storeKind, "-log-level", "warn", "-http", "off"}
 		if profile != "" {
 			args = append(args, "-cpuprofile", profile)
 		}
