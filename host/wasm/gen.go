@@ -77,6 +77,9 @@ func (p *Plugin) newGen(ctx context.Context, wasm []byte) (_ *gen, err error) {
 		hostFns[name] = g.rt.Module(name).ExportedFunctionDefinitions()
 	}
 
+	if err := precheck(wasm); err != nil {
+		return nil, fmt.Errorf("plugin %s: %w: malformed module: %v", id, ErrInvalidModule, err)
+	}
 	g.cm, err = g.rt.CompileModule(ctx, wasm)
 	if err != nil {
 		return nil, fmt.Errorf("plugin %s: %w: compile: %v", id, ErrInvalidModule, err)
