@@ -222,6 +222,9 @@ func (d *Dispatcher) call(ctx context.Context, m abi.Method, b []byte) (marshale
 		}
 		return &abi.ObjectDiscoverResponse{Links: links}, nil
 	case abi.MethodEvent:
+		if d.plugin.Logic == nil {
+			return nil, model.Errorf(model.NotImplemented, "plugin %s is not a logic plugin", d.plugin.Manifest.ID)
+		}
 		e, ok := d.events.fastEvent(b)
 		if !ok {
 			var req abi.EventRequest
@@ -232,9 +235,6 @@ func (d *Dispatcher) call(ctx context.Context, m abi.Method, b []byte) (marshale
 			if e, err = eventOf(req.Event); err != nil {
 				return nil, err
 			}
-		}
-		if d.plugin.Logic == nil {
-			return nil, model.Errorf(model.NotImplemented, "plugin %s is not a logic plugin", d.plugin.Manifest.ID)
 		}
 		return nil, d.plugin.Logic.OnEvent(ctx, e)
 	}
