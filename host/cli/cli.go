@@ -40,6 +40,7 @@ func commands() []command {
 		{"server", "run the LwM2M server (UDP :5683, embedded store in ./wasm2m-data)", runServer},
 		{"client", "run a simulated device (or -devices N of them) with the built-in objects", runClient},
 		{"load", "simulate many devices against a server and report rates, latencies and ratios to baselines", runLoad},
+		{"plugin", "build a Go plugin for Wasm (plugin build <dir>) or inspect a .wasm plugin (plugin inspect <file>)", runPlugin},
 	}
 }
 

@@ -32,6 +32,7 @@ type clientFlags struct {
 	queue     bool
 	interval  time.Duration
 	level     string
+	extra     []client.Object // the objects of -plugin
 }
 
 func runClient(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -46,11 +47,20 @@ func runClient(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.BoolVar(&f.queue, "queue", false, "queue mode: the devices sleep between their messages")
 	fs.DurationVar(&f.interval, "temperature-interval", 10*time.Second, "how often the simulated temperature sensor (/3303/0/5700) takes a reading")
 	fs.StringVar(&f.level, "log-level", "info", "debug, info, warn or error")
+	pf := addPluginFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	log, err := newLogger(stderr, f.level)
 	if err != nil {
+		return err
+	}
+	ps, err := pf.loadClient(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer ps.close()
+	if f.extra, err = ps.clientObjects(); err != nil {
 		return err
 	}
 	version, err := model.ParseVersion(f.version)
@@ -208,6 +218,7 @@ func newDevice(ctx context.Context, ep string, servers []string, f clientFlags, 
 	if len(servers) > 1 {
 		objs = append(objs, stdobj.NewAccessControl())
 	}
+	objs = append(objs, f.extra...)
 	e, err := client.New(client.Config{
 		Endpoint: ep,
 		Objects:  objs,

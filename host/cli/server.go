@@ -91,6 +91,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	httpNoAuth := fs.Bool("http-no-auth", false, "serve the HTTP API without authentication (for local use only)")
 	cpuprofile := fs.String("cpuprofile", "", "") // hidden: for benchmarks (BENCHMARKS.md)
 	hideFlags(fs, "cpuprofile")
+	pf := addPluginFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -147,12 +148,20 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	default:
 		return fmt.Errorf("%w: -store %q: want file or memory", errUsage, *storeKind)
 	}
-	srv, err := server.New(server.Config{Addr: *addr, Store: st, Definitions: defs, Logger: log})
+	ps, err := pf.loadServer(ctx, st, defs, log)
 	if err != nil {
 		st.Close()
 		return err
 	}
+	srv, err := server.New(server.Config{Addr: *addr, Store: st, Definitions: defs, Logger: log})
+	if err != nil {
+		ps.close()
+		st.Close()
+		return err
+	}
 	defer srv.Close()
+	defer ps.close()
+	ps.startLogic(srv)
 	var api *httpapi.API
 	if hc.Addr != "off" {
 		if api, err = newHTTPAPI(srv, hc, *data, log); err != nil {

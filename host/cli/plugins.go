@@ -1,0 +1,279 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/wasm2m/wasm2m/core/client"
+	"github.com/wasm2m/wasm2m/core/model"
+	"github.com/wasm2m/wasm2m/core/server"
+	"github.com/wasm2m/wasm2m/core/store"
+	"github.com/wasm2m/wasm2m/host/adapter"
+	"github.com/wasm2m/wasm2m/host/wasm"
+	"github.com/wasm2m/wasm2m/sdk/abi"
+)
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, " ") }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
+
+// pluginFlags are the plugin settings of `wasm2m client` and `wasm2m
+// server`. host/config has no plugins section yet: grants and configs are
+// flags until it does.
+type pluginFlags struct {
+	paths   listFlag
+	grants  listFlag
+	configs listFlag
+	watch   bool
+	cache   string
+	timeout time.Duration
+	state   string
+}
+
+func addPluginFlags(fs *flag.FlagSet) *pluginFlags {
+	f := &pluginFlags{}
+	fs.Var(&f.paths, "plugin", "a Wasm plugin (.wasm) to load; repeatable")
+	fs.Var(&f.grants, "grant", "capabilities granted to plugins: `[ID=]cap,cap` (changed, kv, lwm2m.request, clock, random); without ID=, to every plugin; repeatable. A plugin gets what its manifest asks for and is granted")
+	fs.Var(&f.configs, "plugin-config", "a plugin's configuration: `ID=JSON` or ID=@file.json; repeatable")
+	fs.BoolVar(&f.watch, "plugin-watch", false, "reload a plugin when its file changes (hot reload; calls in flight finish on the old module)")
+	fs.StringVar(&f.cache, "plugin-cache", defaultCompileCache(), "folder of the compilation cache of Wasm plugins (empty: in memory only)")
+	fs.StringVar(&f.state, "plugin-state", "", "on a client, the store file of the plugins' key-value space (empty: in memory); a server keeps it in its store")
+	fs.DurationVar(&f.timeout, "plugin-timeout", 0, "deadline of each call into a plugin, for plugins not trusted to return (costs microseconds per call); 0: none")
+	return f
+}
+
+func defaultCompileCache() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "wasm2m", "compiled")
+}
+
+// policy returns the grant and config of the plugin of manifest m.
+func (f *pluginFlags) policy(m *abi.Manifest) ([]string, []byte, error) {
+	var grant []string
+	for _, g := range f.grants {
+		id, caps, ok := strings.Cut(g, "=")
+		if !ok {
+			caps, id = id, ""
+		}
+		if id != "" && id != m.ID {
+			continue
+		}
+		for _, c := range strings.Split(caps, ",") {
+			if c = strings.TrimSpace(c); c != "" && !slices.Contains(grant, c) {
+				grant = append(grant, c)
+			}
+		}
+	}
+	var config []byte
+	for _, c := range f.configs {
+		id, v, ok := strings.Cut(c, "=")
+		if !ok {
+			return nil, nil, fmt.Errorf("%w: -plugin-config %q: want ID=JSON or ID=@file", errUsage, c)
+		}
+		if id != m.ID {
+			continue
+		}
+		if file, ok := strings.CutPrefix(v, "@"); ok {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				return nil, nil, err
+			}
+			v = string(b)
+		}
+		config = []byte(v)
+	}
+	return grant, config, nil
+}
+
+func (f *pluginFlags) check() error {
+	known := []string{abi.CapChanged, abi.CapKV, abi.CapRequest, abi.CapClock, abi.CapRandom}
+	for _, g := range f.grants {
+		_, caps, ok := strings.Cut(g, "=")
+		if !ok {
+			caps = g
+		}
+		for _, c := range strings.Split(caps, ",") {
+			if c = strings.TrimSpace(c); c != "" && !slices.Contains(known, c) {
+				return fmt.Errorf("%w: -grant %q: unknown capability %q", errUsage, g, c)
+			}
+		}
+	}
+	return nil
+}
+
+// plugins is the plugin host of one command: a runtime, the Host that
+// answers host calls, and the plugins loaded.
+type plugins struct {
+	rt      *wasm.Runtime
+	host    *adapter.Host
+	log     *slog.Logger
+	loaded  []*adapter.Plugin
+	logic   []*adapter.Logic
+	objects []*adapter.Object
+	kv      storeKV // closed with the plugins, when they own it
+}
+
+// loadPlugins loads the plugins of f, with kv as their key-value space.
+// With no -plugin it returns nil, nil.
+func (f *pluginFlags) load(ctx context.Context, kv store.KV, log *slog.Logger) (*plugins, error) {
+	if len(f.paths) == 0 {
+		return nil, nil
+	}
+	if err := f.check(); err != nil {
+		return nil, err
+	}
+	h := adapter.NewHost(adapter.HostConfig{KV: kv, Logger: log})
+	rt, err := wasm.NewRuntime(wasm.Config{CacheDir: f.cache, Logger: log, Host: h})
+	if err != nil {
+		return nil, err
+	}
+	ps := &plugins{rt: rt, host: h, log: log}
+	var watch time.Duration
+	if f.watch {
+		watch = time.Second
+	}
+	for _, path := range f.paths {
+		p, err := adapter.Load(ctx, rt, adapter.PluginConfig{Path: path, Timeout: f.timeout, Watch: watch, Policy: f.policy}, log)
+		if err != nil {
+			ps.close()
+			return nil, err
+		}
+		ps.loaded = append(ps.loaded, p)
+		if p.Kind() == abi.KindObject {
+			objs, err := adapter.NewObjects(ctx, p.ID(), p)
+			if err != nil {
+				ps.close()
+				return nil, err
+			}
+			h.RouteChanged(p.ID(), objs)
+			ps.objects = append(ps.objects, objs...)
+		}
+	}
+	return ps, nil
+}
+
+// clientObjects returns the objects of the object plugins; a logic plugin
+// on a client is refused.
+func (ps *plugins) clientObjects() ([]client.Object, error) {
+	if ps == nil {
+		return nil, nil
+	}
+	for _, p := range ps.loaded {
+		if p.Kind() != abi.KindObject {
+			return nil, fmt.Errorf("plugin %s is a %s plugin: a client runs object plugins only", p.ID(), p.Kind())
+		}
+	}
+	out := make([]client.Object, len(ps.objects))
+	for i, o := range ps.objects {
+		out[i] = o
+	}
+	return out, nil
+}
+
+// addDefinitions adds the definitions of the object plugins to defs.
+func (ps *plugins) addDefinitions(defs *model.Registry) error {
+	if ps == nil {
+		return nil
+	}
+	for _, o := range ps.objects {
+		if err := defs.Add(o.Definition()); err != nil {
+			return fmt.Errorf("plugin %s: %w", o.Plugin(), err)
+		}
+	}
+	return nil
+}
+
+// startLogic subscribes the logic plugins to srv's events and lets plugins
+// send requests through srv.
+func (ps *plugins) startLogic(srv *server.Server) {
+	if ps == nil {
+		return
+	}
+	ps.host.SetServer(srv)
+	for _, p := range ps.loaded {
+		if p.Kind() == abi.KindLogic {
+			ps.logic = append(ps.logic, adapter.StartLogic(srv, p, adapter.LogicConfig{Plugin: p.ID(), Logger: ps.log}))
+		}
+	}
+}
+
+// close stops the logic deliveries and closes the plugins.
+func (ps *plugins) close() {
+	if ps == nil {
+		return
+	}
+	for _, l := range ps.logic {
+		l.Close()
+		if s := l.Stats(); s.Failed > 0 || s.Dropped > 0 {
+			ps.log.Warn("logic plugin events", "delivered", s.Delivered, "failed", s.Failed, "dropped", s.Dropped)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := ps.rt.Close(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		ps.log.Warn("closing the plugins", "err", err)
+	}
+	if ps.kv != nil {
+		ps.kv.Close()
+	}
+}
+
+// loadClient loads the plugins of a client, whose key-value space is the
+// store file of -plugin-state, or memory.
+func (f *pluginFlags) loadClient(ctx context.Context, log *slog.Logger) (*plugins, error) {
+	if len(f.paths) == 0 {
+		return nil, nil
+	}
+	var kv storeKV = store.NewMemory()
+	if f.state != "" {
+		file, err := store.OpenFile(f.state, store.FileOptions{Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("open the plugins' state: %w", err)
+		}
+		kv = file
+	}
+	ps, err := f.load(ctx, kv, log)
+	if err != nil {
+		kv.Close()
+		return nil, err
+	}
+	ps.kv = kv
+	return ps, nil
+}
+
+type storeKV interface {
+	store.KV
+	Close() error
+}
+
+// loadServer loads the plugins of a server: their key-value space is st's
+// (a memory one if st has none), and the object plugins' definitions join
+// defs.
+func (f *pluginFlags) loadServer(ctx context.Context, st store.Store, defs *model.Registry, log *slog.Logger) (*plugins, error) {
+	kv, ok := st.(store.KV)
+	if !ok {
+		kv = store.NewMemory()
+	}
+	ps, err := f.load(ctx, kv, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := ps.addDefinitions(defs); err != nil {
+		ps.close()
+		return nil, err
+	}
+	return ps, nil
+}
