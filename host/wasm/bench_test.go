@@ -46,7 +46,7 @@ func BenchmarkCall(b *testing.B) {
 	for _, tc := range []struct {
 		name    string
 		timeout time.Duration
-	}{{"plain", 0}, {"deadline", time.Second}} {
+	}{{"plain", 0}, {"deadline", 10 * time.Second}} {
 		b.Run(tc.name, func(b *testing.B) {
 			p := benchPlugin(b, PluginConfig{MaxInstances: 1, Timeout: tc.timeout})
 			b.ReportAllocs()
@@ -74,7 +74,7 @@ func BenchmarkCall(b *testing.B) {
 func BenchmarkCallDeadlineRatio(b *testing.B) {
 	req := make([]byte, 64)
 	plain := benchPlugin(b, PluginConfig{ID: "bench.plain", MaxInstances: 1})
-	deadline := benchPlugin(b, PluginConfig{ID: "bench.deadline", MaxInstances: 1, Timeout: time.Second})
+	deadline := benchPlugin(b, PluginConfig{ID: "bench.deadline", MaxInstances: 1, Timeout: 10 * time.Second})
 	var tp, td time.Duration
 	calls := 0
 	for b.Loop() {
