@@ -252,10 +252,10 @@ func TestMemoryExhausted(t *testing.T) {
 
 func TestDeadline(t *testing.T) {
 	r, _ := newTestRuntime(t, Config{})
-	p := load(t, r, "loop", PluginConfig{MaxInstances: 1, Timeout: 50 * time.Millisecond})
+	p := load(t, r, "loop", PluginConfig{MaxInstances: 1, Timeout: 200 * time.Millisecond})
 	start := time.Now()
 	misbehave(t, p, model.GatewayTimeout, "deadline exceeded")
-	if d := time.Since(start); d < 50*time.Millisecond {
+	if d := time.Since(start); d < 200*time.Millisecond {
 		t.Errorf("returned after %v, before the deadline", d)
 	}
 
