@@ -1,0 +1,236 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wasm2m/wasm2m/core/client"
+	"github.com/wasm2m/wasm2m/core/client/stdobj"
+	"github.com/wasm2m/wasm2m/core/model"
+	"github.com/wasm2m/wasm2m/core/server"
+	"github.com/wasm2m/wasm2m/core/store"
+	"github.com/wasm2m/wasm2m/core/store/storetest"
+)
+
+var (
+	pluginBuildMu  sync.Mutex
+	pluginBuildDir string
+	pluginBuilt    = map[string]string{}
+)
+
+// testPlugin builds the test plugin host/adapter/testdata/<name> with
+// `wasm2m plugin build`, once per test binary run, and returns its path.
+func testPlugin(t *testing.T, name string) string {
+	t.Helper()
+	pluginBuildMu.Lock()
+	defer pluginBuildMu.Unlock()
+	if p, ok := pluginBuilt[name]; ok {
+		return p
+	}
+	if pluginBuildDir == "" {
+		dir, err := os.MkdirTemp("", "wasm2m-cli-plugins-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pluginBuildDir = dir // removed by the OS's temp cleaning; one per run
+	}
+	out := filepath.Join(pluginBuildDir, name+".wasm")
+	var stdout, stderr strings.Builder
+	code := Main(context.Background(), []string{"plugin", "build", filepath.Join("..", "adapter", "testdata", name),
+		"-o", out, "-cache", filepath.Join(pluginBuildDir, "cache")}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("plugin build %s: exit %d: %s%s", name, code, stdout.String(), stderr.String())
+	}
+	pluginBuilt[name] = out
+	return out
+}
+
+// TestPluginBuildCached checks that a second build of unchanged sources is
+// a cache hit, and that the .wasm lands where -o says.
+func TestPluginBuildCached(t *testing.T) {
+	cache := t.TempDir()
+	out := filepath.Join(t.TempDir(), "crasher.wasm")
+	build := func() string {
+		var stdout, stderr strings.Builder
+		if code := Main(context.Background(), []string{"plugin", "build", "../adapter/testdata/crasher", "-o", out, "-cache", cache}, &stdout, &stderr); code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr.String())
+		}
+		return stdout.String()
+	}
+	for try := 0; ; try++ {
+		first := build()
+		second := build()
+		if !strings.Contains(first, "(built ") && try == 0 {
+			t.Fatalf("first build: %q", first)
+		}
+		if strings.Contains(second, "(cached ") {
+			if !strings.HasPrefix(second, out+" ") {
+				t.Fatalf("second build printed %q, want the -o path", second)
+			}
+			break
+		}
+		// The sources changed between the builds (other work in the
+		// checkout): try again.
+		if try == 3 {
+			t.Fatalf("second build not cached: %q then %q", first, second)
+		}
+	}
+	if st, err := os.Stat(out); err != nil || st.Size() < 1000 {
+		t.Fatalf("output: %v %v", st, err)
+	}
+}
+
+// TestPluginInspect prints the counter's manifest, exports, imports and
+// objects, and runs the conformance kit on it.
+func TestPluginInspect(t *testing.T) {
+	file := testPlugin(t, "counter")
+	var stdout, stderr strings.Builder
+	if code := Main(context.Background(), []string{"plugin", "inspect", file}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d:\n%s\n%s", code, stdout.String(), stderr.String())
+	}
+	for _, want := range []string{"objects.counter", "kind           object", "abi            1.0", "changed, kv",
+		`"properties"`, "wasm2m_call", "wasm2m_v1.call", "42800", "Increment", "checks passed"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("inspect output lacks %q:\n%s", want, stdout.String())
+		}
+	}
+}
+
+func TestPluginUsage(t *testing.T) {
+	var stdout, stderr strings.Builder
+	for _, args := range [][]string{{"plugin"}, {"plugin", "frobnicate"}, {"plugin", "build"}, {"plugin", "inspect", "a", "b"}} {
+		if code := Main(context.Background(), args, &stdout, &stderr); code != 2 {
+			t.Errorf("%q: exit %d, want 2", args, code)
+		}
+	}
+	if code := Main(context.Background(), []string{"plugin", "inspect", "cli.go"}, &stdout, &stderr); code != 1 {
+		t.Errorf("inspect of a Go file: exit %d, want 1", code)
+	}
+	if code := Main(context.Background(), []string{"client", "-plugin", "x.wasm", "-grant", "kv,teleport"}, &stdout, &stderr); code != 2 {
+		t.Errorf("unknown capability: exit %d, want 2", code)
+	}
+}
+
+// TestClientCommandPlugin runs `wasm2m client -plugin counter.wasm`: the
+// plugin's object joins the device's, and a server reads and executes it.
+func TestClientCommandPlugin(t *testing.T) {
+	file := testPlugin(t, "counter")
+	srv, err := server.New(server.Config{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	sub := srv.Subscribe(server.SubscribeOptions{Types: []server.EventType{server.EventRegistered}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logs, out := &syncBuffer{}, &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"client", "-server", "coap://" + srv.Addr().String(), "-endpoint", "plug",
+			"-plugin", file, "-grant", "changed,kv", "-plugin-config", `objects.counter={"name":"from-cli"}`,
+			"-plugin-state", filepath.Join(t.TempDir(), "state.log"), "-plugin-cache", t.TempDir()}, out, logs)
+	}()
+	select {
+	case <-sub.C:
+	case code := <-done:
+		t.Fatalf("client exited %d:\n%s", code, logs.String())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("no registration:\n%s", logs.String())
+	}
+	rctx, rcancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer rcancel()
+	reg, err := srv.Registration(rctx, "plug")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasObject(reg, 42800) {
+		t.Fatalf("the plugin's object is not registered: %+v", reg.Objects)
+	}
+	n, err := srv.Read(rctx, "plug", model.MustPath("/42800/0/3"))
+	if err != nil || n.Value != model.String("from-cli") {
+		t.Fatalf("read: %v %v", n, err)
+	}
+	if err := srv.Execute(rctx, "plug", model.MustPath("/42800/0/1"), ""); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d:\n%s", code, logs.String())
+	}
+}
+
+func hasObject(r *store.Registration, id uint16) bool {
+	for _, o := range r.Objects {
+		if o.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// TestServerCommandPlugins runs `wasm2m server` with the counter (an
+// object plugin: its definition) and the watcher (a logic plugin, granted
+// kv and lwm2m.request but not random): a device registers, the watcher
+// reads its manufacturer from its hook and keeps it in the server's store,
+// where it is after the server stopped.
+func TestServerCommandPlugins(t *testing.T) {
+	counter, watcher := testPlugin(t, "counter"), testPlugin(t, "watcher")
+	data := t.TempDir()
+	addr, logs, stop := startServerCommand(t, "-data", data, "-plugin", counter, "-plugin", watcher,
+		"-grant", "logic.watcher=kv,lwm2m.request", "-plugin-cache", filepath.Join(data, "compiled"))
+	objs := []client.Object{
+		stdobj.NewSecurity(stdobj.SecurityAccount{ServerURI: "coap://" + addr.String(), Mode: stdobj.SecurityNoSec, SSID: 1}),
+		stdobj.NewServer(stdobj.ServerAccount{SSID: 1, Lifetime: 5 * time.Minute}),
+		stdobj.NewDevice(stdobj.DeviceConfig{Manufacturer: "Plugged Inc", SerialNumber: "1"}),
+	}
+	read := make(chan struct{}, 1)
+	onEvent := func(ev client.Event) {
+		if ev.Type == client.EventRequest && ev.Path == model.MustPath("/3/0/0") {
+			select {
+			case read <- struct{}{}:
+			default:
+			}
+		}
+	}
+	e, err := client.New(client.Config{Endpoint: "watched", Objects: objs, Addr: "127.0.0.1:0", OnEvent: onEvent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := e.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.WaitRegistered(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-read:
+	case <-ctx.Done():
+		t.Fatalf("the watcher did not read the manufacturer:\n%s", logs.String())
+	}
+	time.Sleep(500 * time.Millisecond) // the hook's kv put after the read
+	e.Close()
+	if code := stop(); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, logs.String())
+	}
+	for _, want := range []string{"capabilities refused", "refused=[random]", "plugin=logic.watcher", "plugin=objects.counter"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("logs lack %q:\n%s", want, logs.String())
+		}
+	}
+	st, err := store.OpenFile(filepath.Join(data, "registrations.log"), store.FileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	storetest.WantKV(t, st, "logic.watcher", "manufacturer/watched", "Plugged Inc")
+}
