@@ -593,7 +593,17 @@ func (e *Endpoint) receive(peer netip.AddrPort, b []byte, scratch message.Option
 		}
 		return
 	}
-	m := new(Message)
+	var m *Message
+	var in *incoming
+	if c := b[1]; c > 0 && c < 32 {
+		// A request (class 0, not Empty): the message, its options
+		// and what serving it needs, in one allocation.
+		rc := new(received)
+		in, m = &rc.in, &rc.msg
+		m.Options = rc.opts[:0]
+	} else {
+		m = new(Message)
+	}
 	if err := m.unmarshal(append([]byte(nil), b...), scratch); err != nil {
 		// RFC 7252 section 4.2: a CON with a format error is rejected
 		// with a RST when its MID can be read; anything else is ignored
@@ -612,7 +622,7 @@ func (e *Endpoint) receive(peer netip.AddrPort, b []byte, scratch message.Option
 		// nothing; a RST is always Empty.
 		e.malformed(peer, "request in ACK or non-empty RST", nil)
 	case m.IsRequest():
-		e.onRequest(peer, m, now)
+		e.onRequest(peer, m, in, now)
 	default:
 		e.onResponse(peer, m, now)
 	}

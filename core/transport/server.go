@@ -52,8 +52,18 @@ func (r *incoming) requestKey() string {
 // 5.9.3.6), which model does not name.
 var proxyNotSupported = model.MakeCode(5, 5)
 
-// onRequest handles an incoming CON or NON request.
-func (e *Endpoint) onRequest(peer netip.AddrPort, m *Message, now int64) {
+// received is an incoming request as the reader decodes it: the message,
+// room for its options, and its incoming, allocated together. A handler
+// that keeps the request keeps all of it.
+type received struct {
+	in   incoming
+	msg  Message
+	opts [8]Option
+}
+
+// onRequest handles an incoming CON or NON request. r is where to keep
+// the request's state (from a received), or nil.
+func (e *Endpoint) onRequest(peer netip.AddrPort, m *Message, r *incoming, now int64) {
 	con := m.Type == Confirmable
 	reply, dup, seq := e.dedup.checkSeq(makeDedupKey(peer, m.MID), m.Token, con, now)
 	if dup {
@@ -65,7 +75,10 @@ func (e *Endpoint) onRequest(peer netip.AddrPort, m *Message, now int64) {
 		}
 		return
 	}
-	r := &incoming{peer: peer, msg: m, con: con, seq: seq}
+	if r == nil {
+		r = new(incoming)
+	}
+	r.peer, r.msg, r.con, r.seq = peer, m, con, seq
 	if m.Code > IPATCH {
 		// RFC 7252 section 5.8: an unknown method gets 4.05.
 		e.respond(r, &Message{Code: model.MethodNotAllowed})
@@ -206,12 +219,15 @@ func (e *Endpoint) respond(r *incoming, resp *Message) {
 		e.respondEmpty(r)
 		return
 	}
-	out := &Message{Code: resp.Code, Token: r.msg.Token, Options: slices.Clone(resp.Options), Payload: resp.Payload}
+	// The handler's options are shared, not copied, unless a Block
+	// option is added to them.
+	out := &Message{Code: resp.Code, Token: r.msg.Token, Options: resp.Options, Payload: resp.Payload}
 	if !resp.IsResponse() {
 		e.log.Error("coap handler returned a non-response code", "peer", r.peer, "path", r.msg.Path(), "code", resp.Code)
 		out = &Message{Code: model.InternalServerError, Token: r.msg.Token}
 	}
 	if r.hasBlock1 {
+		out.Options = slices.Clone(out.Options)
 		out.SetBlock1(r.block1)
 	}
 	size := e.cfg.BlockSize
@@ -219,6 +235,9 @@ func (e *Endpoint) respond(r *incoming, resp *Message) {
 		size = r.block2.Size
 	}
 	if len(out.Payload) > int(size) || (r.hasBlock2 && r.block2.Num > 0 && out.Code.IsSuccess()) {
+		if !r.hasBlock1 {
+			out.Options = slices.Clone(out.Options)
+		}
 		out = e.serveBlock2(r, out)
 	}
 	if noResponse(r.msg, out.Code) {
