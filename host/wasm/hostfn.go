@@ -3,9 +3,11 @@ package wasm
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
+	"strings"
 
 	"github.com/tetratelabs/wazero/api"
 	"github.com/wasm2m/wasm2m/core/model"
@@ -88,7 +90,7 @@ func (g *gen) hostCall(ctx context.Context, mod api.Module, stack []uint64) {
 		if c.Class() != 4 && c.Class() != 5 {
 			c = model.InternalServerError
 		}
-		fail(c, "%s", err.Error())
+		fail(c, "%s", messageOf(err))
 		return
 	}
 	if len(resp) > math.MaxInt32 {
@@ -123,4 +125,27 @@ func (g *gen) hostResult(ctx context.Context, mod api.Module, stack []uint64) {
 		return
 	}
 	stack[0] = api.EncodeI32(int32(n))
+}
+
+// messageOf is the text of a host error for the guest, without the code
+// the guest already has from the status: "no key" for "4.04 Not Found:
+// no key", "" for a bare model.ErrNotFound; a wrapped error keeps its
+// context. (sdk/guest does the same the other way.)
+func messageOf(err error) string {
+	var e *model.Error
+	s := err.Error()
+	if !errors.As(err, &e) {
+		return s
+	}
+	prefix := e.Code.String()
+	if t := e.Code.Text(); t != "" {
+		prefix += " " + t
+	}
+	if s == prefix {
+		return ""
+	}
+	if rest, ok := strings.CutPrefix(s, prefix+": "); ok {
+		return rest
+	}
+	return s
 }

@@ -436,7 +436,7 @@ func TestHostCall(t *testing.T) {
 	if n, got := call(granted, 99, "k4"); n != -int32(model.NotImplemented) {
 		t.Errorf("unknown host method: %d %q", n, got)
 	}
-	if n, got := call(granted, abi.HostKVGet, "missing"); n != -int32(model.NotFound) || !strings.Contains(got, "no key") {
+	if n, got := call(granted, abi.HostKVGet, "missing"); n != -int32(model.NotFound) || got != `no key "missing"` {
 		t.Errorf("host 4.04: %d %q", n, got)
 	}
 	if n, got := call(granted, abi.HostKVGet, "plain error"); n != -int32(model.InternalServerError) || !strings.Contains(got, "disk on fire") {
