@@ -110,6 +110,24 @@ const (
 
 	// Logic plugins.
 	MethodEvent Method = 30 // a server event: registered, updated, deregistered, expired, notification, send, awake, sleeping
+
+	// Storage plugins (process carrier only): core/store's Store and KV.
+	// 60 to 79 are kept for security credentials and bootstrap
+	// configurations.
+	MethodStorePutRegistration        Method = 40
+	MethodStoreDeleteRegistration     Method = 41
+	MethodStoreRegistration           Method = 42
+	MethodStoreRegistrationByEndpoint Method = 43
+	MethodStoreRegistrations          Method = 44 // a page at a time, by cursor
+	MethodStoreCountRegistrations     Method = 45
+	MethodStorePutObservation         Method = 46
+	MethodStoreDeleteObservation      Method = 47
+	MethodStoreObservation            Method = 48
+	MethodStoreObservationsOf         Method = 49
+	MethodStoreKVGet                  Method = 50
+	MethodStoreKVPut                  Method = 51
+	MethodStoreKVDelete               Method = 52
+	MethodStoreKVList                 Method = 53
 )
 
 // HostMethod is what a guest asks of the host (ImportCall).

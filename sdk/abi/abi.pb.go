@@ -3789,3 +3789,2350 @@ func (m *LWM2MResponse) unmarshal(b []byte, depth int) error {
 	}
 	return nil
 }
+
+// Registration is one device's registration (core/store's Registration).
+// Times are Unix nanoseconds, 0 for none.
+type Registration struct {
+	ID                   string // /rd/<id>; unique
+	Endpoint             string // unique among registrations
+	Lifetime             uint32 // seconds
+	LWM2MVersion         string // "1.1"; empty when not given
+	Binding              string
+	Queue                bool
+	Sms                  string
+	Address              string // "192.0.2.1:5683", "[2001:db8::1]:5683"; empty: none
+	RootPath             string
+	Objects              []RegisteredObject
+	ContentFormats       []uint32
+	RegisteredAtUnixNano int64
+	UpdatedAtUnixNano    int64
+	Secure               bool
+	Identity             string
+}
+
+// Size returns the length of m's encoding.
+func (m *Registration) Size() (n int) {
+	if len(m.ID) > 0 {
+		n += 1 + sizeBytes(len(m.ID))
+	}
+	if len(m.Endpoint) > 0 {
+		n += 1 + sizeBytes(len(m.Endpoint))
+	}
+	if m.Lifetime != 0 {
+		n += 1 + sizeVarint(uint64(m.Lifetime))
+	}
+	if len(m.LWM2MVersion) > 0 {
+		n += 1 + sizeBytes(len(m.LWM2MVersion))
+	}
+	if len(m.Binding) > 0 {
+		n += 1 + sizeBytes(len(m.Binding))
+	}
+	if m.Queue {
+		n += 1 + sizeVarint(boolVarint(m.Queue))
+	}
+	if len(m.Sms) > 0 {
+		n += 1 + sizeBytes(len(m.Sms))
+	}
+	if len(m.Address) > 0 {
+		n += 1 + sizeBytes(len(m.Address))
+	}
+	if len(m.RootPath) > 0 {
+		n += 1 + sizeBytes(len(m.RootPath))
+	}
+	for i := range m.Objects {
+		n += 1 + sizeBytes(m.Objects[i].Size())
+	}
+	if len(m.ContentFormats) > 0 {
+		p := 0
+		for _, v := range m.ContentFormats {
+			p += sizeVarint(uint64(v))
+		}
+		n += 1 + sizeBytes(p)
+	}
+	if m.RegisteredAtUnixNano != 0 {
+		n += 1 + sizeVarint(uint64(m.RegisteredAtUnixNano))
+	}
+	if m.UpdatedAtUnixNano != 0 {
+		n += 1 + sizeVarint(uint64(m.UpdatedAtUnixNano))
+	}
+	if m.Secure {
+		n += 1 + sizeVarint(boolVarint(m.Secure))
+	}
+	if len(m.Identity) > 0 {
+		n += 1 + sizeBytes(len(m.Identity))
+	}
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *Registration) MarshalAppend(b []byte) []byte {
+	if len(m.ID) > 0 {
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(len(m.ID)))
+		b = append(b, m.ID...)
+	}
+	if len(m.Endpoint) > 0 {
+		b = append(b, 0x12)
+		b = appendVarint(b, uint64(len(m.Endpoint)))
+		b = append(b, m.Endpoint...)
+	}
+	if m.Lifetime != 0 {
+		b = append(b, 0x18)
+		b = appendVarint(b, uint64(m.Lifetime))
+	}
+	if len(m.LWM2MVersion) > 0 {
+		b = append(b, 0x22)
+		b = appendVarint(b, uint64(len(m.LWM2MVersion)))
+		b = append(b, m.LWM2MVersion...)
+	}
+	if len(m.Binding) > 0 {
+		b = append(b, 0x2a)
+		b = appendVarint(b, uint64(len(m.Binding)))
+		b = append(b, m.Binding...)
+	}
+	if m.Queue {
+		b = append(b, 0x30)
+		b = append(b, 1)
+	}
+	if len(m.Sms) > 0 {
+		b = append(b, 0x3a)
+		b = appendVarint(b, uint64(len(m.Sms)))
+		b = append(b, m.Sms...)
+	}
+	if len(m.Address) > 0 {
+		b = append(b, 0x42)
+		b = appendVarint(b, uint64(len(m.Address)))
+		b = append(b, m.Address...)
+	}
+	if len(m.RootPath) > 0 {
+		b = append(b, 0x4a)
+		b = appendVarint(b, uint64(len(m.RootPath)))
+		b = append(b, m.RootPath...)
+	}
+	for i := range m.Objects {
+		b = append(b, 0x52)
+		b = appendVarint(b, uint64(m.Objects[i].Size()))
+		b = m.Objects[i].MarshalAppend(b)
+	}
+	if len(m.ContentFormats) > 0 {
+		p := 0
+		for _, v := range m.ContentFormats {
+			p += sizeVarint(uint64(v))
+		}
+		b = append(b, 0x5a)
+		b = appendVarint(b, uint64(p))
+		for _, v := range m.ContentFormats {
+			b = appendVarint(b, uint64(v))
+		}
+	}
+	if m.RegisteredAtUnixNano != 0 {
+		b = append(b, 0x60)
+		b = appendVarint(b, uint64(m.RegisteredAtUnixNano))
+	}
+	if m.UpdatedAtUnixNano != 0 {
+		b = append(b, 0x68)
+		b = appendVarint(b, uint64(m.UpdatedAtUnixNano))
+	}
+	if m.Secure {
+		b = append(b, 0x70)
+		b = append(b, 1)
+	}
+	if len(m.Identity) > 0 {
+		b = append(b, 0x7a)
+		b = appendVarint(b, uint64(len(m.Identity)))
+		b = append(b, m.Identity...)
+	}
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *Registration) Unmarshal(b []byte) error {
+	*m = Registration{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *Registration) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("Registration", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("Registration", 0, err)
+		}
+		switch num {
+		case 1: // id
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.ID = string(v)
+			}
+		case 2: // endpoint
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.Endpoint = string(v)
+			}
+		case 3: // lifetime
+			var v uint64
+			if v, rest, err = readVarint(rest, wt); err == nil {
+				m.Lifetime = uint32(v)
+			}
+		case 4: // lwm2m_version
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.LWM2MVersion = string(v)
+			}
+		case 5: // binding
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.Binding = string(v)
+			}
+		case 6: // queue
+			var v uint64
+			if v, rest, err = readVarint(rest, wt); err == nil {
+				m.Queue = v != 0
+			}
+		case 7: // sms
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.Sms = string(v)
+			}
+		case 8: // address
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.Address = string(v)
+			}
+		case 9: // root_path
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.RootPath = string(v)
+			}
+		case 10: // objects
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				if m.Objects == nil {
+					m.Objects = make([]RegisteredObject, 0, countField(b, 10))
+				}
+				m.Objects = append(m.Objects, RegisteredObject{})
+				err = m.Objects[len(m.Objects)-1].unmarshal(v, depth+1)
+			}
+		case 11: // content_formats
+			var v uint64
+			if wt == wireVarint {
+				if v, rest, err = readVarint(rest, wt); err == nil {
+					m.ContentFormats = append(m.ContentFormats, uint32(v))
+				}
+			} else {
+				var p []byte
+				if p, rest, err = readBytes(rest, wt); err == nil && m.ContentFormats == nil && len(p) > 0 {
+					m.ContentFormats = make([]uint32, 0, countVarints(p))
+				}
+				for err == nil && len(p) > 0 {
+					if v, p, err = readVarint(p, wireVarint); err == nil {
+						m.ContentFormats = append(m.ContentFormats, uint32(v))
+					}
+				}
+			}
+		case 12: // registered_at_unix_nano
+			var v uint64
+			if v, rest, err = readVarint(rest, wt); err == nil {
+				m.RegisteredAtUnixNano = int64(v)
+			}
+		case 13: // updated_at_unix_nano
+			var v uint64
+			if v, rest, err = readVarint(rest, wt); err == nil {
+				m.UpdatedAtUnixNano = int64(v)
+			}
+		case 14: // secure
+			var v uint64
+			if v, rest, err = readVarint(rest, wt); err == nil {
+				m.Secure = v != 0
+			}
+		case 15: // identity
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.Identity = string(v)
+			}
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("Registration", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
+// Observation is an observation the server started (core/store's
+// Observation).
+type Observation struct {
+	Token             []byte
+	RegistrationID    string
+	Endpoint          string
+	Paths             []Path
+	Composite         bool
+	Format            uint32 // the content format asked for; 65535: none
+	CreatedAtUnixNano int64
+}
+
+// Size returns the length of m's encoding.
+func (m *Observation) Size() (n int) {
+	if len(m.Token) > 0 {
+		n += 1 + sizeBytes(len(m.Token))
+	}
+	if len(m.RegistrationID) > 0 {
+		n += 1 + sizeBytes(len(m.RegistrationID))
+	}
+	if len(m.Endpoint) > 0 {
+		n += 1 + sizeBytes(len(m.Endpoint))
+	}
+	for i := range m.Paths {
+		n += 1 + sizeBytes(m.Paths[i].Size())
+	}
+	if m.Composite {
+		n += 1 + sizeVarint(boolVarint(m.Composite))
+	}
+	if m.Format != 0 {
+		n += 1 + sizeVarint(uint64(m.Format))
+	}
+	if m.CreatedAtUnixNano != 0 {
+		n += 1 + sizeVarint(uint64(m.CreatedAtUnixNano))
+	}
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *Observation) MarshalAppend(b []byte) []byte {
+	if len(m.Token) > 0 {
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(len(m.Token)))
+		b = append(b, m.Token...)
+	}
+	if len(m.RegistrationID) > 0 {
+		b = append(b, 0x12)
+		b = appendVarint(b, uint64(len(m.RegistrationID)))
+		b = append(b, m.RegistrationID...)
+	}
+	if len(m.Endpoint) > 0 {
+		b = append(b, 0x1a)
+		b = appendVarint(b, uint64(len(m.Endpoint)))
+		b = append(b, m.Endpoint...)
+	}
+	for i := range m.Paths {
+		b = append(b, 0x22)
+		b = appendVarint(b, uint64(m.Paths[i].Size()))
+		b = m.Paths[i].MarshalAppend(b)
+	}
+	if m.Composite {
+		b = append(b, 0x28)
+		b = append(b, 1)
+	}
+	if m.Format != 0 {
+		b = append(b, 0x30)
+		b = appendVarint(b, uint64(m.Format))
+	}
+	if m.CreatedAtUnixNano != 0 {
+		b = append(b, 0x38)
+		b = appendVarint(b, uint64(m.CreatedAtUnixNano))
+	}
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *Observation) Unmarshal(b []byte) error {
+	*m = Observation{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *Observation) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("Observation", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("Observation", 0, err)
+		}
+		switch num {
+		case 1: // token
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.Token = cloneBytes(v)
+			}
+		case 2: // registration_id
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.RegistrationID = string(v)
+			}
+		case 3: // endpoint
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.Endpoint = string(v)
+			}
+		case 4: // paths
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				if m.Paths == nil {
+					m.Paths = make([]Path, 0, countField(b, 4))
+				}
+				m.Paths = append(m.Paths, Path{})
+				err = m.Paths[len(m.Paths)-1].unmarshal(v, depth+1)
+			}
+		case 5: // composite
+			var v uint64
+			if v, rest, err = readVarint(rest, wt); err == nil {
+				m.Composite = v != 0
+			}
+		case 6: // format
+			var v uint64
+			if v, rest, err = readVarint(rest, wt); err == nil {
+				m.Format = uint32(v)
+			}
+		case 7: // created_at_unix_nano
+			var v uint64
+			if v, rest, err = readVarint(rest, wt); err == nil {
+				m.CreatedAtUnixNano = int64(v)
+			}
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("Observation", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
+// StorePutRegistrationRequest inserts or replaces a registration
+// (MethodStorePutRegistration); one that held the same endpoint under
+// another id is removed with its observations and returned.
+type StorePutRegistrationRequest struct {
+	Registration *Registration
+}
+
+// Size returns the length of m's encoding.
+func (m *StorePutRegistrationRequest) Size() (n int) {
+	if m.Registration != nil {
+		n += 1 + sizeBytes(m.Registration.Size())
+	}
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *StorePutRegistrationRequest) MarshalAppend(b []byte) []byte {
+	if m.Registration != nil {
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(m.Registration.Size()))
+		b = m.Registration.MarshalAppend(b)
+	}
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *StorePutRegistrationRequest) Unmarshal(b []byte) error {
+	*m = StorePutRegistrationRequest{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *StorePutRegistrationRequest) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("StorePutRegistrationRequest", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("StorePutRegistrationRequest", 0, err)
+		}
+		switch num {
+		case 1: // registration
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				if m.Registration == nil {
+					m.Registration = new(Registration)
+				}
+				err = m.Registration.unmarshal(v, depth+1)
+			}
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("StorePutRegistrationRequest", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
+// StorePutRegistrationResponse is a message of abi.proto.
+type StorePutRegistrationResponse struct {
+	Replaced *Registration // absent: none
+}
+
+// Size returns the length of m's encoding.
+func (m *StorePutRegistrationResponse) Size() (n int) {
+	if m.Replaced != nil {
+		n += 1 + sizeBytes(m.Replaced.Size())
+	}
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *StorePutRegistrationResponse) MarshalAppend(b []byte) []byte {
+	if m.Replaced != nil {
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(m.Replaced.Size()))
+		b = m.Replaced.MarshalAppend(b)
+	}
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *StorePutRegistrationResponse) Unmarshal(b []byte) error {
+	*m = StorePutRegistrationResponse{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *StorePutRegistrationResponse) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("StorePutRegistrationResponse", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("StorePutRegistrationResponse", 0, err)
+		}
+		switch num {
+		case 1: // replaced
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				if m.Replaced == nil {
+					m.Replaced = new(Registration)
+				}
+				err = m.Replaced.unmarshal(v, depth+1)
+			}
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("StorePutRegistrationResponse", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
+// StoreDeleteRegistrationRequest removes a registration and its
+// observations (MethodStoreDeleteRegistration); 4.04 if absent.
+type StoreDeleteRegistrationRequest struct {
+	ID string
+}
+
+// Size returns the length of m's encoding.
+func (m *StoreDeleteRegistrationRequest) Size() (n int) {
+	if len(m.ID) > 0 {
+		n += 1 + sizeBytes(len(m.ID))
+	}
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *StoreDeleteRegistrationRequest) MarshalAppend(b []byte) []byte {
+	if len(m.ID) > 0 {
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(len(m.ID)))
+		b = append(b, m.ID...)
+	}
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *StoreDeleteRegistrationRequest) Unmarshal(b []byte) error {
+	*m = StoreDeleteRegistrationRequest{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *StoreDeleteRegistrationRequest) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("StoreDeleteRegistrationRequest", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("StoreDeleteRegistrationRequest", 0, err)
+		}
+		switch num {
+		case 1: // id
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.ID = string(v)
+			}
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("StoreDeleteRegistrationRequest", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
+// StoreDeleteRegistrationResponse is a message of abi.proto.
+type StoreDeleteRegistrationResponse struct {
+	Registration *Registration
+	Observations []Observation
+}
+
+// Size returns the length of m's encoding.
+func (m *StoreDeleteRegistrationResponse) Size() (n int) {
+	if m.Registration != nil {
+		n += 1 + sizeBytes(m.Registration.Size())
+	}
+	for i := range m.Observations {
+		n += 1 + sizeBytes(m.Observations[i].Size())
+	}
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *StoreDeleteRegistrationResponse) MarshalAppend(b []byte) []byte {
+	if m.Registration != nil {
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(m.Registration.Size()))
+		b = m.Registration.MarshalAppend(b)
+	}
+	for i := range m.Observations {
+		b = append(b, 0x12)
+		b = appendVarint(b, uint64(m.Observations[i].Size()))
+		b = m.Observations[i].MarshalAppend(b)
+	}
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *StoreDeleteRegistrationResponse) Unmarshal(b []byte) error {
+	*m = StoreDeleteRegistrationResponse{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *StoreDeleteRegistrationResponse) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("StoreDeleteRegistrationResponse", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("StoreDeleteRegistrationResponse", 0, err)
+		}
+		switch num {
+		case 1: // registration
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				if m.Registration == nil {
+					m.Registration = new(Registration)
+				}
+				err = m.Registration.unmarshal(v, depth+1)
+			}
+		case 2: // observations
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				if m.Observations == nil {
+					m.Observations = make([]Observation, 0, countField(b, 2))
+				}
+				m.Observations = append(m.Observations, Observation{})
+				err = m.Observations[len(m.Observations)-1].unmarshal(v, depth+1)
+			}
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("StoreDeleteRegistrationResponse", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
+// StoreRegistrationRequest reads a registration by id
+// (MethodStoreRegistration); 4.04 if absent.
+type StoreRegistrationRequest struct {
+	ID string
+}
+
+// Size returns the length of m's encoding.
+func (m *StoreRegistrationRequest) Size() (n int) {
+	if len(m.ID) > 0 {
+		n += 1 + sizeBytes(len(m.ID))
+	}
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *StoreRegistrationRequest) MarshalAppend(b []byte) []byte {
+	if len(m.ID) > 0 {
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(len(m.ID)))
+		b = append(b, m.ID...)
+	}
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *StoreRegistrationRequest) Unmarshal(b []byte) error {
+	*m = StoreRegistrationRequest{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *StoreRegistrationRequest) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("StoreRegistrationRequest", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("StoreRegistrationRequest", 0, err)
+		}
+		switch num {
+		case 1: // id
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.ID = string(v)
+			}
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("StoreRegistrationRequest", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
+// StoreRegistrationResponse is a message of abi.proto.
+type StoreRegistrationResponse struct {
+	Registration *Registration
+}
+
+// Size returns the length of m's encoding.
+func (m *StoreRegistrationResponse) Size() (n int) {
+	if m.Registration != nil {
+		n += 1 + sizeBytes(m.Registration.Size())
+	}
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *StoreRegistrationResponse) MarshalAppend(b []byte) []byte {
+	if m.Registration != nil {
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(m.Registration.Size()))
+		b = m.Registration.MarshalAppend(b)
+	}
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *StoreRegistrationResponse) Unmarshal(b []byte) error {
+	*m = StoreRegistrationResponse{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *StoreRegistrationResponse) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("StoreRegistrationResponse", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("StoreRegistrationResponse", 0, err)
+		}
+		switch num {
+		case 1: // registration
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				if m.Registration == nil {
+					m.Registration = new(Registration)
+				}
+				err = m.Registration.unmarshal(v, depth+1)
+			}
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("StoreRegistrationResponse", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
+// StoreRegistrationByEndpointRequest reads the registration of an endpoint
+// (MethodStoreRegistrationByEndpoint); 4.04 if absent.
+type StoreRegistrationByEndpointRequest struct {
+	Endpoint string
+}
+
+// Size returns the length of m's encoding.
+func (m *StoreRegistrationByEndpointRequest) Size() (n int) {
+	if len(m.Endpoint) > 0 {
+		n += 1 + sizeBytes(len(m.Endpoint))
+	}
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *StoreRegistrationByEndpointRequest) MarshalAppend(b []byte) []byte {
+	if len(m.Endpoint) > 0 {
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(len(m.Endpoint)))
+		b = append(b, m.Endpoint...)
+	}
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *StoreRegistrationByEndpointRequest) Unmarshal(b []byte) error {
+	*m = StoreRegistrationByEndpointRequest{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *StoreRegistrationByEndpointRequest) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("StoreRegistrationByEndpointRequest", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("StoreRegistrationByEndpointRequest", 0, err)
+		}
+		switch num {
+		case 1: // endpoint
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.Endpoint = string(v)
+			}
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("StoreRegistrationByEndpointRequest", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
+// StoreRegistrationByEndpointResponse is a message of abi.proto.
+type StoreRegistrationByEndpointResponse struct {
+	Registration *Registration
+}
+
+// Size returns the length of m's encoding.
+func (m *StoreRegistrationByEndpointResponse) Size() (n int) {
+	if m.Registration != nil {
+		n += 1 + sizeBytes(m.Registration.Size())
+	}
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *StoreRegistrationByEndpointResponse) MarshalAppend(b []byte) []byte {
+	if m.Registration != nil {
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(m.Registration.Size()))
+		b = m.Registration.MarshalAppend(b)
+	}
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *StoreRegistrationByEndpointResponse) Unmarshal(b []byte) error {
+	*m = StoreRegistrationByEndpointResponse{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *StoreRegistrationByEndpointResponse) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("StoreRegistrationByEndpointResponse", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("StoreRegistrationByEndpointResponse", 0, err)
+		}
+		switch num {
+		case 1: // registration
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				if m.Registration == nil {
+					m.Registration = new(Registration)
+				}
+				err = m.Registration.unmarshal(v, depth+1)
+			}
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("StoreRegistrationByEndpointResponse", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
+// StoreRegistrationsRequest lists registrations a page at a time
+// (MethodStoreRegistrations): cursor is empty for the first page, then
+// the next_cursor of the page before; limit 0 is the plugin's default.
+type StoreRegistrationsRequest struct {
+	Cursor string
+	Limit  uint32
+}
+
+// Size returns the length of m's encoding.
+func (m *StoreRegistrationsRequest) Size() (n int) {
+	if len(m.Cursor) > 0 {
+		n += 1 + sizeBytes(len(m.Cursor))
+	}
+	if m.Limit != 0 {
+		n += 1 + sizeVarint(uint64(m.Limit))
+	}
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *StoreRegistrationsRequest) MarshalAppend(b []byte) []byte {
+	if len(m.Cursor) > 0 {
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(len(m.Cursor)))
+		b = append(b, m.Cursor...)
+	}
+	if m.Limit != 0 {
+		b = append(b, 0x10)
+		b = appendVarint(b, uint64(m.Limit))
+	}
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *StoreRegistrationsRequest) Unmarshal(b []byte) error {
+	*m = StoreRegistrationsRequest{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *StoreRegistrationsRequest) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("StoreRegistrationsRequest", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("StoreRegistrationsRequest", 0, err)
+		}
+		switch num {
+		case 1: // cursor
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.Cursor = string(v)
+			}
+		case 2: // limit
+			var v uint64
+			if v, rest, err = readVarint(rest, wt); err == nil {
+				m.Limit = uint32(v)
+			}
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("StoreRegistrationsRequest", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
+// StoreRegistrationsResponse is a message of abi.proto.
+type StoreRegistrationsResponse struct {
+	Registrations []Registration
+	NextCursor    string // empty: that was the last page
+}
+
+// Size returns the length of m's encoding.
+func (m *StoreRegistrationsResponse) Size() (n int) {
+	for i := range m.Registrations {
+		n += 1 + sizeBytes(m.Registrations[i].Size())
+	}
+	if len(m.NextCursor) > 0 {
+		n += 1 + sizeBytes(len(m.NextCursor))
+	}
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *StoreRegistrationsResponse) MarshalAppend(b []byte) []byte {
+	for i := range m.Registrations {
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(m.Registrations[i].Size()))
+		b = m.Registrations[i].MarshalAppend(b)
+	}
+	if len(m.NextCursor) > 0 {
+		b = append(b, 0x12)
+		b = appendVarint(b, uint64(len(m.NextCursor)))
+		b = append(b, m.NextCursor...)
+	}
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *StoreRegistrationsResponse) Unmarshal(b []byte) error {
+	*m = StoreRegistrationsResponse{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *StoreRegistrationsResponse) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("StoreRegistrationsResponse", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("StoreRegistrationsResponse", 0, err)
+		}
+		switch num {
+		case 1: // registrations
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				if m.Registrations == nil {
+					m.Registrations = make([]Registration, 0, countField(b, 1))
+				}
+				m.Registrations = append(m.Registrations, Registration{})
+				err = m.Registrations[len(m.Registrations)-1].unmarshal(v, depth+1)
+			}
+		case 2: // next_cursor
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.NextCursor = string(v)
+			}
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("StoreRegistrationsResponse", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
+// StoreCountRegistrationsRequest counts registrations
+// (MethodStoreCountRegistrations).
+type StoreCountRegistrationsRequest struct {
+}
+
+// Size returns the length of m's encoding.
+func (m *StoreCountRegistrationsRequest) Size() (n int) {
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *StoreCountRegistrationsRequest) MarshalAppend(b []byte) []byte {
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *StoreCountRegistrationsRequest) Unmarshal(b []byte) error {
+	*m = StoreCountRegistrationsRequest{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *StoreCountRegistrationsRequest) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("StoreCountRegistrationsRequest", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("StoreCountRegistrationsRequest", 0, err)
+		}
+		switch num {
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("StoreCountRegistrationsRequest", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
+// StoreCountRegistrationsResponse is a message of abi.proto.
+type StoreCountRegistrationsResponse struct {
+	Count uint64
+}
+
+// Size returns the length of m's encoding.
+func (m *StoreCountRegistrationsResponse) Size() (n int) {
+	if m.Count != 0 {
+		n += 1 + sizeVarint(m.Count)
+	}
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *StoreCountRegistrationsResponse) MarshalAppend(b []byte) []byte {
+	if m.Count != 0 {
+		b = append(b, 0x08)
+		b = appendVarint(b, m.Count)
+	}
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *StoreCountRegistrationsResponse) Unmarshal(b []byte) error {
+	*m = StoreCountRegistrationsResponse{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *StoreCountRegistrationsResponse) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("StoreCountRegistrationsResponse", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("StoreCountRegistrationsResponse", 0, err)
+		}
+		switch num {
+		case 1: // count
+			var v uint64
+			if v, rest, err = readVarint(rest, wt); err == nil {
+				m.Count = v
+			}
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("StoreCountRegistrationsResponse", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
+// StorePutObservationRequest inserts or replaces the observation of a
+// token (MethodStorePutObservation); 4.04 if its registration is absent.
+type StorePutObservationRequest struct {
+	Observation *Observation
+}
+
+// Size returns the length of m's encoding.
+func (m *StorePutObservationRequest) Size() (n int) {
+	if m.Observation != nil {
+		n += 1 + sizeBytes(m.Observation.Size())
+	}
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *StorePutObservationRequest) MarshalAppend(b []byte) []byte {
+	if m.Observation != nil {
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(m.Observation.Size()))
+		b = m.Observation.MarshalAppend(b)
+	}
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *StorePutObservationRequest) Unmarshal(b []byte) error {
+	*m = StorePutObservationRequest{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *StorePutObservationRequest) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("StorePutObservationRequest", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("StorePutObservationRequest", 0, err)
+		}
+		switch num {
+		case 1: // observation
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				if m.Observation == nil {
+					m.Observation = new(Observation)
+				}
+				err = m.Observation.unmarshal(v, depth+1)
+			}
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("StorePutObservationRequest", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
+// StorePutObservationResponse is a message of abi.proto.
+type StorePutObservationResponse struct {
+}
+
+// Size returns the length of m's encoding.
+func (m *StorePutObservationResponse) Size() (n int) {
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *StorePutObservationResponse) MarshalAppend(b []byte) []byte {
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *StorePutObservationResponse) Unmarshal(b []byte) error {
+	*m = StorePutObservationResponse{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *StorePutObservationResponse) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("StorePutObservationResponse", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("StorePutObservationResponse", 0, err)
+		}
+		switch num {
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("StorePutObservationResponse", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
+// StoreDeleteObservationRequest removes the observation of a token
+// (MethodStoreDeleteObservation); 4.04 if absent.
+type StoreDeleteObservationRequest struct {
+	Token []byte
+}
+
+// Size returns the length of m's encoding.
+func (m *StoreDeleteObservationRequest) Size() (n int) {
+	if len(m.Token) > 0 {
+		n += 1 + sizeBytes(len(m.Token))
+	}
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *StoreDeleteObservationRequest) MarshalAppend(b []byte) []byte {
+	if len(m.Token) > 0 {
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(len(m.Token)))
+		b = append(b, m.Token...)
+	}
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *StoreDeleteObservationRequest) Unmarshal(b []byte) error {
+	*m = StoreDeleteObservationRequest{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *StoreDeleteObservationRequest) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("StoreDeleteObservationRequest", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("StoreDeleteObservationRequest", 0, err)
+		}
+		switch num {
+		case 1: // token
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.Token = cloneBytes(v)
+			}
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("StoreDeleteObservationRequest", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
+// StoreDeleteObservationResponse is a message of abi.proto.
+type StoreDeleteObservationResponse struct {
+	Observation *Observation
+}
+
+// Size returns the length of m's encoding.
+func (m *StoreDeleteObservationResponse) Size() (n int) {
+	if m.Observation != nil {
+		n += 1 + sizeBytes(m.Observation.Size())
+	}
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *StoreDeleteObservationResponse) MarshalAppend(b []byte) []byte {
+	if m.Observation != nil {
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(m.Observation.Size()))
+		b = m.Observation.MarshalAppend(b)
+	}
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *StoreDeleteObservationResponse) Unmarshal(b []byte) error {
+	*m = StoreDeleteObservationResponse{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *StoreDeleteObservationResponse) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("StoreDeleteObservationResponse", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("StoreDeleteObservationResponse", 0, err)
+		}
+		switch num {
+		case 1: // observation
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				if m.Observation == nil {
+					m.Observation = new(Observation)
+				}
+				err = m.Observation.unmarshal(v, depth+1)
+			}
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("StoreDeleteObservationResponse", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
+// StoreObservationRequest reads the observation of a token
+// (MethodStoreObservation); 4.04 if absent.
+type StoreObservationRequest struct {
+	Token []byte
+}
+
+// Size returns the length of m's encoding.
+func (m *StoreObservationRequest) Size() (n int) {
+	if len(m.Token) > 0 {
+		n += 1 + sizeBytes(len(m.Token))
+	}
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *StoreObservationRequest) MarshalAppend(b []byte) []byte {
+	if len(m.Token) > 0 {
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(len(m.Token)))
+		b = append(b, m.Token...)
+	}
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *StoreObservationRequest) Unmarshal(b []byte) error {
+	*m = StoreObservationRequest{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *StoreObservationRequest) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("StoreObservationRequest", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("StoreObservationRequest", 0, err)
+		}
+		switch num {
+		case 1: // token
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.Token = cloneBytes(v)
+			}
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("StoreObservationRequest", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
+// StoreObservationResponse is a message of abi.proto.
+type StoreObservationResponse struct {
+	Observation *Observation
+}
+
+// Size returns the length of m's encoding.
+func (m *StoreObservationResponse) Size() (n int) {
+	if m.Observation != nil {
+		n += 1 + sizeBytes(m.Observation.Size())
+	}
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *StoreObservationResponse) MarshalAppend(b []byte) []byte {
+	if m.Observation != nil {
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(m.Observation.Size()))
+		b = m.Observation.MarshalAppend(b)
+	}
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *StoreObservationResponse) Unmarshal(b []byte) error {
+	*m = StoreObservationResponse{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *StoreObservationResponse) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("StoreObservationResponse", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("StoreObservationResponse", 0, err)
+		}
+		switch num {
+		case 1: // observation
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				if m.Observation == nil {
+					m.Observation = new(Observation)
+				}
+				err = m.Observation.unmarshal(v, depth+1)
+			}
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("StoreObservationResponse", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
+// StoreObservationsOfRequest lists the observations of a registration
+// (MethodStoreObservationsOf): none if it has none or does not exist.
+type StoreObservationsOfRequest struct {
+	RegistrationID string
+}
+
+// Size returns the length of m's encoding.
+func (m *StoreObservationsOfRequest) Size() (n int) {
+	if len(m.RegistrationID) > 0 {
+		n += 1 + sizeBytes(len(m.RegistrationID))
+	}
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *StoreObservationsOfRequest) MarshalAppend(b []byte) []byte {
+	if len(m.RegistrationID) > 0 {
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(len(m.RegistrationID)))
+		b = append(b, m.RegistrationID...)
+	}
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *StoreObservationsOfRequest) Unmarshal(b []byte) error {
+	*m = StoreObservationsOfRequest{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *StoreObservationsOfRequest) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("StoreObservationsOfRequest", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("StoreObservationsOfRequest", 0, err)
+		}
+		switch num {
+		case 1: // registration_id
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.RegistrationID = string(v)
+			}
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("StoreObservationsOfRequest", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
+// StoreObservationsOfResponse is a message of abi.proto.
+type StoreObservationsOfResponse struct {
+	Observations []Observation
+}
+
+// Size returns the length of m's encoding.
+func (m *StoreObservationsOfResponse) Size() (n int) {
+	for i := range m.Observations {
+		n += 1 + sizeBytes(m.Observations[i].Size())
+	}
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *StoreObservationsOfResponse) MarshalAppend(b []byte) []byte {
+	for i := range m.Observations {
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(m.Observations[i].Size()))
+		b = m.Observations[i].MarshalAppend(b)
+	}
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *StoreObservationsOfResponse) Unmarshal(b []byte) error {
+	*m = StoreObservationsOfResponse{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *StoreObservationsOfResponse) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("StoreObservationsOfResponse", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("StoreObservationsOfResponse", 0, err)
+		}
+		switch num {
+		case 1: // observations
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				if m.Observations == nil {
+					m.Observations = make([]Observation, 0, countField(b, 1))
+				}
+				m.Observations = append(m.Observations, Observation{})
+				err = m.Observations[len(m.Observations)-1].unmarshal(v, depth+1)
+			}
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("StoreObservationsOfResponse", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
+// StoreKVGetRequest reads key in namespace (MethodStoreKVGet, core/store's
+// KV: the host gives each plugin the namespace of its id); 4.04 if absent.
+type StoreKVGetRequest struct {
+	Namespace string
+	Key       string
+}
+
+// Size returns the length of m's encoding.
+func (m *StoreKVGetRequest) Size() (n int) {
+	if len(m.Namespace) > 0 {
+		n += 1 + sizeBytes(len(m.Namespace))
+	}
+	if len(m.Key) > 0 {
+		n += 1 + sizeBytes(len(m.Key))
+	}
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *StoreKVGetRequest) MarshalAppend(b []byte) []byte {
+	if len(m.Namespace) > 0 {
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(len(m.Namespace)))
+		b = append(b, m.Namespace...)
+	}
+	if len(m.Key) > 0 {
+		b = append(b, 0x12)
+		b = appendVarint(b, uint64(len(m.Key)))
+		b = append(b, m.Key...)
+	}
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *StoreKVGetRequest) Unmarshal(b []byte) error {
+	*m = StoreKVGetRequest{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *StoreKVGetRequest) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("StoreKVGetRequest", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("StoreKVGetRequest", 0, err)
+		}
+		switch num {
+		case 1: // namespace
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.Namespace = string(v)
+			}
+		case 2: // key
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.Key = string(v)
+			}
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("StoreKVGetRequest", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
+// StoreKVGetResponse is a message of abi.proto.
+type StoreKVGetResponse struct {
+	Value []byte
+}
+
+// Size returns the length of m's encoding.
+func (m *StoreKVGetResponse) Size() (n int) {
+	if len(m.Value) > 0 {
+		n += 1 + sizeBytes(len(m.Value))
+	}
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *StoreKVGetResponse) MarshalAppend(b []byte) []byte {
+	if len(m.Value) > 0 {
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(len(m.Value)))
+		b = append(b, m.Value...)
+	}
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *StoreKVGetResponse) Unmarshal(b []byte) error {
+	*m = StoreKVGetResponse{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *StoreKVGetResponse) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("StoreKVGetResponse", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("StoreKVGetResponse", 0, err)
+		}
+		switch num {
+		case 1: // value
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.Value = cloneBytes(v)
+			}
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("StoreKVGetResponse", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
+// StoreKVPutRequest sets key in namespace to value (MethodStoreKVPut).
+type StoreKVPutRequest struct {
+	Namespace string
+	Key       string
+	Value     []byte
+}
+
+// Size returns the length of m's encoding.
+func (m *StoreKVPutRequest) Size() (n int) {
+	if len(m.Namespace) > 0 {
+		n += 1 + sizeBytes(len(m.Namespace))
+	}
+	if len(m.Key) > 0 {
+		n += 1 + sizeBytes(len(m.Key))
+	}
+	if len(m.Value) > 0 {
+		n += 1 + sizeBytes(len(m.Value))
+	}
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *StoreKVPutRequest) MarshalAppend(b []byte) []byte {
+	if len(m.Namespace) > 0 {
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(len(m.Namespace)))
+		b = append(b, m.Namespace...)
+	}
+	if len(m.Key) > 0 {
+		b = append(b, 0x12)
+		b = appendVarint(b, uint64(len(m.Key)))
+		b = append(b, m.Key...)
+	}
+	if len(m.Value) > 0 {
+		b = append(b, 0x1a)
+		b = appendVarint(b, uint64(len(m.Value)))
+		b = append(b, m.Value...)
+	}
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *StoreKVPutRequest) Unmarshal(b []byte) error {
+	*m = StoreKVPutRequest{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *StoreKVPutRequest) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("StoreKVPutRequest", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("StoreKVPutRequest", 0, err)
+		}
+		switch num {
+		case 1: // namespace
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.Namespace = string(v)
+			}
+		case 2: // key
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.Key = string(v)
+			}
+		case 3: // value
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.Value = cloneBytes(v)
+			}
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("StoreKVPutRequest", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
+// StoreKVPutResponse is a message of abi.proto.
+type StoreKVPutResponse struct {
+}
+
+// Size returns the length of m's encoding.
+func (m *StoreKVPutResponse) Size() (n int) {
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *StoreKVPutResponse) MarshalAppend(b []byte) []byte {
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *StoreKVPutResponse) Unmarshal(b []byte) error {
+	*m = StoreKVPutResponse{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *StoreKVPutResponse) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("StoreKVPutResponse", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("StoreKVPutResponse", 0, err)
+		}
+		switch num {
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("StoreKVPutResponse", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
+// StoreKVDeleteRequest removes key from namespace; a missing key is no
+// error (MethodStoreKVDelete).
+type StoreKVDeleteRequest struct {
+	Namespace string
+	Key       string
+}
+
+// Size returns the length of m's encoding.
+func (m *StoreKVDeleteRequest) Size() (n int) {
+	if len(m.Namespace) > 0 {
+		n += 1 + sizeBytes(len(m.Namespace))
+	}
+	if len(m.Key) > 0 {
+		n += 1 + sizeBytes(len(m.Key))
+	}
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *StoreKVDeleteRequest) MarshalAppend(b []byte) []byte {
+	if len(m.Namespace) > 0 {
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(len(m.Namespace)))
+		b = append(b, m.Namespace...)
+	}
+	if len(m.Key) > 0 {
+		b = append(b, 0x12)
+		b = appendVarint(b, uint64(len(m.Key)))
+		b = append(b, m.Key...)
+	}
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *StoreKVDeleteRequest) Unmarshal(b []byte) error {
+	*m = StoreKVDeleteRequest{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *StoreKVDeleteRequest) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("StoreKVDeleteRequest", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("StoreKVDeleteRequest", 0, err)
+		}
+		switch num {
+		case 1: // namespace
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.Namespace = string(v)
+			}
+		case 2: // key
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.Key = string(v)
+			}
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("StoreKVDeleteRequest", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
+// StoreKVDeleteResponse is a message of abi.proto.
+type StoreKVDeleteResponse struct {
+}
+
+// Size returns the length of m's encoding.
+func (m *StoreKVDeleteResponse) Size() (n int) {
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *StoreKVDeleteResponse) MarshalAppend(b []byte) []byte {
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *StoreKVDeleteResponse) Unmarshal(b []byte) error {
+	*m = StoreKVDeleteResponse{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *StoreKVDeleteResponse) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("StoreKVDeleteResponse", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("StoreKVDeleteResponse", 0, err)
+		}
+		switch num {
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("StoreKVDeleteResponse", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
+// StoreKVListRequest lists the keys of namespace with prefix, after the
+// key after (exclusive), in ascending byte order, at most limit (0: the
+// store's maximum) (MethodStoreKVList).
+type StoreKVListRequest struct {
+	Namespace string
+	Prefix    string
+	After     string
+	Limit     uint32
+}
+
+// Size returns the length of m's encoding.
+func (m *StoreKVListRequest) Size() (n int) {
+	if len(m.Namespace) > 0 {
+		n += 1 + sizeBytes(len(m.Namespace))
+	}
+	if len(m.Prefix) > 0 {
+		n += 1 + sizeBytes(len(m.Prefix))
+	}
+	if len(m.After) > 0 {
+		n += 1 + sizeBytes(len(m.After))
+	}
+	if m.Limit != 0 {
+		n += 1 + sizeVarint(uint64(m.Limit))
+	}
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *StoreKVListRequest) MarshalAppend(b []byte) []byte {
+	if len(m.Namespace) > 0 {
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(len(m.Namespace)))
+		b = append(b, m.Namespace...)
+	}
+	if len(m.Prefix) > 0 {
+		b = append(b, 0x12)
+		b = appendVarint(b, uint64(len(m.Prefix)))
+		b = append(b, m.Prefix...)
+	}
+	if len(m.After) > 0 {
+		b = append(b, 0x1a)
+		b = appendVarint(b, uint64(len(m.After)))
+		b = append(b, m.After...)
+	}
+	if m.Limit != 0 {
+		b = append(b, 0x20)
+		b = appendVarint(b, uint64(m.Limit))
+	}
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *StoreKVListRequest) Unmarshal(b []byte) error {
+	*m = StoreKVListRequest{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *StoreKVListRequest) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("StoreKVListRequest", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("StoreKVListRequest", 0, err)
+		}
+		switch num {
+		case 1: // namespace
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.Namespace = string(v)
+			}
+		case 2: // prefix
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.Prefix = string(v)
+			}
+		case 3: // after
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.After = string(v)
+			}
+		case 4: // limit
+			var v uint64
+			if v, rest, err = readVarint(rest, wt); err == nil {
+				m.Limit = uint32(v)
+			}
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("StoreKVListRequest", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
+// StoreKVListResponse is a message of abi.proto.
+type StoreKVListResponse struct {
+	Keys []string
+	More bool
+}
+
+// Size returns the length of m's encoding.
+func (m *StoreKVListResponse) Size() (n int) {
+	for _, v := range m.Keys {
+		n += 1 + sizeBytes(len(v))
+	}
+	if m.More {
+		n += 1 + sizeVarint(boolVarint(m.More))
+	}
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *StoreKVListResponse) MarshalAppend(b []byte) []byte {
+	for _, v := range m.Keys {
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(len(v)))
+		b = append(b, v...)
+	}
+	if m.More {
+		b = append(b, 0x10)
+		b = append(b, 1)
+	}
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *StoreKVListResponse) Unmarshal(b []byte) error {
+	*m = StoreKVListResponse{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *StoreKVListResponse) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("StoreKVListResponse", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("StoreKVListResponse", 0, err)
+		}
+		switch num {
+		case 1: // keys
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.Keys = append(m.Keys, string(v))
+			}
+		case 2: // more
+			var v uint64
+			if v, rest, err = readVarint(rest, wt); err == nil {
+				m.More = v != 0
+			}
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("StoreKVListResponse", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
+// CallRequest is one call of method with its encoded request message.
+type CallRequest struct {
+	Method  int32  // a Method
+	Request []byte // the request message of method
+}
+
+// Size returns the length of m's encoding.
+func (m *CallRequest) Size() (n int) {
+	if m.Method != 0 {
+		n += 1 + sizeVarint(uint64(int64(m.Method)))
+	}
+	if len(m.Request) > 0 {
+		n += 1 + sizeBytes(len(m.Request))
+	}
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *CallRequest) MarshalAppend(b []byte) []byte {
+	if m.Method != 0 {
+		b = append(b, 0x08)
+		b = appendVarint(b, uint64(int64(m.Method)))
+	}
+	if len(m.Request) > 0 {
+		b = append(b, 0x12)
+		b = appendVarint(b, uint64(len(m.Request)))
+		b = append(b, m.Request...)
+	}
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *CallRequest) Unmarshal(b []byte) error {
+	*m = CallRequest{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *CallRequest) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("CallRequest", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("CallRequest", 0, err)
+		}
+		switch num {
+		case 1: // method
+			var v uint64
+			if v, rest, err = readVarint(rest, wt); err == nil {
+				m.Method = int32(v)
+			}
+		case 2: // request
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.Request = cloneBytes(v)
+			}
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("CallRequest", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
+// CallResponse is the answer: the encoded response message when status is
+// 0, else a status (a 4.xx or 5.xx code, as ExportCall's) and why.
+type CallResponse struct {
+	Response []byte
+	Status   int32
+	Error    string
+}
+
+// Size returns the length of m's encoding.
+func (m *CallResponse) Size() (n int) {
+	if len(m.Response) > 0 {
+		n += 1 + sizeBytes(len(m.Response))
+	}
+	if m.Status != 0 {
+		n += 1 + sizeVarint(uint64(int64(m.Status)))
+	}
+	if len(m.Error) > 0 {
+		n += 1 + sizeBytes(len(m.Error))
+	}
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *CallResponse) MarshalAppend(b []byte) []byte {
+	if len(m.Response) > 0 {
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(len(m.Response)))
+		b = append(b, m.Response...)
+	}
+	if m.Status != 0 {
+		b = append(b, 0x10)
+		b = appendVarint(b, uint64(int64(m.Status)))
+	}
+	if len(m.Error) > 0 {
+		b = append(b, 0x1a)
+		b = appendVarint(b, uint64(len(m.Error)))
+		b = append(b, m.Error...)
+	}
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *CallResponse) Unmarshal(b []byte) error {
+	*m = CallResponse{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *CallResponse) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("CallResponse", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("CallResponse", 0, err)
+		}
+		switch num {
+		case 1: // response
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.Response = cloneBytes(v)
+			}
+		case 2: // status
+			var v uint64
+			if v, rest, err = readVarint(rest, wt); err == nil {
+				m.Status = int32(v)
+			}
+		case 3: // error
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.Error = string(v)
+			}
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("CallResponse", num, err)
+		}
+		b = rest
+	}
+	return nil
+}

@@ -144,6 +144,55 @@ func fullMessages() map[string]message {
 			Code: 69, Node: fullNode(), Entries: []abi.Entry{fullEntry()},
 			Links: "</3303/0>", Location: &abi.Path{IDs: []uint32{3303, 1}}, Token: []byte{1, 2, 3, 4, 5, 6, 7, 8},
 		},
+		"Registration":                        fullRegistration(),
+		"Observation":                         fullObservation(),
+		"StorePutRegistrationRequest":         &abi.StorePutRegistrationRequest{Registration: fullRegistration()},
+		"StorePutRegistrationResponse":        &abi.StorePutRegistrationResponse{Replaced: fullRegistration()},
+		"StoreDeleteRegistrationRequest":      &abi.StoreDeleteRegistrationRequest{ID: "r1"},
+		"StoreDeleteRegistrationResponse":     &abi.StoreDeleteRegistrationResponse{Registration: fullRegistration(), Observations: []abi.Observation{*fullObservation()}},
+		"StoreRegistrationRequest":            &abi.StoreRegistrationRequest{ID: "r1"},
+		"StoreRegistrationResponse":           &abi.StoreRegistrationResponse{Registration: fullRegistration()},
+		"StoreRegistrationByEndpointRequest":  &abi.StoreRegistrationByEndpointRequest{Endpoint: "ep"},
+		"StoreRegistrationByEndpointResponse": &abi.StoreRegistrationByEndpointResponse{Registration: fullRegistration()},
+		"StoreRegistrationsRequest":           &abi.StoreRegistrationsRequest{Cursor: "c", Limit: 100},
+		"StoreRegistrationsResponse":          &abi.StoreRegistrationsResponse{Registrations: []abi.Registration{*fullRegistration()}, NextCursor: "n"},
+		"StoreCountRegistrationsRequest":      &abi.StoreCountRegistrationsRequest{},
+		"StoreCountRegistrationsResponse":     &abi.StoreCountRegistrationsResponse{Count: 100000},
+		"StorePutObservationRequest":          &abi.StorePutObservationRequest{Observation: fullObservation()},
+		"StorePutObservationResponse":         &abi.StorePutObservationResponse{},
+		"StoreDeleteObservationRequest":       &abi.StoreDeleteObservationRequest{Token: []byte{1, 2}},
+		"StoreDeleteObservationResponse":      &abi.StoreDeleteObservationResponse{Observation: fullObservation()},
+		"StoreObservationRequest":             &abi.StoreObservationRequest{Token: []byte{1, 2}},
+		"StoreObservationResponse":            &abi.StoreObservationResponse{Observation: fullObservation()},
+		"StoreObservationsOfRequest":          &abi.StoreObservationsOfRequest{RegistrationID: "r1"},
+		"StoreObservationsOfResponse":         &abi.StoreObservationsOfResponse{Observations: []abi.Observation{*fullObservation()}},
+		"StoreKVGetRequest":                   &abi.StoreKVGetRequest{Namespace: "logic.x", Key: "k"},
+		"StoreKVGetResponse":                  &abi.StoreKVGetResponse{Value: []byte("v")},
+		"StoreKVPutRequest":                   &abi.StoreKVPutRequest{Namespace: "logic.x", Key: "k", Value: []byte("v")},
+		"StoreKVPutResponse":                  &abi.StoreKVPutResponse{},
+		"StoreKVDeleteRequest":                &abi.StoreKVDeleteRequest{Namespace: "logic.x", Key: "k"},
+		"StoreKVDeleteResponse":               &abi.StoreKVDeleteResponse{},
+		"StoreKVListRequest":                  &abi.StoreKVListRequest{Namespace: "logic.x", Prefix: "p", After: "a", Limit: 10},
+		"StoreKVListResponse":                 &abi.StoreKVListResponse{Keys: []string{"a", "b"}, More: true},
+		"CallRequest":                         &abi.CallRequest{Method: int32(abi.MethodStoreKVGet), Request: []byte{10, 1, 'k'}},
+		"CallResponse":                        &abi.CallResponse{Response: []byte{10, 1, 'v'}, Status: abi.StatusNotFound, Error: "no such key"},
+	}
+}
+
+func fullRegistration() *abi.Registration {
+	return &abi.Registration{
+		ID: "r1", Endpoint: "urn:imei:490154203237518", Lifetime: 86400, LWM2MVersion: "1.1",
+		Binding: "UQ", Queue: true, Sms: "+15550100", Address: "198.51.100.7:56830", RootPath: "/",
+		Objects:        []abi.RegisteredObject{{ID: 3303, Version: "1.1", Instances: []uint32{0, 1}}},
+		ContentFormats: []uint32{110, 11542}, RegisteredAtUnixNano: 1741964966535897932,
+		UpdatedAtUnixNano: 1741965056535897932, Secure: true, Identity: "psk-id",
+	}
+}
+
+func fullObservation() *abi.Observation {
+	return &abi.Observation{
+		Token: []byte{1, 2, 3, 4}, RegistrationID: "r1", Endpoint: "ep", Paths: []abi.Path{{IDs: []uint32{3303, 0, 5700}}},
+		Composite: true, Format: 112, CreatedAtUnixNano: 1741965000000000001,
 	}
 }
 
