@@ -6,36 +6,44 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
-
-	"github.com/wasm2m/wasm2m/sdk/abi"
 )
 
-// TestBuildWasm builds the plugin as its README says, for wasip1 as a
-// reactor, and checks that the module names the exports of ABI v1.
-// go test ./sdk/guest checks the exports' signatures on a module built the
-// same way.
-func TestBuildWasm(t *testing.T) {
+// TestWasm builds the plugin as its README says, with `wasm2m plugin
+// build` (GOOS=wasip1 GOARCH=wasm -buildmode=c-shared), and runs `wasm2m
+// plugin inspect` on the module: the host loads it, reads its manifest,
+// exports and imports, starts it with every capability it asks for and
+// runs the conformance kit on it, in Wasm this time. Skipped with -short.
+func TestWasm(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds a Wasm module (-short)")
+		t.Skip("builds wasm2m and the Wasm module (-short)")
 	}
-	out := filepath.Join(t.TempDir(), "light.wasm")
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildmode=c-shared", "-o", out, ".")
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
-	}
-	bin, err := os.ReadFile(out)
+	dir := t.TempDir()
+	wasm2m := filepath.Join(dir, "wasm2m")
+	run(t, filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", wasm2m, "../../cmd/wasm2m")
+	module := filepath.Join(dir, "light.wasm")
+	run(t, wasm2m, "plugin", "build", "-cache", filepath.Join(dir, "cache"), "-o", module, ".")
+	fi, err := os.Stat(module)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("light.wasm: %d bytes", len(bin))
-	if !bytes.HasPrefix(bin, []byte("\x00asm\x01\x00\x00\x00")) {
-		t.Fatal("not a WebAssembly 1.0 module")
-	}
-	for _, name := range []string{abi.ExportVersion, abi.ExportBuffer, abi.ExportCall, abi.ExportLastError, abi.ImportModule, "_initialize"} {
-		if !bytes.Contains(bin, []byte(name)) {
-			t.Errorf("the module does not name %s", name)
+	t.Logf("light.wasm: %d bytes", fi.Size())
+	out := run(t, wasm2m, "plugin", "inspect", module)
+	for _, want := range []string{"objects.light", "wasm2m_abi_v1", "wasm2m_v1.call", "checks passed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("inspect does not say %q:\n%s", want, out)
 		}
 	}
+}
+
+func run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	var out bytes.Buffer
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, out.String())
+	}
+	return out.String()
 }
