@@ -31,15 +31,11 @@ func TestEndToEnd(t *testing.T) {
 		t.Skip("builds wasm2m and a plugin, and runs them (-short)")
 	}
 	dir := t.TempDir()
-	wasm2m := filepath.Join(dir, "wasm2m")
-	run(t, "", filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", wasm2m, "../../cmd/wasm2m")
+	wasm2m := buildWasm2m(t)
 
 	// 1. Build the plugin.
 	valve := filepath.Join(dir, "valve.wasm")
-	run(t, "", wasm2m, "plugin", "build", "-cache", filepath.Join(dir, "build-cache"), "-o", valve, "./valve")
-	if fi, err := os.Stat(valve); err != nil || fi.Size() == 0 {
-		t.Fatalf("wasm2m plugin build left no module: %v", err)
-	}
+	buildPlugin(t, wasm2m, "./valve", valve)
 
 	// 2. The server, with the valve's definition, on ports of its own.
 	const token = "e2e-secret"
@@ -120,6 +116,23 @@ func TestEndToEnd(t *testing.T) {
 	srv.stop(t)
 	if !strings.Contains(dev.out(), "objects.valve") {
 		t.Errorf("the client did not name the plugin:\n%s", dev.out())
+	}
+}
+
+// buildWasm2m builds the wasm2m command into a folder of the test.
+func buildWasm2m(t *testing.T) string {
+	t.Helper()
+	wasm2m := filepath.Join(t.TempDir(), "wasm2m")
+	run(t, "", filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", wasm2m, "../../cmd/wasm2m")
+	return wasm2m
+}
+
+// buildPlugin builds the plugin of dir into out with wasm2m plugin build.
+func buildPlugin(t *testing.T, wasm2m, dir, out string) {
+	t.Helper()
+	run(t, "", wasm2m, "plugin", "build", "-cache", filepath.Join(filepath.Dir(out), "build-cache"), "-o", out, dir)
+	if fi, err := os.Stat(out); err != nil || fi.Size() == 0 {
+		t.Fatalf("wasm2m plugin build left no module: %v", err)
 	}
 }
 
