@@ -24,7 +24,7 @@ import (
 // build compiles the plugin with build.sh into a temporary folder and
 // returns the module. It skips the test only when there is no clang (CI
 // installs it, so CI never skips: with CI set, a missing clang fails).
-func build(t *testing.T) []byte {
+func build(t testing.TB) []byte {
 	t.Helper()
 	cc := os.Getenv("CC")
 	if cc == "" {
@@ -68,7 +68,7 @@ func TestMain(m *testing.M) {
 }
 
 // valveModule builds the module once for all tests.
-func valveModule(t *testing.T) []byte {
+func valveModule(t testing.TB) []byte {
 	t.Helper()
 	once.Do(func() { module = build(t) })
 	if module == nil {
@@ -109,7 +109,7 @@ type loaded struct {
 func load(t *testing.T) *loaded { return loadWith(t, nil) }
 
 // loadWith loads the plugin with h as its host (nil: a new one).
-func loadWith(t *testing.T, h *plugintest.Host) *loaded {
+func loadWith(t testing.TB, h *plugintest.Host) *loaded {
 	t.Helper()
 	bin := valveModule(t)
 	logs := &syncBuffer{}
