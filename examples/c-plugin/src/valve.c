@@ -690,10 +690,13 @@ static int64_t object_delete(const uint8_t *req, size_t n) {
 __attribute__((export_name("wasm2m_abi_v1"))) int32_t wasm2m_abi_v1(void) { return WASM2M_ABI_MINOR; }
 
 __attribute__((export_name("wasm2m_buffer"))) uint8_t *wasm2m_buffer(int32_t size) {
-    if (size < 0) return NULL;
+    if (size < 0) __builtin_trap(); /* over 2 GiB: the host never asks */
     if ((size_t)size > call_cap || !call_buf) {
         uint8_t *b = realloc(call_buf, size ? (size_t)size : 1);
-        if (!b) return NULL; /* the host sees address 0 and fails the call */
+        /* Out of memory: trap, so that the host discards this instance.
+         * Returning 0 would not do: the host would write the request at
+         * address 0 of this memory (GUIDE.md gives no way to refuse). */
+        if (!b) __builtin_trap();
         call_buf = b;
         call_cap = (size_t)size;
     }
