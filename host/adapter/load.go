@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -73,7 +74,7 @@ func Load(ctx context.Context, rt *wasm.Runtime, cfg PluginConfig, log *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	probe, err := rt.Load(ctx, wasm.PluginConfig{ID: "probe", MaxInstances: 1, MemoryLimitPages: cfg.MemoryLimitPages, Timeout: cfg.Timeout}, b)
+	probe, err := rt.Load(ctx, wasm.PluginConfig{ID: "probe:" + filepath.Base(cfg.Path), MaxInstances: 1, MemoryLimitPages: cfg.MemoryLimitPages, Timeout: cfg.Timeout}, b)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", cfg.Path, err)
 	}
