@@ -8,6 +8,7 @@ require (
 	github.com/plgd-dev/go-coap/v3 v3.8.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
+	github.com/redis/go-redis/v9 v9.23.0
 	github.com/tetratelabs/wazero v1.12.0
 	google.golang.org/grpc v1.61.0
 	google.golang.org/protobuf v1.36.12
