@@ -13,8 +13,8 @@ import (
 // walk-through: `wasm2m server -plugin autoobserve.wasm` (the first-party
 // logic.autoobserve, configured with -plugin-config) observes the device's
 // temperature sensor when it registers and, since the simulated sensor of
-// `wasm2m client` reads 20, above the rule's 19, writes Open = true to the
-// valve plugin on the device. Everything runs as processes over UDP and
+// `wasm2m client` starts at 20 and rises for minutes, above the rule's 19,
+// writes Open = true to the valve plugin on the device. Everything runs as processes over UDP and
 // HTTP on 127.0.0.1.
 func TestServerLogicOpensValve(t *testing.T) {
 	if testing.Short() {
