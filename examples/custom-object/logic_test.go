@@ -25,7 +25,7 @@ func TestServerLogicOpensValve(t *testing.T) {
 	valve := filepath.Join(dir, "valve.wasm")
 	buildPlugin(t, wasm2m, "./valve", valve)
 	logic := filepath.Join(dir, "autoobserve.wasm")
-	buildPlugin(t, wasm2m, "../../plugins/autoobserve", logic)
+	buildPlugin(t, wasm2m, "../../plugins/logic/autoobserve", logic)
 
 	const token = "e2e-secret"
 	config := `logic.autoobserve={"observe": ["/3303/0/5700"], "attributes": "pmin=1",

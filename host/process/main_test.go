@@ -94,3 +94,5 @@ func start(t testing.TB, cfg process.Config) (*process.Plugin, *logBuffer) {
 	t.Cleanup(func() { p.Close() })
 	return p, logs
 }
+
+var slogDiscard = slog.New(slog.DiscardHandler)

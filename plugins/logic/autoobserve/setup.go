@@ -3,11 +3,11 @@
 // registers them, and writes a configured resource back to the device when
 // a notified value crosses a threshold. Build it with
 //
-//	wasm2m plugin build ./plugins/autoobserve
+//	wasm2m plugin build ./plugins/logic/autoobserve
 //
 // or by hand with
 //
-//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o autoobserve.wasm ./plugins/autoobserve
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o autoobserve.wasm ./plugins/logic/autoobserve
 //
 // A Wasm module built with -buildmode=c-shared is a reactor: init registers
 // the plugin and main never runs. README.md has the configuration.

@@ -21,7 +21,7 @@ func TestWasm(t *testing.T) {
 	}
 	dir := t.TempDir()
 	wasm2m := filepath.Join(dir, "wasm2m")
-	run(t, filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", wasm2m, "../../cmd/wasm2m")
+	run(t, filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", wasm2m, "../../../cmd/wasm2m")
 	module := filepath.Join(dir, "autoobserve.wasm")
 	run(t, wasm2m, "plugin", "build", "-cache", filepath.Join(dir, "cache"), "-o", module, ".")
 	fi, err := os.Stat(module)

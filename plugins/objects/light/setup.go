@@ -2,11 +2,11 @@
 // Control) as a Wasm object plugin, an actuator whose lights the server
 // switches, dims, colours, creates and deletes. Build it with
 //
-//	wasm2m plugin build ./plugins/light
+//	wasm2m plugin build ./plugins/objects/light
 //
 // or by hand with
 //
-//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o light.wasm ./plugins/light
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o light.wasm ./plugins/objects/light
 //
 // A Wasm module built with -buildmode=c-shared is a reactor: init registers
 // the plugin and main never runs. README.md says what the object does.

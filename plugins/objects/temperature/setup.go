@@ -2,11 +2,11 @@
 // (Temperature) as a Wasm object plugin, a simulated sensor whose value
 // follows the clock. Build it with
 //
-//	wasm2m plugin build ./plugins/temperature
+//	wasm2m plugin build ./plugins/objects/temperature
 //
 // or by hand with
 //
-//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o temperature.wasm ./plugins/temperature
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o temperature.wasm ./plugins/objects/temperature
 //
 // A Wasm module built with -buildmode=c-shared is a reactor: init registers
 // the plugin and main never runs. README.md says what the object does and
