@@ -156,7 +156,13 @@ func (e *env) objects(t testing.TB, p *adapter.Plugin) []*adapter.Object {
 
 func startServer(t testing.TB, st store.Store) *server.Server {
 	t.Helper()
-	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", Store: st})
+	return startServerConfig(t, server.Config{Addr: "127.0.0.1:0", Store: st})
+}
+
+// startServerConfig starts a server with cfg and closes it with the test.
+func startServerConfig(t testing.TB, cfg server.Config) *server.Server {
+	t.Helper()
+	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
