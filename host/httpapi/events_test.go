@@ -123,3 +123,26 @@ func TestEventStreamSlowReader(t *testing.T) {
 		}
 	}
 }
+
+// TestHubWants checks the test that keeps events nobody reads from being
+// encoded: no subscriber wants nothing, one for all endpoints wants every
+// endpoint, one for an endpoint wants that endpoint only.
+func TestHubWants(t *testing.T) {
+	h := newHub()
+	if h.wants("dev-1") {
+		t.Fatal("a hub without subscribers wants events")
+	}
+	one := h.add("dev-1", 1)
+	if !h.wants("dev-1") || h.wants("dev-2") {
+		t.Fatalf("subscriber of dev-1: wants(dev-1) = %v, wants(dev-2) = %v", h.wants("dev-1"), h.wants("dev-2"))
+	}
+	all := h.add("", 1)
+	if !h.wants("dev-2") {
+		t.Fatal("a subscriber of every endpoint does not want dev-2")
+	}
+	h.remove(all)
+	h.remove(one)
+	if h.wants("dev-1") {
+		t.Fatal("wants after every subscriber left")
+	}
+}
