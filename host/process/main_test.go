@@ -22,6 +22,9 @@ func TestMain(m *testing.M) {
 	if path := os.Getenv("WASM2M_PROCESS_TEST_HOST"); path != "" {
 		runHost(path) // never returns
 	}
+	if args := os.Getenv("WASM2M_PROCESS_TEST_SERVER"); args != "" {
+		runServer(args) // never returns
+	}
 	dir, err := os.MkdirTemp("", "wasm2m-process-test")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
