@@ -32,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -46,6 +47,9 @@ import (
 
 // Layout is the version of the key layout this build writes and reads.
 const Layout = 1
+
+// layout is Layout; tests raise it to try an upgrade.
+var layout = Layout
 
 // Storage is the Redis storage: a process.Storage.
 type Storage struct {
@@ -77,8 +81,9 @@ func Open(ctx context.Context, cfg Config) (*Storage, error) {
 }
 
 // upgrades[v] moves a layout of version v to v+1. Version 1 is the first:
-// there is none yet. An upgrade runs once, by the first server to start
-// after it, under the layout key's WATCH.
+// there is none yet. An upgrade runs once, by the server that marks the
+// layout key "upgrading:<v>" first; other servers starting meanwhile wait
+// for the new version. An upgrade that fails puts the version back.
 var upgrades = map[int]func(ctx context.Context, s *Storage) error{}
 
 func (s *Storage) checkLayout(ctx context.Context) error {
@@ -86,7 +91,7 @@ func (s *Storage) checkLayout(ctx context.Context) error {
 	for {
 		v, err := s.rdb.Get(ctx, key).Result()
 		if errors.Is(err, goredis.Nil) {
-			ok, err := s.rdb.SetNX(ctx, key, strconv.Itoa(Layout), 0).Result()
+			ok, err := s.rdb.SetNX(ctx, key, strconv.Itoa(layout), 0).Result()
 			if err != nil {
 				return fmt.Errorf("storage.redis: %w", err)
 			}
@@ -98,21 +103,41 @@ func (s *Storage) checkLayout(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("storage.redis: %s: %w", s.rdbAddr(), err)
 		}
+		if strings.HasPrefix(v, "upgrading:") {
+			// Another server is upgrading: wait for it.
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("storage.redis: waiting for an upgrade of %q: %w", s.p, ctx.Err())
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
+		}
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
 			return fmt.Errorf("storage.redis: %w: key %q holds %q", ErrLayout, key, v)
 		}
-		if n == Layout {
+		if n == layout {
 			return nil
 		}
-		if n > Layout {
-			return fmt.Errorf("storage.redis: %w: the data under %q is in layout %d, this build reads up to %d: run a newer wasm2m", ErrLayout, s.p, n, Layout)
+		if n > layout {
+			return fmt.Errorf("storage.redis: %w: the data under %q is in layout %d, this build reads up to %d: run a newer wasm2m", ErrLayout, s.p, n, layout)
 		}
 		up := upgrades[n]
 		if up == nil {
 			return fmt.Errorf("storage.redis: %w: no upgrade from layout %d", ErrLayout, n)
 		}
+		// One server upgrades: the one that moves the layout key from n
+		// to "upgrading"; the others wait for the key to change.
+		took, err := s.rdb.Eval(ctx, `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], 'upgrading:'..ARGV[1]) return 1 end return 0`,
+			[]string{key}, strconv.Itoa(n)).Int()
+		if err != nil {
+			return fmt.Errorf("storage.redis: %w", err)
+		}
+		if took == 0 {
+			continue
+		}
 		if err := up(ctx, s); err != nil {
+			s.rdb.Set(ctx, key, strconv.Itoa(n), 0) // let the next start try again
 			return fmt.Errorf("storage.redis: upgrade from layout %d: %w", n, err)
 		}
 		if err := s.rdb.Set(ctx, key, strconv.Itoa(n+1), 0).Err(); err != nil {

@@ -188,3 +188,39 @@ func TestPluginStart(t *testing.T) {
 		t.Fatalf("count %d, %v", n, err)
 	}
 }
+
+// TestLayoutUpgrade opens data of layout 1 with a build of layout 2: the
+// upgrade runs once, with the data there, and the version moves to 2.
+func TestLayoutUpgrade(t *testing.T) {
+	cfg := config(t)
+	s := asStore(open(t, cfg))
+	if _, err := s.PutRegistration(bg, storetest.NewRegistration("r1", "ep1")); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	var runs atomic.Int64
+	restore := redis.SetLayout(2, func(ctx context.Context, st *redis.Storage) error {
+		runs.Add(1)
+		if _, err := st.Registration(ctx, "r1"); err != nil {
+			return err
+		}
+		return nil
+	})
+	defer restore()
+	open(t, cfg).Close()
+	open(t, cfg).Close()
+	rdb := goredis.NewClient(&goredis.Options{Addr: cfg.Addr})
+	defer rdb.Close()
+	if v, _ := rdb.Get(bg, cfg.Prefix+"layout").Result(); v != "2" || runs.Load() != 1 {
+		t.Fatalf("layout %q after %d upgrades, want 2 after 1", v, runs.Load())
+	}
+	// A failed upgrade leaves the old version for the next start.
+	restore2 := redis.SetLayout(3, func(context.Context, *redis.Storage) error { return errors.New("no room") })
+	defer restore2()
+	if _, err := redis.Open(bg, cfg); err == nil || !strings.Contains(err.Error(), "no room") {
+		t.Fatalf("failed upgrade: %v", err)
+	}
+	if v, _ := rdb.Get(bg, cfg.Prefix+"layout").Result(); v != "2" {
+		t.Fatalf("layout %q after a failed upgrade, want 2", v)
+	}
+}
