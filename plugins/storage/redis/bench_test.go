@@ -38,11 +38,11 @@ func BenchmarkPutRegistration(b *testing.B) {
 }
 
 // BenchmarkExpired reads the 100 earliest lapsed registrations out of
-// 20,000 (one ZRANGEBYSCORE, not a scan), and reports the Redis memory a
-// registration takes (used_memory before and after the 20,000, all keys
+// 100,000 (one ZRANGEBYSCORE, not a scan), and reports the Redis memory a
+// registration takes (used_memory before and after the 100,000, all keys
 // and indexes).
 func BenchmarkExpired(b *testing.B) {
-	const fleet = 20000
+	const fleet = 100000
 	cfg := config(b)
 	s := open(b, cfg)
 	st := asStore(s)
