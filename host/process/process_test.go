@@ -29,6 +29,7 @@ const (
 	methodLog   abi.Method = 904
 	methodPID   abi.Method = 905
 	methodStop  abi.Method = 906
+	methodMTLS  abi.Method = 907
 )
 
 var bg = context.Background()
@@ -89,6 +90,11 @@ func TestCall(t *testing.T) {
 	}
 	if _, err := p.Call(bg, abi.Method(999), nil); !errors.Is(err, model.ErrNotImplemented) {
 		t.Fatalf("unknown method: %v, want 5.01", err)
+	}
+	// go-plugin's AutoMTLS: the host gave the plugin its certificate, and
+	// the call above went over the TLS connection that it pins.
+	if out, err := p.Call(bg, methodMTLS, nil); err != nil || string(out) != "mtls" {
+		t.Fatalf("mtls: %q, %v", out, err)
 	}
 }
 

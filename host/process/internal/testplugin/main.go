@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wasm2m/wasm2m/core/model"
@@ -27,6 +28,7 @@ const (
 	MethodLog   abi.Method = 904 // log the request, through Logger and as a raw stderr line
 	MethodPID   abi.Method = 905 // the process id, 8 bytes big-endian
 	MethodStop  abi.Method = 906 // stop answering: SIGSTOP itself
+	MethodMTLS  abi.Method = 907 // "mtls" when the host sent a client certificate (go-plugin's AutoMTLS)
 )
 
 func main() {
@@ -61,6 +63,11 @@ func main() {
 			return nil, nil
 		case MethodPID:
 			return binary.BigEndian.AppendUint64(nil, uint64(os.Getpid())), nil
+		case MethodMTLS:
+			if strings.Contains(os.Getenv("PLUGIN_CLIENT_CERT"), "BEGIN CERTIFICATE") {
+				return []byte("mtls"), nil
+			}
+			return []byte("plain"), nil
 		case MethodStop:
 			p, _ := os.FindProcess(os.Getpid())
 			go func() { time.Sleep(10 * time.Millisecond); p.Signal(stopSignal) }()
