@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tetratelabs/wazero/api"
 	"github.com/wasm2m/wasm2m/core/model"
@@ -56,7 +57,7 @@ func (g *gen) hostCall(ctx context.Context, mod api.Module, stack []uint64) {
 	}
 	m := abi.HostMethod(api.DecodeI32(stack[0]))
 	fail := func(c model.Code, format string, args ...any) {
-		in.pending = fmt.Appendf(in.pending[:0], format, args...)
+		in.pending = cutText(fmt.Appendf(in.pending[:0], format, args...), abi.MaxHostError)
 		stack[0] = negStatus(c)
 	}
 	defer func() {
@@ -101,8 +102,10 @@ func (g *gen) hostCall(ctx context.Context, mod api.Module, stack []uint64) {
 	stack[0] = api.EncodeI32(int32(len(resp)))
 }
 
-// hostResult is result(ptr, cap) -> i32: copy the last host call's result
-// into guest memory; -4.00 if [ptr, ptr+n) is outside it.
+// hostResult is result(ptr, cap) -> i32: copy n = min(cap, pending)
+// bytes of the last host call's result into guest memory and return n;
+// -4.00, copying nothing, if [ptr, ptr+n) is outside it. n = 0 returns 0
+// whatever ptr is. The result stays pending.
 func (g *gen) hostResult(ctx context.Context, mod api.Module, stack []uint64) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -125,6 +128,24 @@ func (g *gen) hostResult(ctx context.Context, mod api.Module, stack []uint64) {
 		return
 	}
 	stack[0] = api.EncodeI32(int32(n))
+}
+
+// cutText cuts b to at most n bytes, at a UTF-8 character boundary.
+func cutText(b []byte, n int) []byte {
+	if len(b) <= n {
+		return b
+	}
+	b = b[:n]
+	// Drop a character the cut split: at most 3 continuation bytes back.
+	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(b[i]) {
+			if !utf8.FullRune(b[i:]) {
+				b = b[:i]
+			}
+			break
+		}
+	}
+	return b
 }
 
 // messageOf is the text of a host error for the guest, without the code

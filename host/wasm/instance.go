@@ -122,6 +122,10 @@ func (in *instance) call(ctx context.Context, method abi.Method, req, dst []byte
 			return nil, true, in.fail(abi.ExportBuffer, err)
 		}
 		addr := uint32(in.stack[0])
+		if addr == 0 {
+			return nil, true, in.broke("%s(%d) returned 0: the guest could not provide the call buffer",
+				abi.ExportBuffer, want)
+		}
 		if uint64(addr)+uint64(want) > uint64(in.mem.Size()) {
 			return nil, true, in.broke("%s(%d) returned address %d, outside its memory of %d bytes",
 				abi.ExportBuffer, want, addr, in.mem.Size())

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -231,6 +232,58 @@ func TestOutOfBoundsResponse(t *testing.T) {
 	r, _ := newTestRuntime(t, Config{})
 	p := load(t, r, "oob", PluginConfig{MaxInstances: 1})
 	misbehave(t, p, model.InternalServerError, "outside its memory")
+}
+
+// TestBufferRefused checks a wasm2m_buffer that returns 0 (the guest
+// could not provide the buffer) or a buffer not inside the memory: the
+// call fails with 5.00 naming the export, the request is written nowhere,
+// and the instance is discarded and replaced.
+func TestBufferRefused(t *testing.T) {
+	ctx := context.Background()
+	r, _ := newTestRuntime(t, Config{})
+	p := load(t, r, "buffer", PluginConfig{MaxInstances: 1})
+	for _, tc := range []struct {
+		name string
+		size int // of the request; the host asks for the next power of two from 256
+		want string
+	}{
+		{"zero", 300, "wasm2m_buffer(512) returned 0"},
+		{"past the end", 600, "wasm2m_buffer(1024) returned address 65000, outside its memory"},
+		{"outside", 2000, "wasm2m_buffer(2048) returned address 4294967040, outside its memory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// The instance directly, to see its memory after the failure.
+			in, err := p.cur.Load().newInstance(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer in.close()
+			if resp, broken, err := in.call(ctx, abi.MethodObjectRead, []byte("small"), nil); err != nil || broken || string(resp) != "small" {
+				t.Fatalf("small request: %q %v %v", resp, broken, err)
+			}
+			req := bytes.Repeat([]byte{0xee}, tc.size)
+			_, broken, err := in.call(ctx, abi.MethodObjectRead, req, nil)
+			if model.CodeOf(err) != model.InternalServerError || !strings.Contains(err.Error(), tc.want) || !broken {
+				t.Fatalf("err = %v (broken %v), want 5.00 with %q and the instance broken", err, broken, tc.want)
+			}
+			if b, _ := in.mem.Read(0, 16); string(b) != "do not overwrite" {
+				t.Errorf("memory at 0 is %q: the request was written there", b)
+			}
+
+			// Through the plugin: discarded, and the next call served by
+			// a new instance.
+			before := p.Stats()
+			if _, err := p.Call(ctx, abi.MethodObjectRead, req); !strings.Contains(fmt.Sprint(err), tc.want) {
+				t.Fatalf("call: %v", err)
+			}
+			if s := p.Stats(); s.Discarded != before.Discarded+1 {
+				t.Errorf("instance not discarded: %+v then %+v", before, s)
+			}
+			if resp, err := p.Call(ctx, abi.MethodObjectRead, []byte{2, 3}); err != nil || !bytes.Equal(resp, []byte{2, 3}) {
+				t.Fatalf("after the failure: %v %v", resp, err)
+			}
+		})
+	}
 }
 
 func TestMemoryExhausted(t *testing.T) {
@@ -459,6 +512,47 @@ func TestHostCall(t *testing.T) {
 	for i := range want {
 		if calls[i] != want[i] {
 			t.Errorf("host call %d: %v, want %v", i, calls[i], want[i])
+		}
+	}
+}
+
+// TestHostErrorCut checks that the error text of a failed host call is
+// cut to abi.MaxHostError bytes at a character boundary, so that a guest
+// with that much room gets all of it.
+func TestHostErrorCut(t *testing.T) {
+	ctx := context.Background()
+	long := "x" + strings.Repeat("é", 1000) // 2001 bytes; byte 1023 starts an é
+	r, _ := newTestRuntime(t, Config{Host: HostFunc(func(context.Context, string, abi.HostMethod, []byte) ([]byte, error) {
+		return nil, model.Errorf(model.NotFound, "%s", long)
+	})})
+	p := load(t, r, "echo", PluginConfig{Capabilities: []string{abi.CapKV}})
+	in, err := p.cur.Load().newInstance(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.close()
+	resp, _, err := in.call(ctx, mHostCall, []byte{byte(abi.HostKVGet)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := int32(binary.LittleEndian.Uint32(resp)); n != -int32(model.NotFound) {
+		t.Errorf("host call returned %d, want -132", n)
+	}
+	if got, want := string(in.pending), long[:1023]; got != want {
+		t.Errorf("pending error text of %d bytes, want the first %d", len(got), len(want))
+	}
+	if got := string(resp[4:]); got != long[:764] { // echo copies at most 764 bytes
+		t.Errorf("copied %d bytes: %q", len(got), got)
+	}
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"abc", 3, "abc"}, {"abcd", 3, "abc"}, {"aé", 2, "a"}, {"aé", 3, "aé"}, {"a€b", 3, "a"}, {"a€b", 4, "a€"}, {"\xff\xff", 1, "\xff"},
+	} {
+		if got := string(cutText([]byte(tc.in), tc.n)); got != tc.want {
+			t.Errorf("cutText(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
 		}
 	}
 }

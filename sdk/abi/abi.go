@@ -38,7 +38,9 @@ const (
 	// bytes. The host writes each request there. The buffer belongs to
 	// the guest; its address stays valid until the next wasm2m_buffer
 	// call, so a host keeps (address, size) and asks again only for a
-	// larger request.
+	// larger request. 0 means the guest could not provide the buffer (out
+	// of memory): the host then writes nothing and fails the call, as it
+	// does for a buffer of size bytes that is not inside the memory.
 	ExportBuffer = "wasm2m_buffer"
 
 	// ExportCall is `wasm2m_call(method i32, len i32) -> i64`: handle the
@@ -81,11 +83,18 @@ const (
 
 	// ImportResult is `result(ptr i32, cap i32) -> i32`: copy the
 	// response (or error message) of the last ImportCall into the guest
-	// memory at ptr, at most cap bytes, and return how many were copied.
-	// The host keeps one pending result per instance; the next
-	// ImportCall replaces it.
+	// memory at ptr, at most cap bytes, and return how many were copied;
+	// -128 (4.00) and nothing copied if those bytes are not inside the
+	// guest's memory. The host keeps one pending result per instance
+	// (copying does not consume it); the next ImportCall replaces it.
 	ImportResult = "result"
 )
+
+// MaxHostError bounds the error message of a failed ImportCall, in bytes:
+// the host cuts a longer one (at a UTF-8 character boundary), so a guest
+// that copies it with ImportResult into MaxHostError bytes always gets
+// all of it, and the count ImportResult returns is its length.
+const MaxHostError = 1024
 
 // Method is what a call from the host asks of a guest (ExportCall).
 // Requests and responses are the messages of abi.proto named after the

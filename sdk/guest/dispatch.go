@@ -322,7 +322,7 @@ func (d *Dispatcher) instances(ctx context.Context, o *objectEntry) ([]uint16, e
 // for an unknown object or resource.
 func (d *Dispatcher) target(p model.Path) (*objectEntry, *model.ResourceDef, error) {
 	if p.IsRoot() {
-		return nil, nil, model.Errorf(model.BadRequest, "no object at the root path")
+		return nil, nil, errRoot
 	}
 	o, err := d.object(uint32(p.ObjectID()))
 	if err != nil {
@@ -391,6 +391,9 @@ func (d *Dispatcher) write(ctx context.Context, req *abi.ObjectWriteRequest) err
 	if err != nil {
 		return err
 	}
+	if p.IsRoot() {
+		return errRoot
+	}
 	if p.Level() < model.LevelInstance {
 		return model.Errorf(model.MethodNotAllowed, "write needs an instance, resource or resource instance path, not %s", p)
 	}
@@ -418,6 +421,9 @@ func (d *Dispatcher) execute(ctx context.Context, req *abi.ObjectExecuteRequest)
 	p, err := req.Path.Model()
 	if err != nil {
 		return err
+	}
+	if p.IsRoot() {
+		return errRoot
 	}
 	if !p.IsResource() {
 		return model.Errorf(model.MethodNotAllowed, "execute needs a resource path, not %s", p)
@@ -469,6 +475,9 @@ func (d *Dispatcher) delete(ctx context.Context, req *abi.ObjectDeleteRequest) e
 	p, err := req.Path.Model()
 	if err != nil {
 		return err
+	}
+	if p.IsRoot() {
+		return errRoot
 	}
 	if !p.IsInstance() {
 		return model.Errorf(model.MethodNotAllowed, "delete needs an instance path, not %s", p)

@@ -130,6 +130,13 @@ func TestChecksAgainstTheDefinition(t *testing.T) {
 			return err
 		}(), model.MethodNotAllowed},
 		{"discover without Discoverer", func() error { _, err := p.Discover(ctx, model.MustPath("/42771/0")); return err }(), model.NotImplemented},
+		{"execute of the object", p.Execute(ctx, model.MustPath("/42771"), ""), model.MethodNotAllowed},
+		{"delete of the object", p.Delete(ctx, model.MustPath("/42771")), model.MethodNotAllowed},
+		{"read of the root", func() error { _, err := p.Read(ctx, model.RootPath()); return err }(), model.BadRequest},
+		{"write of the root", p.Write(ctx, model.RootPath(), model.NewObject(42771), true), model.BadRequest},
+		{"execute of the root", p.Execute(ctx, model.RootPath(), ""), model.BadRequest},
+		{"delete of the root", p.Delete(ctx, model.RootPath()), model.BadRequest},
+		{"discover of the root", func() error { _, err := p.Discover(ctx, model.RootPath()); return err }(), model.BadRequest},
 	} {
 		if model.CodeOf(tc.err) != tc.code {
 			t.Errorf("%s: %v, want %s", tc.name, tc.err, tc.code)

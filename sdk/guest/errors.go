@@ -15,6 +15,10 @@ var ErrNoHost = &model.Error{Code: model.NotImplemented, Msg: "guest: no host (c
 // errStarted refuses a second Start of an instance.
 var errStarted = &model.Error{Code: model.PreconditionFailed, Msg: "guest: instance already started"}
 
+// errRoot is every method's answer for the root path, which is no
+// object's (GUIDE.md, "What an object plugin checks").
+var errRoot = &model.Error{Code: model.BadRequest, Msg: "no object at the root path"}
+
 // messageOf returns the human part of err's message, without the code and
 // reason phrase that an *model.Error puts in front, since the other side
 // rebuilds an *model.Error from the status and this message.

@@ -89,9 +89,10 @@ func (wasmHost) Log(level Level, msg string) {
 	importLog(int32(level), unsafe.Pointer(unsafe.StringData(msg)), int32(len(msg)))
 }
 
-// maxErrorMessage bounds the error message of a failed host call that the
-// guest copies: the result import does not say how long it is.
-const maxErrorMessage = 1024
+// maxErrorMessage is room for the whole error message of a failed host
+// call: the host cuts it to abi.MaxHostError bytes, and the result
+// import's count is its length.
+const maxErrorMessage = abi.MaxHostError
 
 func (wasmHost) Call(_ context.Context, m abi.HostMethod, req []byte) ([]byte, error) {
 	n := importCall(int32(m), unsafe.Pointer(unsafe.SliceData(req)), int32(len(req)))

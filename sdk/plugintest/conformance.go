@@ -40,7 +40,10 @@ func checkManifest(m *guest.Manifest) error {
 //     instance works and fits the definition (kinds, types, mandatory
 //     resources present, nothing unreadable returned);
 //   - an unknown object, instance or resource is 4.04 (read, write,
-//     execute, delete); the root path is 4.00;
+//     execute, delete); the root path is 4.00 (read, write, execute,
+//     delete);
+//   - writing or deleting an object, executing an object or an instance
+//     and deleting a resource are 4.05;
 //   - writing a resource that is not writable, executing one that is not
 //     executable and reading an executable one are 4.05; a value of the
 //     wrong type is 4.00;
@@ -209,6 +212,12 @@ func conformance(k *checker, ctx context.Context, c Caller) {
 	k.run("root path", func() {
 		_, err := cl.Read(ctx, model.RootPath())
 		expectCode(k, "read /", err, model.BadRequest)
+		err = cl.Write(ctx, model.RootPath(), model.NewObject(defs[0].ID), true)
+		expectCode(k, "write /", err, model.BadRequest)
+		err = cl.Execute(ctx, model.RootPath(), "")
+		expectCode(k, "execute /", err, model.BadRequest)
+		err = cl.Delete(ctx, model.RootPath())
+		expectCode(k, "delete /", err, model.BadRequest)
 	})
 	for _, d := range defs {
 		k.run(fmt.Sprintf("object %d", d.ID), func() {
@@ -289,6 +298,24 @@ func objectConformance(k *checker, ctx context.Context, cl *Client, d *model.Obj
 			expectCode(k, "read "+p.String(), err, model.NotFound)
 			err = cl.Write(ctx, p, model.NewResource(id, model.Int(0)), true)
 			expectCode(k, "write "+p.String(), err, model.NotFound)
+		})
+		k.run("levels", func() {
+			// Operations at a level they do not apply to.
+			op := model.ObjectPath(d.ID)
+			ip := model.InstancePath(d.ID, in)
+			err := cl.Write(ctx, op, model.NewObject(d.ID), true)
+			expectCode(k, "write "+op.String(), err, model.MethodNotAllowed)
+			err = cl.Execute(ctx, op, "")
+			expectCode(k, "execute "+op.String(), err, model.MethodNotAllowed)
+			err = cl.Execute(ctx, ip, "")
+			expectCode(k, "execute "+ip.String(), err, model.MethodNotAllowed)
+			err = cl.Delete(ctx, op)
+			expectCode(k, "delete "+op.String(), err, model.MethodNotAllowed)
+			if len(d.Resources) > 0 {
+				rp := model.ResourcePath(d.ID, in, d.Resources[0].ID)
+				err = cl.Delete(ctx, rp)
+				expectCode(k, "delete "+rp.String(), err, model.MethodNotAllowed)
+			}
 		})
 		k.run("operations", func() {
 			for i := range d.Resources {

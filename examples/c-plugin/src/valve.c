@@ -116,7 +116,7 @@ static void logf_(int32_t level, const char *format, ...) {
  * error text) ends up in hresp. It returns 0 or the failure's status. */
 static int32_t host(int32_t m) {
     int32_t n = wasm2m_host_call(m, hreq.buf, (int32_t)hreq.len);
-    int32_t want = n < 0 ? 4096 : n;
+    int32_t want = n < 0 ? 1024 : n; /* an error text is at most 1024 bytes */
     pb_reset(&hresp);
     if (want > 0) {
         if (!pb_reserve(&hresp, (size_t)want)) return S_INTERNAL;
@@ -693,10 +693,9 @@ __attribute__((export_name("wasm2m_buffer"))) uint8_t *wasm2m_buffer(int32_t siz
     if (size < 0) __builtin_trap(); /* over 2 GiB: the host never asks */
     if ((size_t)size > call_cap || !call_buf) {
         uint8_t *b = realloc(call_buf, size ? (size_t)size : 1);
-        /* Out of memory: trap, so that the host discards this instance.
-         * Returning 0 would not do: the host would write the request at
-         * address 0 of this memory (GUIDE.md gives no way to refuse). */
-        if (!b) __builtin_trap();
+        /* Out of memory: 0 says so; the host writes nothing, fails the
+         * call and discards this instance (GUIDE.md, "Exports"). */
+        if (!b) return 0;
         call_buf = b;
         call_cap = (size_t)size;
     }
