@@ -63,6 +63,9 @@ func runClient(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if f.extra, err = ps.clientObjects(); err != nil {
 		return err
 	}
+	if err := checkReplaceable(f.extra); err != nil {
+		return err
+	}
 	version, err := model.ParseVersion(f.version)
 	if err != nil {
 		return fmt.Errorf("%w: -lwm2m: %v", errUsage, err)
@@ -111,6 +114,11 @@ func runClient(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		devs = append(devs, d)
+		if i == 0 {
+			for _, r := range d.replaced {
+				log.Info("a plugin's object replaces the built-in one", "object", r.Definition().ID, "name", r.Definition().Name, "plugin", pluginOf(d.by[r.Definition().ID]))
+			}
+		}
 	}
 	target := strings.Join(servers, ", ")
 	if f.bootstrap != "" {
@@ -150,10 +158,69 @@ func checkServerURI(s string) error {
 // device is one simulated device: its engine and the objects that need
 // closing.
 type device struct {
-	engine *client.Engine
-	temp   *stdobj.Temperature
-	fw     *stdobj.Firmware
-	cancel context.CancelFunc
+	engine   *client.Engine
+	temp     *stdobj.Temperature
+	fw       *stdobj.Firmware
+	cancel   context.CancelFunc
+	replaced []client.Object          // built-in objects a plugin's replaced
+	by       map[uint16]client.Object // the plugins' objects that replaced them
+}
+
+// accessControlID is the highest id of the objects a plugin may not
+// replace: Security (0), Server (1) and Access Control (2) hold the
+// device's accounts and rights, which the client itself manages.
+const accessControlID = 2
+
+// pluginOf names the plugin of object o, for messages.
+func pluginOf(o client.Object) string {
+	if p, ok := o.(interface{ Plugin() string }); ok {
+		return "plugin " + p.Plugin()
+	}
+	return "a plugin"
+}
+
+// checkReplaceable refuses a plugin's object that would replace
+// Security, Server or Access Control.
+func checkReplaceable(extra []client.Object) error {
+	for _, o := range extra {
+		if id := o.Definition().ID; id <= accessControlID {
+			return fmt.Errorf("%s: object %d (%s) is the device's own and cannot be replaced by a plugin", pluginOf(o), id, o.Definition().Name)
+		}
+	}
+	return nil
+}
+
+// withPlugins returns the built-in objects with the plugins' objects:
+// a plugin's object replaces the built-in one of the same id, in its
+// place; the others come after. It returns the built-in objects replaced.
+func withPlugins(builtin, extra []client.Object) (objs, replaced []client.Object, by map[uint16]client.Object) {
+	by = map[uint16]client.Object{}
+	for _, o := range extra {
+		by[o.Definition().ID] = o
+	}
+	used := map[uint16]bool{}
+	for _, o := range builtin {
+		id := o.Definition().ID
+		if x, ok := by[id]; ok && id > accessControlID {
+			objs = append(objs, x)
+			replaced = append(replaced, o)
+			used[id] = true
+			continue
+		}
+		objs = append(objs, o)
+	}
+	for _, o := range extra {
+		// Two plugins' objects of one id stay two: client.New refuses them.
+		if id := o.Definition().ID; !used[id] || by[id] != o {
+			objs = append(objs, o)
+		}
+	}
+	for id := range by {
+		if !used[id] {
+			delete(by, id)
+		}
+	}
+	return objs, replaced, by
 }
 
 func (d *device) close() {
@@ -218,7 +285,7 @@ func newDevice(ctx context.Context, ep string, servers []string, f clientFlags, 
 	if len(servers) > 1 {
 		objs = append(objs, stdobj.NewAccessControl())
 	}
-	objs = append(objs, f.extra...)
+	objs, replaced, by := withPlugins(objs, f.extra)
 	e, err := client.New(client.Config{
 		Endpoint: ep,
 		Objects:  objs,
@@ -239,16 +306,18 @@ func newDevice(ctx context.Context, ep string, servers []string, f clientFlags, 
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	start := time.Now()
-	if err := temp.Simulate(sctx, 0, f.interval, func(now time.Time) float64 {
-		// A slow swing of 5 degrees around 20, with a period of ten minutes.
-		x := now.Sub(start).Seconds() / 600 * 2 * math.Pi
-		return math.Round((20+5*math.Sin(x))*100) / 100
-	}); err != nil {
-		cancel()
-		e.Close()
-		return nil, err
+	if _, gone := by[temp.Definition().ID]; !gone {
+		if err := temp.Simulate(sctx, 0, f.interval, func(now time.Time) float64 {
+			// A slow swing of 5 degrees around 20, with a period of ten minutes.
+			x := now.Sub(start).Seconds() / 600 * 2 * math.Pi
+			return math.Round((20+5*math.Sin(x))*100) / 100
+		}); err != nil {
+			cancel()
+			e.Close()
+			return nil, err
+		}
 	}
-	return &device{engine: e, temp: temp, fw: fw, cancel: cancel}, nil
+	return &device{engine: e, temp: temp, fw: fw, cancel: cancel, replaced: replaced, by: by}, nil
 }
 
 // logClientEvent logs what the servers ask and what the device answers;

@@ -2,8 +2,10 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -27,6 +29,12 @@ var (
 // `wasm2m plugin build`, once per test binary run, and returns its path.
 func testPlugin(t *testing.T, name string) string {
 	t.Helper()
+	return buildPlugin(t, name, filepath.Join("..", "adapter", "testdata", name))
+}
+
+// buildPlugin builds the plugin in dir as name.wasm, once per run.
+func buildPlugin(t *testing.T, name, dir string) string {
+	t.Helper()
 	pluginBuildMu.Lock()
 	defer pluginBuildMu.Unlock()
 	if p, ok := pluginBuilt[name]; ok {
@@ -41,7 +49,7 @@ func testPlugin(t *testing.T, name string) string {
 	}
 	out := filepath.Join(pluginBuildDir, name+".wasm")
 	var stdout, stderr strings.Builder
-	code := Main(context.Background(), []string{"plugin", "build", filepath.Join("..", "adapter", "testdata", name),
+	code := Main(context.Background(), []string{"plugin", "build", dir,
 		"-o", out, "-cache", filepath.Join(pluginBuildDir, "cache")}, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("plugin build %s: exit %d: %s%s", name, code, stdout.String(), stderr.String())
@@ -164,6 +172,100 @@ func TestClientCommandPlugin(t *testing.T) {
 	cancel()
 	if code := <-done; code != 0 {
 		t.Fatalf("exit %d:\n%s", code, logs.String())
+	}
+}
+
+// TestClientCommandPluginReplaces runs `wasm2m client -plugin
+// temperature.wasm`: the plugin's 3303 takes the place of the simulated
+// device's own, which the log names; a plugin may not replace Security,
+// Server or Access Control.
+func TestClientCommandPluginReplaces(t *testing.T) {
+	file := buildPlugin(t, "temperature", filepath.Join("..", "..", "plugins", "objects", "temperature"))
+	srv, err := server.New(server.Config{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	sub := srv.Subscribe(server.SubscribeOptions{Types: []server.EventType{server.EventRegistered}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logs, out := &syncBuffer{}, &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"client", "-server", "coap://" + srv.Addr().String(), "-endpoint", "temp",
+			"-plugin", file, "-grant", "objects.temperature=clock,changed,kv",
+			"-plugin-config", `objects.temperature={"sensors":2}`, "-plugin-cache", t.TempDir()}, out, logs)
+	}()
+	select {
+	case <-sub.C:
+	case code := <-done:
+		t.Fatalf("client exited %d:\n%s", code, logs.String())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("no registration:\n%s", logs.String())
+	}
+	rctx, rcancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer rcancel()
+	// The built-in 3303 has one instance; the plugin's two (sensors: 2).
+	n, err := srv.Read(rctx, "temp", model.MustPath("/3303"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(n.Children) != 2 {
+		t.Fatalf("read /3303: %v, want the plugin's two sensors", n)
+	}
+	if _, err := srv.Read(rctx, "temp", model.MustPath("/3/0/0")); err != nil {
+		t.Errorf("the other built-in objects: %v", err)
+	}
+	for _, want := range []string{"a plugin's object replaces the built-in one", "object=3303", "plugin=objects.temperature"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log has no %q:\n%s", want, logs.String())
+		}
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d:\n%s", code, logs.String())
+	}
+}
+
+// fakeObject is an object with a definition and nothing else.
+type fakeObject struct {
+	client.Object
+	def *model.ObjectDef
+}
+
+func (o *fakeObject) Definition() *model.ObjectDef { return o.def }
+
+// TestWithPlugins checks how the client merges the plugins' objects with
+// its own, and that Security, Server and Access Control stay its own.
+func TestWithPlugins(t *testing.T) {
+	obj := func(id uint16) client.Object {
+		return &fakeObject{def: &model.ObjectDef{ID: id, Name: fmt.Sprint("o", id)}}
+	}
+	b0, b1, b3, b3303 := obj(0), obj(1), obj(3), obj(3303)
+	p3303, p42 := obj(3303), obj(42)
+	objs, replaced, by := withPlugins([]client.Object{b0, b1, b3, b3303}, []client.Object{p42, p3303})
+	if want := []client.Object{b0, b1, b3, p3303, p42}; !slices.Equal(objs, want) {
+		t.Errorf("objects %v, want %v", objs, want)
+	}
+	if !slices.Equal(replaced, []client.Object{b3303}) || len(by) != 1 || by[3303] != p3303 {
+		t.Errorf("replaced %v by %v", replaced, by)
+	}
+	// Two plugins' objects of one id stay two, for client.New to refuse.
+	objs, _, _ = withPlugins([]client.Object{b3303}, []client.Object{p3303, obj(3303)})
+	if len(objs) != 2 {
+		t.Errorf("two plugins' 3303: %v", objs)
+	}
+	for _, id := range []uint16{0, 1, 2} {
+		err := checkReplaceable([]client.Object{p42, obj(id)})
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("object %d (o%d) is the device's own", id, id)) {
+			t.Errorf("a plugin's object %d: %v", id, err)
+		}
+	}
+	if err := checkReplaceable([]client.Object{p42, obj(3), p3303}); err != nil {
+		t.Error(err)
 	}
 }
 

@@ -42,7 +42,7 @@ type pluginFlags struct {
 
 func addPluginFlags(fs *flag.FlagSet) *pluginFlags {
 	f := &pluginFlags{}
-	fs.Var(&f.paths, "plugin", "a Wasm plugin (.wasm) to load; repeatable")
+	fs.Var(&f.paths, "plugin", "a Wasm plugin (.wasm) to load; repeatable. On a client, an object plugin's object replaces the built-in object of its id (but Security, Server and Access Control)")
 	fs.Var(&f.grants, "grant", "capabilities granted to plugins: `[ID=]cap,cap` (changed, kv, lwm2m.request, clock, random); without ID=, to every plugin; repeatable. A plugin gets what its manifest asks for and is granted")
 	fs.Var(&f.configs, "plugin-config", "a plugin's configuration: `ID=JSON` or ID=@file.json; repeatable")
 	fs.BoolVar(&f.watch, "plugin-watch", false, "reload a plugin when its file changes (hot reload; calls in flight finish on the old module)")
