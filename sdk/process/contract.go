@@ -1,6 +1,7 @@
 package process
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 
@@ -134,7 +135,10 @@ func (s *server) call(ctx context.Context, in *abi.CallRequest) (*abi.CallRespon
 	if err != nil {
 		return &abi.CallResponse{Status: abi.StatusOf(err), Error: err.Error()}, nil
 	}
-	return &abi.CallResponse{Response: resp}, nil
+	// gRPC encodes the response after the handler returned, while other
+	// calls run: a Handler that reuses its response buffer (sdk/guest's
+	// Dispatcher) must not see it encoded from under it.
+	return &abi.CallResponse{Response: bytes.Clone(resp)}, nil
 }
 
 func callHandler(srv any, ctx context.Context, dec func(any) error, icpt grpc.UnaryServerInterceptor) (any, error) {

@@ -13,6 +13,12 @@
 //		process.Serve(process.StorageHandler(manifest, s))
 //	}
 //
+// An object or logic plugin written with sdk/guest runs as a process
+// too, unchanged: Serve(guest.NewDispatcher(nil, nil)). Its host
+// functions (log, kv, changed, LwM2M requests) are not carried back to
+// the host by this version: logs go to standard error, which the host
+// re-logs, and the others fail.
+//
 // The program refuses to run unless a wasm2m host started it (go-plugin's
 // handshake: a magic cookie and the ABI major version as the protocol
 // version), exits when the host closes it, and exits on its own when its

@@ -91,3 +91,15 @@ func TestWatchParent(t *testing.T) {
 		t.Fatal("a changed parent went unnoticed")
 	}
 }
+
+// TestServerCopiesResponse: gRPC encodes a response after the handler
+// returned, so a Handler that reuses its buffer must not change it.
+func TestServerCopiesResponse(t *testing.T) {
+	buf := []byte("first")
+	s := &server{h: HandlerFunc(func(context.Context, abi.Method, []byte) ([]byte, error) { return buf, nil })}
+	resp, _ := s.call(context.Background(), &abi.CallRequest{Method: 1})
+	copy(buf, "XXXXX") // the next call reuses the buffer
+	if string(resp.Response) != "first" {
+		t.Fatalf("response %q changed with the handler's buffer", resp.Response)
+	}
+}
