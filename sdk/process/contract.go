@@ -136,8 +136,8 @@ func (s *server) call(ctx context.Context, in *abi.CallRequest) (*abi.CallRespon
 		return &abi.CallResponse{Status: abi.StatusOf(err), Error: err.Error()}, nil
 	}
 	// gRPC encodes the response after the handler returned, while other
-	// calls run: a Handler that reuses its response buffer (sdk/guest's
-	// Dispatcher) must not see it encoded from under it.
+	// calls run: a Handler may reuse its buffer from its next call on (a
+	// Handler that reuses it across concurrent calls needs Serial).
 	return &abi.CallResponse{Response: bytes.Clone(resp)}, nil
 }
 

@@ -14,7 +14,7 @@
 //	}
 //
 // An object or logic plugin written with sdk/guest runs as a process
-// too, unchanged: Serve(guest.NewDispatcher(nil, nil)). Its host
+// too, unchanged: Serve(Serial(guest.NewDispatcher(nil, nil))). Its host
 // functions (log, kv, changed, LwM2M requests) are not carried back to
 // the host by this version: logs go to standard error, which the host
 // re-logs, and the others fail.

@@ -3,6 +3,7 @@ package process
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -102,4 +103,30 @@ func TestServerCopiesResponse(t *testing.T) {
 	if string(resp.Response) != "first" {
 		t.Fatalf("response %q changed with the handler's buffer", resp.Response)
 	}
+}
+
+// TestSerial: a Handler that reuses one buffer across calls, as
+// sdk/guest's Dispatcher does, is safe from many goroutines behind Serial.
+func TestSerial(t *testing.T) {
+	var buf []byte
+	h := Serial(HandlerFunc(func(_ context.Context, _ abi.Method, req []byte) ([]byte, error) {
+		buf = append(buf[:0], req...)
+		return buf, nil
+	}))
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			want := []byte{byte(g), byte(g), byte(g)}
+			for range 200 {
+				out, err := h.Call(context.Background(), 1, want)
+				if err != nil || string(out) != string(want) {
+					t.Errorf("got %v, %v, want %v", out, err, want)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

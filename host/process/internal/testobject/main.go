@@ -49,5 +49,5 @@ func main() {
 	if d.Err() != nil {
 		panic(d.Err())
 	}
-	process.Serve(d)
+	process.Serve(process.Serial(d))
 }
