@@ -19,6 +19,7 @@ import (
 	"github.com/wasm2m/wasm2m/core/client/stdobj"
 	"github.com/wasm2m/wasm2m/core/model"
 	"github.com/wasm2m/wasm2m/core/transport"
+	"github.com/wasm2m/wasm2m/host/config"
 )
 
 // clientFlags are the settings of `wasm2m client`.
@@ -47,10 +48,16 @@ func runClient(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.BoolVar(&f.queue, "queue", false, "queue mode: the devices sleep between their messages")
 	fs.DurationVar(&f.interval, "temperature-interval", 10*time.Second, "how often the simulated temperature sensor (/3303/0/5700) takes a reading")
 	fs.StringVar(&f.level, "log-level", "info", "debug, info, warn or error")
+	configPath := fs.String("config", "", "a JSON configuration file, of which the client reads the plugins section (see README: \"Plugins\"); -plugin adds to its plugins")
 	pf := addPluginFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	cfg, err := config.Load(*configPath)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	pf.file = cfg.Plugins
 	log, err := newLogger(stderr, f.level)
 	if err != nil {
 		return err

@@ -17,6 +17,8 @@ import (
 	"github.com/wasm2m/wasm2m/core/server"
 	"github.com/wasm2m/wasm2m/core/store"
 	"github.com/wasm2m/wasm2m/core/store/storetest"
+	"github.com/wasm2m/wasm2m/host/config"
+	"github.com/wasm2m/wasm2m/sdk/abi"
 )
 
 var (
@@ -335,4 +337,124 @@ func TestServerCommandPlugins(t *testing.T) {
 	}
 	defer st.Close()
 	storetest.WantKV(t, st, "logic.watcher", "manufacturer/watched", "Plugged Inc")
+}
+
+// TestPluginsToLoad checks how the configuration file's plugins and the
+// flags combine: the file's first, then -plugin's; grants added up; a
+// -plugin-config for the id wins over the file's config; a file's timeout
+// over -plugin-timeout.
+func TestPluginsToLoad(t *testing.T) {
+	f := &pluginFlags{
+		file: []config.Plugin{
+			{Path: "/p/counter.wasm", Grant: []string{"kv"}, Config: []byte(`{"name":"file"}`), Timeout: config.Duration(50 * time.Millisecond), MaxInstances: 3, MemoryPages: 64, Watch: true},
+			{Path: "/p/light.wasm", Config: []byte(`{"lights":1}`)},
+		},
+		paths:   listFlag{"/p/watcher.wasm"},
+		grants:  listFlag{"changed", "objects.light=clock"},
+		configs: listFlag{`objects.light={"lights":2}`},
+		timeout: time.Second,
+	}
+	if err := f.check(); err != nil {
+		t.Fatal(err)
+	}
+	got := f.toLoad()
+	if len(got) != 3 || got[0].Path != "/p/counter.wasm" || got[1].Path != "/p/light.wasm" || got[2].Path != "/p/watcher.wasm" {
+		t.Fatalf("to load: %+v", got)
+	}
+	if c := got[0]; c.Timeout != 50*time.Millisecond || c.MaxInstances != 3 || c.MemoryLimitPages != 64 || c.Watch != time.Second {
+		t.Errorf("counter: %+v", c)
+	}
+	if c := got[1]; c.Timeout != time.Second || c.MaxInstances != 0 || c.Watch != 0 {
+		t.Errorf("light: %+v", c)
+	}
+	for _, tc := range []struct {
+		i           int
+		id          string
+		grant, conf string
+	}{
+		{0, "objects.counter", "changed,kv", `{"name":"file"}`},
+		{1, "objects.light", "changed,clock", `{"lights":2}`},
+		{2, "logic.watcher", "changed", ""},
+	} {
+		grant, conf, err := got[tc.i].Policy(&abi.Manifest{ID: tc.id})
+		if err != nil || strings.Join(grant, ",") != tc.grant || string(conf) != tc.conf {
+			t.Errorf("%s: grant %v, config %s, %v; want %s and %s", tc.id, grant, conf, err, tc.grant, tc.conf)
+		}
+	}
+	f.file = append(f.file, config.Plugin{Path: "/p/x.wasm", Grant: []string{"everything"}})
+	if err := f.check(); err == nil || !strings.Contains(err.Error(), `unknown capability "everything"`) {
+		t.Errorf("unknown capability in the file: %v", err)
+	}
+}
+
+// TestClientCommandPluginConfigFile runs `wasm2m client -config` with the
+// counter in the file's plugins section (a path relative to the file, its
+// grants and config), and the server with the counter from its file and
+// the watcher from -plugin.
+func TestClientCommandPluginConfigFile(t *testing.T) {
+	counter, watcher := testPlugin(t, "counter"), testPlugin(t, "watcher")
+	dir := t.TempDir()
+	b, err := os.ReadFile(counter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "counter.wasm"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "wasm2m.json")
+	if err := os.WriteFile(cfg, []byte(`{"plugins": [{"path": "counter.wasm", "grant": ["changed", "kv"],
+		"config": {"name": "from-file"}, "max_instances": 2, "memory_pages": 512}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// The server: the counter's definition from the file, the watcher from
+	// the flag.
+	_, slogs, stop := startServerCommand(t, "-data", t.TempDir(), "-config", cfg, "-plugin", watcher,
+		"-grant", "logic.watcher=kv,lwm2m.request", "-plugin-cache", filepath.Join(dir, "compiled"))
+	if code := stop(); code != 0 {
+		t.Fatalf("server exit %d:\n%s", code, slogs.String())
+	}
+	for _, want := range []string{"plugin=objects.counter", "plugin=logic.watcher"} {
+		if !strings.Contains(slogs.String(), want) {
+			t.Errorf("server logs lack %q:\n%s", want, slogs.String())
+		}
+	}
+
+	srv, err := server.New(server.Config{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	sub := srv.Subscribe(server.SubscribeOptions{Types: []server.EventType{server.EventRegistered}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logs, out := &syncBuffer{}, &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"client", "-server", "coap://" + srv.Addr().String(), "-endpoint", "filed",
+			"-config", cfg, "-plugin-cache", filepath.Join(dir, "compiled")}, out, logs)
+	}()
+	select {
+	case <-sub.C:
+	case code := <-done:
+		t.Fatalf("client exited %d:\n%s", code, logs.String())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("no registration:\n%s", logs.String())
+	}
+	rctx, rcancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer rcancel()
+	n, err := srv.Read(rctx, "filed", model.MustPath("/42800/0/3"))
+	if err != nil || n.Value != model.String("from-file") {
+		t.Fatalf("read: %v %v\n%s", n, err, logs.String())
+	}
+	if err := srv.Execute(rctx, "filed", model.MustPath("/42800/0/1"), ""); err != nil { // needs kv
+		t.Fatal(err)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d:\n%s", code, logs.String())
+	}
 }

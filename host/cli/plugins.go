@@ -17,6 +17,7 @@ import (
 	"github.com/wasm2m/wasm2m/core/server"
 	"github.com/wasm2m/wasm2m/core/store"
 	"github.com/wasm2m/wasm2m/host/adapter"
+	"github.com/wasm2m/wasm2m/host/config"
 	"github.com/wasm2m/wasm2m/host/wasm"
 	"github.com/wasm2m/wasm2m/sdk/abi"
 )
@@ -28,9 +29,10 @@ func (l *listFlag) String() string     { return strings.Join(*l, " ") }
 func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 
 // pluginFlags are the plugin settings of `wasm2m client` and `wasm2m
-// server`. host/config has no plugins section yet: grants and configs are
-// flags until it does.
+// server`: the flags, and the plugins section of the configuration file,
+// whose plugins load first.
 type pluginFlags struct {
+	file    []config.Plugin // the configuration file's plugins
 	paths   listFlag
 	grants  listFlag
 	configs listFlag
@@ -98,8 +100,61 @@ func (f *pluginFlags) policy(m *abi.Manifest) ([]string, []byte, error) {
 	return grant, config, nil
 }
 
+// any reports whether there is a plugin to load.
+func (f *pluginFlags) any() bool { return len(f.file)+len(f.paths) > 0 }
+
+// toLoad returns the plugins to load: the configuration file's, then
+// those of -plugin. A file's plugin gets the capabilities its entry grants
+// and those -grant grants; its config is its entry's unless
+// -plugin-config gives one for its id; its timeout is its entry's, else
+// -plugin-timeout; -plugin-watch watches it too.
+func (f *pluginFlags) toLoad() []adapter.PluginConfig {
+	var watch time.Duration
+	if f.watch {
+		watch = time.Second
+	}
+	var out []adapter.PluginConfig
+	for _, fp := range f.file {
+		c := adapter.PluginConfig{Path: fp.Path, Timeout: f.timeout, MaxInstances: fp.MaxInstances,
+			MemoryLimitPages: fp.MemoryPages, Watch: watch}
+		if fp.Timeout > 0 {
+			c.Timeout = time.Duration(fp.Timeout)
+		}
+		if fp.Watch {
+			c.Watch = time.Second
+		}
+		c.Policy = func(m *abi.Manifest) ([]string, []byte, error) {
+			grant, cfg, err := f.policy(m)
+			if err != nil {
+				return nil, nil, err
+			}
+			for _, g := range fp.Grant {
+				if !slices.Contains(grant, g) {
+					grant = append(grant, g)
+				}
+			}
+			if cfg == nil {
+				cfg = fp.Config
+			}
+			return grant, cfg, nil
+		}
+		out = append(out, c)
+	}
+	for _, path := range f.paths {
+		out = append(out, adapter.PluginConfig{Path: path, Timeout: f.timeout, Watch: watch, Policy: f.policy})
+	}
+	return out
+}
+
 func (f *pluginFlags) check() error {
 	known := []string{abi.CapChanged, abi.CapKV, abi.CapRequest, abi.CapClock, abi.CapRandom}
+	for _, p := range f.file {
+		for _, c := range p.Grant {
+			if !slices.Contains(known, c) {
+				return fmt.Errorf("%w: config: plugin %s: unknown capability %q", errUsage, p.Path, c)
+			}
+		}
+	}
 	for _, g := range f.grants {
 		_, caps, ok := strings.Cut(g, "=")
 		if !ok {
@@ -126,10 +181,10 @@ type plugins struct {
 	kv      storeKV // closed with the plugins, when they own it
 }
 
-// loadPlugins loads the plugins of f, with kv as their key-value space.
-// With no -plugin it returns nil, nil.
+// load loads the plugins of f, with kv as their key-value space. With
+// no plugin to load it returns nil, nil.
 func (f *pluginFlags) load(ctx context.Context, kv store.KV, log *slog.Logger) (*plugins, error) {
-	if len(f.paths) == 0 {
+	if !f.any() {
 		return nil, nil
 	}
 	if err := f.check(); err != nil {
@@ -141,12 +196,8 @@ func (f *pluginFlags) load(ctx context.Context, kv store.KV, log *slog.Logger) (
 		return nil, err
 	}
 	ps := &plugins{rt: rt, host: h, log: log}
-	var watch time.Duration
-	if f.watch {
-		watch = time.Second
-	}
-	for _, path := range f.paths {
-		p, err := adapter.Load(ctx, rt, adapter.PluginConfig{Path: path, Timeout: f.timeout, Watch: watch, Policy: f.policy}, log)
+	for _, c := range f.toLoad() {
+		p, err := adapter.Load(ctx, rt, c, log)
 		if err != nil {
 			ps.close()
 			return nil, err
@@ -234,7 +285,7 @@ func (ps *plugins) close() {
 // loadClient loads the plugins of a client, whose key-value space is the
 // store file of -plugin-state, or memory.
 func (f *pluginFlags) loadClient(ctx context.Context, log *slog.Logger) (*plugins, error) {
-	if len(f.paths) == 0 {
+	if !f.any() {
 		return nil, nil
 	}
 	var kv storeKV = store.NewMemory()

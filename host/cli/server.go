@@ -78,7 +78,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	ddf := fs.String("ddf", "", "a folder of OMA DDF XML object definitions (or one file) to load beside the built-in ones")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	gcPercent := fs.Int("gc-percent", defaultGCPercent, "the garbage collector's heap growth between collections, in percent of the live heap (as GOGC; negative turns the collector off); the GOGC environment variable wins over the default")
-	configPath := fs.String("config", "", "a JSON configuration file (see README: \"The HTTP API\"); flags win over it")
+	configPath := fs.String("config", "", "a JSON configuration file (see README: \"The HTTP API\" and \"Plugins\"); flags win over it, and -plugin adds to its plugins")
 	httpAddr := fs.String("http", defaultHTTPAddr, "TCP address of the HTTP API (Leshan-compatible, /api/...), or \"off\"")
 	var httpTokens []string
 	fs.Func("http-token", "a bearer token the HTTP API accepts, or file:PATH to read it from a file (repeat for several); without any, a token is generated into DATA/http-token", func(s string) error {
@@ -99,6 +99,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
+	pf.file = cfg.Plugins
 	hc := cfg.HTTP
 	if explicit(fs, "http") || hc.Addr == "" {
 		hc.Addr = *httpAddr

@@ -1,6 +1,7 @@
 // Package config is the configuration file of the wasm2m host: one JSON
 // document, read with the standard library, whose sections belong to the
-// parts of the host (the HTTP API now; the store and the plugins later).
+// parts of the host (the HTTP API and the Wasm plugins now; the store
+// later).
 // Command-line flags override what the file says.
 //
 // A section is a struct with JSON tags; a new section is a new field of
@@ -18,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -26,6 +28,36 @@ import (
 type Config struct {
 	// HTTP configures the HTTP API of `wasm2m server`.
 	HTTP HTTP `json:"http"`
+	// Plugins are the Wasm plugins `wasm2m client` and `wasm2m server`
+	// load, in order, before those of -plugin flags.
+	Plugins []Plugin `json:"plugins,omitempty"`
+}
+
+// Plugin is one Wasm plugin to load (host/adapter.PluginConfig).
+type Plugin struct {
+	// Path is the .wasm file; a relative path is relative to the folder
+	// of the configuration file.
+	Path string `json:"path"`
+	// Grant is the capabilities granted to the plugin ("changed", "kv",
+	// "lwm2m.request", "clock", "random"): it gets those its manifest
+	// asks for and that are granted here or by a -grant flag.
+	Grant []string `json:"grant,omitempty"`
+	// Config is the plugin's configuration, a JSON object passed to it at
+	// start (a -plugin-config flag for its id wins over it).
+	Config json.RawMessage `json:"config,omitempty"`
+	// Timeout is the deadline of each call into the plugin, such as
+	// "100ms", for a plugin not trusted to return; it costs microseconds
+	// per call. Default: -plugin-timeout (none).
+	Timeout Duration `json:"timeout,omitempty"`
+	// MaxInstances bounds the plugin's pool of instances, and so the
+	// calls it runs at once. Default (0): the number of CPUs
+	// (GOMAXPROCS).
+	MaxInstances int `json:"max_instances,omitempty"`
+	// MemoryPages bounds each instance's memory, in 64 KiB pages.
+	// Default (0): 1024 (64 MiB); at most 65536.
+	MemoryPages uint32 `json:"memory_pages,omitempty"`
+	// Watch reloads the plugin when its file changes (as -plugin-watch).
+	Watch bool `json:"watch,omitempty"`
 }
 
 // HTTP configures the HTTP API.
@@ -94,6 +126,11 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
+	for i := range c.Plugins {
+		if p := &c.Plugins[i]; !filepath.IsAbs(p.Path) {
+			p.Path = filepath.Join(filepath.Dir(path), p.Path)
+		}
+	}
 	return c, nil
 }
 
@@ -127,6 +164,41 @@ func (c *Config) Validate() error {
 	}
 	if h.AuthDisabled && len(h.Tokens) > 0 {
 		return fmt.Errorf("%w: http: tokens given and auth_disabled set: choose one", ErrInvalid)
+	}
+	for i := range c.Plugins {
+		if err := c.Plugins[i].validate(); err != nil {
+			return fmt.Errorf("%w: plugins[%d]: %v", ErrInvalid, i, err)
+		}
+	}
+	return nil
+}
+
+// maxMemoryPages is the most pages a 32-bit Wasm memory has (4 GiB).
+const maxMemoryPages = 1 << 16
+
+func (p *Plugin) validate() error {
+	if strings.TrimSpace(p.Path) == "" {
+		return errors.New("no path")
+	}
+	for _, g := range p.Grant {
+		if strings.TrimSpace(g) == "" || strings.ContainsAny(g, ",=") {
+			return fmt.Errorf("grant %q: want one capability name per string", g)
+		}
+	}
+	if string(bytes.TrimSpace(p.Config)) == "null" {
+		p.Config = nil // as if absent
+	}
+	if len(p.Config) > 0 {
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(p.Config, &obj); err != nil || obj == nil {
+			return fmt.Errorf("config: want a JSON object, got %s", p.Config)
+		}
+	}
+	if p.MaxInstances < 0 {
+		return fmt.Errorf("max_instances %d: negative", p.MaxInstances)
+	}
+	if p.MemoryPages > maxMemoryPages {
+		return fmt.Errorf("memory_pages %d: more than %d (4 GiB)", p.MemoryPages, maxMemoryPages)
 	}
 	return nil
 }

@@ -23,6 +23,15 @@ func TestParse(t *testing.T) {
 		{"empty token", `{"http":{"tokens":[" "]}}`, false},
 		{"negative buffer", `{"http":{"event_buffer":-1}}`, false},
 		{"two values", `{} {}`, false},
+		{"plugins", `{"plugins":[{"path":"a.wasm","grant":["kv","changed"],"config":{"sensors":2},"timeout":"50ms","max_instances":4,"memory_pages":256,"watch":true},{"path":"b.wasm"}]}`, true},
+		{"plugin without path", `{"plugins":[{"grant":["kv"]}]}`, false},
+		{"plugin unknown key", `{"plugins":[{"path":"a.wasm","grants":["kv"]}]}`, false},
+		{"plugin config not an object", `{"plugins":[{"path":"a.wasm","config":[1]}]}`, false},
+		{"plugin config null", `{"plugins":[{"path":"a.wasm","config":null}]}`, true},
+		{"plugin grant list in one string", `{"plugins":[{"path":"a.wasm","grant":["kv,changed"]}]}`, false},
+		{"plugin negative instances", `{"plugins":[{"path":"a.wasm","max_instances":-1}]}`, false},
+		{"plugin too much memory", `{"plugins":[{"path":"a.wasm","memory_pages":65537}]}`, false},
+		{"plugin bad timeout", `{"plugins":[{"path":"a.wasm","timeout":"soon"}]}`, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := Parse(strings.NewReader(tc.in))
@@ -34,6 +43,13 @@ func TestParse(t *testing.T) {
 			}
 			if tc.name == "full http" && time.Duration(c.HTTP.RequestTimeout) != 2*time.Second {
 				t.Errorf("timeout %v", c.HTTP.RequestTimeout)
+			}
+			if tc.name == "plugins" {
+				p := c.Plugins[0]
+				if len(c.Plugins) != 2 || p.Path != "a.wasm" || strings.Join(p.Grant, ",") != "kv,changed" || string(p.Config) != `{"sensors":2}` ||
+					time.Duration(p.Timeout) != 50*time.Millisecond || p.MaxInstances != 4 || p.MemoryPages != 256 || !p.Watch {
+					t.Errorf("plugins %+v", c.Plugins)
+				}
 			}
 		})
 	}
@@ -66,5 +82,25 @@ func TestLoadAndTokenFiles(t *testing.T) {
 	}
 	if _, err := Load(filepath.Join(dir, "nope.json")); err == nil {
 		t.Error("a missing file is accepted")
+	}
+}
+
+// TestLoadPluginPaths checks that a plugin's relative path is relative to
+// the configuration file's folder.
+func TestLoadPluginPaths(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "wasm2m.json")
+	if err := os.WriteFile(p, []byte(`{"plugins":[{"path":"plugins/a.wasm"},{"path":"/abs/b.wasm"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Plugins[0].Path; got != filepath.Join(dir, "plugins", "a.wasm") {
+		t.Errorf("relative path: %s", got)
+	}
+	if got := c.Plugins[1].Path; got != "/abs/b.wasm" {
+		t.Errorf("absolute path: %s", got)
 	}
 }
