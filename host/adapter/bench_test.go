@@ -138,6 +138,45 @@ func BenchmarkLoad(b *testing.B) {
 	}
 }
 
+// BenchmarkCompile loads the counter (a Go guest) into a new runtime and
+// closes it, per op: compiled cold (a new, empty cache folder per op) and
+// from the file compilation cache (a new runtime over a folder that has
+// it, as a new process finds it). Both include the first instance.
+//
+//	go test -run '^$' -bench BenchmarkCompile -benchtime 5x ./host/adapter/
+func BenchmarkCompile(b *testing.B) {
+	ctx := context.Background()
+	wasmBytes, err := os.ReadFile(guest(b, "counter"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := wasm.PluginConfig{ID: "objects.counter", Capabilities: grantObjects, MaxInstances: 1, Start: []byte{}}
+	load := func(b *testing.B, dir string) {
+		rt, err := wasm.NewRuntime(wasm.Config{CacheDir: dir, Host: adapter.NewHost(adapter.HostConfig{KV: store.NewMemory()})})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer rt.Close(ctx)
+		p, err := rt.Load(ctx, cfg, wasmBytes)
+		if err != nil {
+			b.Fatal(err)
+		}
+		p.Close(ctx)
+	}
+	b.Run("cold", func(b *testing.B) {
+		for b.Loop() {
+			load(b, b.TempDir())
+		}
+	})
+	b.Run("file-cache", func(b *testing.B) {
+		dir := b.TempDir()
+		load(b, dir)
+		for b.Loop() {
+			load(b, dir)
+		}
+	})
+}
+
 // BenchmarkInstantiate grows the instance pool of one loaded counter by
 // one instance per op: each op's read blocks in a kv host call, so the
 // next read needs a new instance. It reports the Go heap per instance
