@@ -31,6 +31,8 @@ func runPlugin(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return runPluginBuild(ctx, args[1:], stdout, stderr)
 	case "inspect":
 		return runPluginInspect(ctx, args[1:], stdout, stderr)
+	case "serve": // hidden: what the server starts for a compiled-in process plugin (storage.go)
+		return runPluginServe(ctx, args[1:], stdout, stderr)
 	}
 	return fmt.Errorf("%w: unknown plugin command %q: want build or inspect", errUsage, args[0])
 }

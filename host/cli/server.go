@@ -20,7 +20,6 @@ import (
 	"github.com/wasm2m/wasm2m/core/model"
 	"github.com/wasm2m/wasm2m/core/objects"
 	"github.com/wasm2m/wasm2m/core/server"
-	"github.com/wasm2m/wasm2m/core/store"
 	"github.com/wasm2m/wasm2m/host/config"
 	"github.com/wasm2m/wasm2m/host/httpapi"
 )
@@ -74,7 +73,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlags("server", stderr)
 	addr := fs.String("addr", ":5683", "UDP address for LwM2M over CoAP")
 	data := fs.String("data", "wasm2m-data", "folder of the embedded store (created if missing)")
-	storeKind := fs.String("store", "file", "where registrations live: file (durable, in -data) or memory")
+	storeKind := fs.String("store", "file", "where registrations live: file (durable, in -data), memory, redis (settings in the -config file's store section) or plugin; wins over the config file's store.backend")
 	ddf := fs.String("ddf", "", "a folder of OMA DDF XML object definitions (or one file) to load beside the built-in ones")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	gcPercent := fs.Int("gc-percent", defaultGCPercent, "the garbage collector's heap growth between collections, in percent of the live heap (as GOGC; negative turns the collector off); the GOGC environment variable wins over the default")
@@ -131,23 +130,13 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	var st store.Store
-	switch *storeKind {
-	case "memory":
-		st = store.NewMemory()
-	case "file":
-		if err := os.MkdirAll(*data, 0o750); err != nil {
-			return err
-		}
-		path := filepath.Join(*data, "registrations.log")
-		f, err := store.OpenFile(path, store.FileOptions{Logger: log})
-		if err != nil {
-			return fmt.Errorf("open the store: %w", err)
-		}
-		st = f
-		log.Info("store opened", "path", path)
-	default:
-		return fmt.Errorf("%w: -store %q: want file or memory", errUsage, *storeKind)
+	sc := cfg.Store
+	if explicit(fs, "store") || sc.Backend == "" {
+		sc.Backend = *storeKind
+	}
+	st, storeInfo, err := storeSetup{cfg: sc, data: *data, log: log}.open(ctx)
+	if err != nil {
+		return err
 	}
 	ps, err := pf.loadServer(ctx, st, defs, log)
 	if err != nil {
@@ -183,7 +172,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		defer stopHTTP()
 		httpInfo = "HTTP API on http://" + addr
 	}
-	fmt.Fprintf(stdout, "wasm2m server: LwM2M on udp %s, %d object definitions, %s store, %s\n", srv.Addr(), defs.Len(), *storeKind, httpInfo)
+	fmt.Fprintf(stdout, "wasm2m server: LwM2M on udp %s, %d object definitions, %s, %s\n", srv.Addr(), defs.Len(), storeInfo, httpInfo)
 	for {
 		select {
 		case <-ctx.Done():

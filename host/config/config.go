@@ -1,7 +1,6 @@
 // Package config is the configuration file of the wasm2m host: one JSON
 // document, read with the standard library, whose sections belong to the
-// parts of the host (the HTTP API and the Wasm plugins now; the store
-// later).
+// parts of the host (the HTTP API, the Wasm plugins, the store).
 // Command-line flags override what the file says.
 //
 // A section is a struct with JSON tags; a new section is a new field of
@@ -31,6 +30,8 @@ type Config struct {
 	// Plugins are the Wasm plugins `wasm2m client` and `wasm2m server`
 	// load, in order, before those of -plugin flags.
 	Plugins []Plugin `json:"plugins,omitempty"`
+	// Store is the storage backend of `wasm2m server` (store.go).
+	Store Store `json:"store"`
 }
 
 // Plugin is one Wasm plugin to load (host/adapter.PluginConfig).
@@ -131,6 +132,7 @@ func Load(path string) (*Config, error) {
 			p.Path = filepath.Join(filepath.Dir(path), p.Path)
 		}
 	}
+	c.Store.resolve(filepath.Dir(path))
 	return c, nil
 }
 
@@ -169,6 +171,9 @@ func (c *Config) Validate() error {
 		if err := c.Plugins[i].validate(); err != nil {
 			return fmt.Errorf("%w: plugins[%d]: %v", ErrInvalid, i, err)
 		}
+	}
+	if err := c.Store.validate(); err != nil {
+		return err
 	}
 	return nil
 }
