@@ -51,6 +51,10 @@ type Config struct {
 	// ExpiryGrace is how long past its lifetime a registration lives on
 	// before it expires, for an Update that is on its way. Default 2 s.
 	ExpiryGrace time.Duration
+	// ExpiryPoll is how often a store shared by several servers
+	// (store.Expirer) is asked for the registrations that lapsed, on any
+	// server (shared.go). Default 1 s.
+	ExpiryPoll time.Duration
 	// MinLifetime is the smallest lifetime accepted; default 1 s.
 	MinLifetime uint32
 	// MaxRegisterPayload bounds a Register or Update payload; beyond it the
@@ -96,6 +100,9 @@ func (c *Config) setDefaults() error {
 	if c.ExpiryGrace == 0 {
 		c.ExpiryGrace = 2 * time.Second
 	}
+	if c.ExpiryPoll <= 0 {
+		c.ExpiryPoll = time.Second
+	}
 	if c.MinLifetime == 0 {
 		c.MinLifetime = 1
 	}
@@ -131,6 +138,7 @@ type Server struct {
 	ep     *transport.Endpoint
 	events *broker
 	expiry *expiryQueue
+	shared store.Expirer // the store, when it lists lapsed registrations (shared.go)
 
 	mu      sync.Mutex
 	byAddr  map[netip.AddrPort]string      // where a device talks from -> registration id
@@ -182,6 +190,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := s.restore(ctx); err != nil {
 		return fmt.Errorf("server: restore from the store: %w", err)
 	}
+	s.shared = s.sharedExpirer(ctx)
 	tc := s.cfg.Transport
 	tc.Handler = transport.HandlerFunc(s.serveCoAP)
 	tc.Notify = s.onNotify
@@ -197,6 +206,10 @@ func (s *Server) Start(ctx context.Context) error {
 	s.mu.Unlock()
 	s.wg.Add(1)
 	go s.expireLoop()
+	if s.shared != nil {
+		s.wg.Add(1)
+		go s.pollExpired()
+	}
 	s.log.Info("lwm2m server listening", "addr", ep.LocalAddr().String())
 	return nil
 }
@@ -328,24 +341,33 @@ func (s *Server) index(r *store.Registration) {
 
 // untrack forgets a registration: its address, expiry, queue and
 // observations. It returns the observation tokens it dropped.
-func (s *Server) untrack(r *store.Registration) {
-	s.expiry.remove(r.ID)
+func (s *Server) untrack(r *store.Registration) { s.drop(r.ID, r.Address, r.Endpoint) }
+
+// drop is untrack by id: addr, when ep is known, is the registration's
+// address, and ep its endpoint ("" if unknown: a registration another
+// server removed, whose address entry stays until another device talks
+// from there).
+func (s *Server) drop(id string, addr netip.AddrPort, ep string) {
+	s.expiry.remove(id)
 	s.mu.Lock()
-	if s.byAddr[r.Address] == r.ID {
-		delete(s.byAddr, r.Address)
+	if ep != "" && s.byAddr[addr] == id {
+		delete(s.byAddr, addr)
 	}
-	q := s.queues[r.ID]
-	delete(s.queues, r.ID)
-	for tok := range s.obsOf[r.ID] {
+	q := s.queues[id]
+	delete(s.queues, id)
+	for tok := range s.obsOf[id] {
 		if o := s.obs[tok]; o != nil {
 			o.closeLocked()
 		}
 		delete(s.obs, tok)
 	}
-	delete(s.obsOf, r.ID)
+	delete(s.obsOf, id)
 	s.mu.Unlock()
 	if q != nil {
-		q.fail(model.Errorf(model.NotFound, "device %q is no longer registered", r.Endpoint))
+		if ep == "" {
+			ep = "registration " + id
+		}
+		q.fail(model.Errorf(model.NotFound, "device %q is no longer registered", ep))
 	}
 }
 
@@ -378,6 +400,10 @@ func (s *Server) expireLoop() {
 // may have raced the timer).
 func (s *Server) expire(id string) {
 	ctx := context.Background()
+	if s.shared != nil {
+		s.expireStored(ctx, id)
+		return
+	}
 	r, err := s.store.Registration(ctx, id)
 	if err != nil {
 		return

@@ -34,6 +34,9 @@ type Store struct {
 	// Page is the number of registrations Registrations asks for at a
 	// time; 0: the plugin's default.
 	Page int
+	// oldABI: the plugin's manifest says an ABI minor older than the
+	// expiry methods (expiry.go).
+	oldABI bool
 }
 
 var (
@@ -42,7 +45,13 @@ var (
 )
 
 // NewStore returns the Store of the storage plugin c.
-func NewStore(c Caller) *Store { return &Store{c: c} }
+func NewStore(c Caller) *Store {
+	s := &Store{c: c}
+	if p, ok := c.(manifested); ok && p.Manifest() != nil {
+		s.oldABI = p.Manifest().ABIMinor < expiryMinor
+	}
+	return s
+}
 
 type message interface {
 	Size() int

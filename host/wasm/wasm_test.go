@@ -99,7 +99,7 @@ func TestEcho(t *testing.T) {
 	if err != nil || binary.LittleEndian.Uint32(got) != 1 {
 		t.Errorf("_initialize ran %v times (%v), want 1", got, err)
 	}
-	if p.Minor() != abi.Minor || p.ID() != "test.echo" {
+	if p.Minor() != 0 || p.ID() != "test.echo" { // echo.wat reports ABI 1.0
 		t.Errorf("Minor %d ID %q", p.Minor(), p.ID())
 	}
 	if s := p.Stats(); s.Discarded != 0 || s.Created == 0 || s.Created > 2 {

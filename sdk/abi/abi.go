@@ -21,7 +21,7 @@ package abi
 // Major and Minor are the version of the ABI this package describes.
 const (
 	Major = 1
-	Minor = 0
+	Minor = 1
 )
 
 // Names of the functions a Wasm guest exports. Every one is required
@@ -137,6 +137,10 @@ const (
 	MethodStoreKVPut                  Method = 51
 	MethodStoreKVDelete               Method = 52
 	MethodStoreKVList                 Method = 53
+	// ABI 1.1, optional (5.01 if not): expiry shared by the servers of
+	// one store.
+	MethodStoreExpired       Method = 54 // the ids of lapsed registrations, earliest first
+	MethodStoreDeleteExpired Method = 55 // delete a registration only if it still lapsed
 )
 
 // HostMethod is what a guest asks of the host (ImportCall).

@@ -5980,6 +5980,294 @@ func (m *StoreKVListResponse) unmarshal(b []byte, depth int) error {
 	return nil
 }
 
+// StoreExpiredRequest lists the registrations whose lifetime (updated_at
+// plus lifetime) ended before before_unix_nano, earliest first, at most
+// limit of them (MethodStoreExpired, ABI 1.1, optional: 5.01 if not): what
+// the servers sharing a store poll to expire registrations made on any of
+// them. It must not scan the fleet (storage.redis: a sorted set by
+// expiry).
+type StoreExpiredRequest struct {
+	BeforeUnixNano int64
+	Limit          uint32
+}
+
+// Size returns the length of m's encoding.
+func (m *StoreExpiredRequest) Size() (n int) {
+	if m.BeforeUnixNano != 0 {
+		n += 1 + sizeVarint(uint64(m.BeforeUnixNano))
+	}
+	if m.Limit != 0 {
+		n += 1 + sizeVarint(uint64(m.Limit))
+	}
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *StoreExpiredRequest) MarshalAppend(b []byte) []byte {
+	if m.BeforeUnixNano != 0 {
+		b = append(b, 0x08)
+		b = appendVarint(b, uint64(m.BeforeUnixNano))
+	}
+	if m.Limit != 0 {
+		b = append(b, 0x10)
+		b = appendVarint(b, uint64(m.Limit))
+	}
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *StoreExpiredRequest) Unmarshal(b []byte) error {
+	*m = StoreExpiredRequest{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *StoreExpiredRequest) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("StoreExpiredRequest", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("StoreExpiredRequest", 0, err)
+		}
+		switch num {
+		case 1: // before_unix_nano
+			var v uint64
+			if v, rest, err = readVarint(rest, wt); err == nil {
+				m.BeforeUnixNano = int64(v)
+			}
+		case 2: // limit
+			var v uint64
+			if v, rest, err = readVarint(rest, wt); err == nil {
+				m.Limit = uint32(v)
+			}
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("StoreExpiredRequest", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
+// StoreExpiredResponse is a message of abi.proto.
+type StoreExpiredResponse struct {
+	IDs []string
+}
+
+// Size returns the length of m's encoding.
+func (m *StoreExpiredResponse) Size() (n int) {
+	for _, v := range m.IDs {
+		n += 1 + sizeBytes(len(v))
+	}
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *StoreExpiredResponse) MarshalAppend(b []byte) []byte {
+	for _, v := range m.IDs {
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(len(v)))
+		b = append(b, v...)
+	}
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *StoreExpiredResponse) Unmarshal(b []byte) error {
+	*m = StoreExpiredResponse{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *StoreExpiredResponse) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("StoreExpiredResponse", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("StoreExpiredResponse", 0, err)
+		}
+		switch num {
+		case 1: // ids
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.IDs = append(m.IDs, string(v))
+			}
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("StoreExpiredResponse", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
+// StoreDeleteExpiredRequest removes a registration and its observations
+// as StoreDeleteRegistrationRequest does, but only if its lifetime still
+// ended before before_unix_nano, in one atomic step
+// (MethodStoreDeleteExpired, ABI 1.1, optional: 5.01 if not): of several
+// servers expiring it at once, one removes it and the others get a 4.04,
+// as does one whose device updated it meanwhile.
+type StoreDeleteExpiredRequest struct {
+	ID             string
+	BeforeUnixNano int64
+}
+
+// Size returns the length of m's encoding.
+func (m *StoreDeleteExpiredRequest) Size() (n int) {
+	if len(m.ID) > 0 {
+		n += 1 + sizeBytes(len(m.ID))
+	}
+	if m.BeforeUnixNano != 0 {
+		n += 1 + sizeVarint(uint64(m.BeforeUnixNano))
+	}
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *StoreDeleteExpiredRequest) MarshalAppend(b []byte) []byte {
+	if len(m.ID) > 0 {
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(len(m.ID)))
+		b = append(b, m.ID...)
+	}
+	if m.BeforeUnixNano != 0 {
+		b = append(b, 0x10)
+		b = appendVarint(b, uint64(m.BeforeUnixNano))
+	}
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *StoreDeleteExpiredRequest) Unmarshal(b []byte) error {
+	*m = StoreDeleteExpiredRequest{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *StoreDeleteExpiredRequest) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("StoreDeleteExpiredRequest", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("StoreDeleteExpiredRequest", 0, err)
+		}
+		switch num {
+		case 1: // id
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				m.ID = string(v)
+			}
+		case 2: // before_unix_nano
+			var v uint64
+			if v, rest, err = readVarint(rest, wt); err == nil {
+				m.BeforeUnixNano = int64(v)
+			}
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("StoreDeleteExpiredRequest", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
+// StoreDeleteExpiredResponse is a message of abi.proto.
+type StoreDeleteExpiredResponse struct {
+	Registration *Registration
+	Observations []Observation
+}
+
+// Size returns the length of m's encoding.
+func (m *StoreDeleteExpiredResponse) Size() (n int) {
+	if m.Registration != nil {
+		n += 1 + sizeBytes(m.Registration.Size())
+	}
+	for i := range m.Observations {
+		n += 1 + sizeBytes(m.Observations[i].Size())
+	}
+	return n
+}
+
+// MarshalAppend appends m's encoding to b and returns the result.
+func (m *StoreDeleteExpiredResponse) MarshalAppend(b []byte) []byte {
+	if m.Registration != nil {
+		b = append(b, 0x0a)
+		b = appendVarint(b, uint64(m.Registration.Size()))
+		b = m.Registration.MarshalAppend(b)
+	}
+	for i := range m.Observations {
+		b = append(b, 0x12)
+		b = appendVarint(b, uint64(m.Observations[i].Size()))
+		b = m.Observations[i].MarshalAppend(b)
+	}
+	return b
+}
+
+// Unmarshal decodes b into m, replacing m's content. It skips fields
+// it does not know (a newer minor version's) and fails with an error
+// that matches ErrMalformed on malformed input. m keeps no reference
+// to b.
+func (m *StoreDeleteExpiredResponse) Unmarshal(b []byte) error {
+	*m = StoreDeleteExpiredResponse{}
+	return m.unmarshal(b, 0)
+}
+
+func (m *StoreDeleteExpiredResponse) unmarshal(b []byte, depth int) error {
+	if depth > maxDepth {
+		return decodeError("StoreDeleteExpiredResponse", 0, errDepth)
+	}
+	for len(b) > 0 {
+		num, wt, rest, err := consumeTag(b)
+		if err != nil {
+			return decodeError("StoreDeleteExpiredResponse", 0, err)
+		}
+		switch num {
+		case 1: // registration
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				if m.Registration == nil {
+					m.Registration = new(Registration)
+				}
+				err = m.Registration.unmarshal(v, depth+1)
+			}
+		case 2: // observations
+			var v []byte
+			if v, rest, err = readBytes(rest, wt); err == nil {
+				if m.Observations == nil {
+					m.Observations = make([]Observation, 0, countField(b, 2))
+				}
+				m.Observations = append(m.Observations, Observation{})
+				err = m.Observations[len(m.Observations)-1].unmarshal(v, depth+1)
+			}
+		default:
+			rest, err = skipField(rest, wt)
+		}
+		if err != nil {
+			return decodeError("StoreDeleteExpiredResponse", num, err)
+		}
+		b = rest
+	}
+	return nil
+}
+
 // CallRequest is one call of method with its encoded request message.
 type CallRequest struct {
 	Method  int32  // a Method

@@ -174,6 +174,10 @@ func fullMessages() map[string]message {
 		"StoreKVDeleteResponse":               &abi.StoreKVDeleteResponse{},
 		"StoreKVListRequest":                  &abi.StoreKVListRequest{Namespace: "logic.x", Prefix: "p", After: "a", Limit: 10},
 		"StoreKVListResponse":                 &abi.StoreKVListResponse{Keys: []string{"a", "b"}, More: true},
+		"StoreExpiredRequest":                 &abi.StoreExpiredRequest{BeforeUnixNano: 1_700_000_000_000_000_000, Limit: 1000},
+		"StoreExpiredResponse":                &abi.StoreExpiredResponse{IDs: []string{"r1", "r2"}},
+		"StoreDeleteExpiredRequest":           &abi.StoreDeleteExpiredRequest{ID: "r1", BeforeUnixNano: 1_700_000_000_000_000_000},
+		"StoreDeleteExpiredResponse":          &abi.StoreDeleteExpiredResponse{Registration: fullRegistration(), Observations: []abi.Observation{*fullObservation()}},
 		"CallRequest":                         &abi.CallRequest{Method: int32(abi.MethodStoreKVGet), Request: []byte{10, 1, 'k'}},
 		"CallResponse":                        &abi.CallResponse{Response: []byte{10, 1, 'v'}, Status: abi.StatusNotFound, Error: "no such key"},
 	}

@@ -2,6 +2,7 @@ package process
 
 import (
 	"context"
+	"time"
 
 	"github.com/wasm2m/wasm2m/core/model"
 	"github.com/wasm2m/wasm2m/sdk/abi"
@@ -45,6 +46,26 @@ type Storage interface {
 	KVDelete(ctx context.Context, ns, key string) error
 	KVList(ctx context.Context, ns, prefix, after string, limit int) (keys []string, more bool, err error)
 }
+
+// Expirer is what a Storage shared by several servers adds (ABI 1.1) so
+// that registrations expire whichever server made them: a Storage that
+// implements it answers abi.MethodStoreExpired and
+// abi.MethodStoreDeleteExpired; StorageHandler answers 5.01 for one that
+// does not, and the host then expires registrations on its own.
+type Expirer interface {
+	// Expired returns the ids of at most limit registrations whose
+	// lifetime (UpdatedAtUnixNano plus Lifetime seconds) ended before
+	// before, earliest first, without a scan of every registration.
+	Expired(ctx context.Context, before time.Time, limit int) ([]string, error)
+	// DeleteExpired is DeleteRegistration of a registration whose
+	// lifetime still ended before before, in one atomic step: 4.04 if it
+	// is absent or no longer lapsed (updated meanwhile), so that of
+	// several servers expiring it at once only one removes it.
+	DeleteExpired(ctx context.Context, id string, before time.Time) (*abi.Registration, []abi.Observation, error)
+}
+
+// MaxExpired bounds the ids one StoreExpired call returns.
+const MaxExpired = 10000
 
 // DefaultPage is the page size of Registrations when the host asks for
 // none.
@@ -113,6 +134,40 @@ func checkObservation(o *abi.Observation) error {
 		return model.Errorf(model.BadRequest, "observation without token or registration id")
 	}
 	return nil
+}
+
+func (h *storageHandler) expiry(ctx context.Context, m abi.Method, b []byte) ([]byte, error) {
+	e, ok := h.s.(Expirer)
+	if !ok {
+		return nil, model.Errorf(model.NotImplemented, "method %d: this storage does not list expired registrations", m)
+	}
+	if m == abi.MethodStoreExpired {
+		var req abi.StoreExpiredRequest
+		if err := decode(m, b, &req); err != nil {
+			return nil, err
+		}
+		limit := int(req.Limit)
+		if limit <= 0 || limit > MaxExpired {
+			limit = MaxExpired
+		}
+		ids, err := e.Expired(ctx, time.Unix(0, req.BeforeUnixNano), limit)
+		if err != nil {
+			return nil, err
+		}
+		return encode(&abi.StoreExpiredResponse{IDs: ids}), nil
+	}
+	var req abi.StoreDeleteExpiredRequest
+	if err := decode(m, b, &req); err != nil {
+		return nil, err
+	}
+	if req.ID == "" {
+		return nil, model.Errorf(model.BadRequest, "delete expired: no id")
+	}
+	r, obs, err := e.DeleteExpired(ctx, req.ID, time.Unix(0, req.BeforeUnixNano))
+	if err != nil {
+		return nil, err
+	}
+	return encode(&abi.StoreDeleteExpiredResponse{Registration: r, Observations: obs}), nil
 }
 
 func (h *storageHandler) Call(ctx context.Context, m abi.Method, b []byte) ([]byte, error) {
@@ -246,6 +301,8 @@ func (h *storageHandler) Call(ctx context.Context, m abi.Method, b []byte) ([]by
 			return nil, err
 		}
 		return nil, s.KVDelete(ctx, req.Namespace, req.Key)
+	case abi.MethodStoreExpired, abi.MethodStoreDeleteExpired:
+		return h.expiry(ctx, m, b)
 	case abi.MethodStoreKVList:
 		var req abi.StoreKVListRequest
 		if err := decode(m, b, &req); err != nil {

@@ -58,7 +58,10 @@ type Storage struct {
 	closed atomic.Bool
 }
 
-var _ process.Storage = (*Storage)(nil)
+var (
+	_ process.Storage = (*Storage)(nil)
+	_ process.Expirer = (*Storage)(nil)
+)
 
 // Open connects to Redis, checks the stored layout version (refusing a
 // newer one with ErrLayout, upgrading an older one) and returns the
@@ -232,8 +235,10 @@ func decodeObservation(b string) (*abi.Observation, error) {
 	return &o, nil
 }
 
-var deleteRegistration = goredis.NewScript(`
-local p, id = ARGV[1], ARGV[2]
+// deleteBody removes registration ARGV[2] and its observations and
+// returns them; deleteRegistration runs it as it is, deleteExpired after
+// checking the registration's expiry.
+const deleteBody = `
 local reg = redis.call('HMGET', p..'reg:'..id, 'ep', 'b')
 if not reg[2] then return false end
 local out = {reg[2]}
@@ -247,7 +252,20 @@ if redis.call('GET', p..'ep:'..reg[1]) == id then redis.call('DEL', p..'ep:'..re
 redis.call('ZREM', p..'regs', id)
 redis.call('ZREM', p..'exp', id)
 return out
-`)
+`
+
+var deleteRegistration = goredis.NewScript(`
+local p, id = ARGV[1], ARGV[2]
+` + deleteBody)
+
+// deleteExpired deletes only if the registration's expiry (its score in
+// exp) is still before ARGV[3]: the check and the delete are one script,
+// atomic for every server sharing the Redis.
+var deleteExpired = goredis.NewScript(`
+local p, id = ARGV[1], ARGV[2]
+local at = redis.call('ZSCORE', p..'exp', id)
+if not at or tonumber(at) >= tonumber(ARGV[3]) then return false end
+` + deleteBody)
 
 func notFound(what, key string) error {
 	return &model.Error{Code: model.NotFound, Msg: fmt.Sprintf("storage.redis: %s %q not found", what, key)}
@@ -256,6 +274,19 @@ func notFound(what, key string) error {
 // DeleteRegistration implements process.Storage.
 func (s *Storage) DeleteRegistration(ctx context.Context, id string) (*abi.Registration, []abi.Observation, error) {
 	res, err := deleteRegistration.Run(ctx, s.rdb, nil, s.p, id).StringSlice()
+	return s.deleted(id, res, err)
+}
+
+// DeleteExpired implements process.Expirer: the registration is removed
+// only if its expiry is still before before, in one script, so that of
+// several servers expiring it only one gets it (the others a 4.04).
+func (s *Storage) DeleteExpired(ctx context.Context, id string, before time.Time) (*abi.Registration, []abi.Observation, error) {
+	res, err := deleteExpired.Run(ctx, s.rdb, nil, s.p, id, before.UnixMilli()).StringSlice()
+	return s.deleted(id, res, err)
+}
+
+// deleted decodes what deleteBody returned.
+func (s *Storage) deleted(id string, res []string, err error) (*abi.Registration, []abi.Observation, error) {
 	if errors.Is(err, goredis.Nil) {
 		return nil, nil, notFound("registration", id)
 	}
