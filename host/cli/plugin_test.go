@@ -34,6 +34,24 @@ func testPlugin(t *testing.T, name string) string {
 	return buildPlugin(t, name, filepath.Join("..", "adapter", "testdata", name))
 }
 
+// coldCompileWait bounds how long a test waits for a client or server to
+// come up with a plugin: compiling a 4 MB Go guest with no compilation
+// cache takes wazero 4 s here, and 38 s in a -race test binary.
+const coldCompileWait = 5 * time.Minute
+
+// testCompileCache returns the compilation cache the plugin tests share,
+// kept across runs under the user's cache folder (its entries are keyed by
+// the module's contents and wazero's version), so that each guest is
+// compiled cold once per machine rather than once per test.
+func testCompileCache(t *testing.T) string {
+	t.Helper()
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	return filepath.Join(dir, "wasm2m", "test-compiled")
+}
+
 // buildPlugin builds the plugin in dir as name.wasm, once per run.
 func buildPlugin(t *testing.T, name, dir string) string {
 	t.Helper()
@@ -103,7 +121,7 @@ func TestPluginInspect(t *testing.T) {
 	if code := Main(context.Background(), []string{"plugin", "inspect", file}, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d:\n%s\n%s", code, stdout.String(), stderr.String())
 	}
-	for _, want := range []string{"objects.counter", "kind           object", "abi            1.0", "changed, kv",
+	for _, want := range []string{"objects.counter", "kind           object", fmt.Sprintf("abi            %d.%d", abi.Major, abi.Minor), "changed, kv",
 		`"properties"`, "wasm2m_call", "wasm2m_v1.call", "42800", "Increment", "checks passed"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("inspect output lacks %q:\n%s", want, stdout.String())
@@ -146,13 +164,13 @@ func TestClientCommandPlugin(t *testing.T) {
 	go func() {
 		done <- Main(ctx, []string{"client", "-server", "coap://" + srv.Addr().String(), "-endpoint", "plug",
 			"-plugin", file, "-grant", "changed,kv", "-plugin-config", `objects.counter={"name":"from-cli"}`,
-			"-plugin-state", filepath.Join(t.TempDir(), "state.log"), "-plugin-cache", t.TempDir()}, out, logs)
+			"-plugin-state", filepath.Join(t.TempDir(), "state.log"), "-plugin-cache", testCompileCache(t)}, out, logs)
 	}()
 	select {
 	case <-sub.C:
 	case code := <-done:
 		t.Fatalf("client exited %d:\n%s", code, logs.String())
-	case <-time.After(60 * time.Second):
+	case <-time.After(coldCompileWait):
 		t.Fatalf("no registration:\n%s", logs.String())
 	}
 	rctx, rcancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -199,13 +217,13 @@ func TestClientCommandPluginReplaces(t *testing.T) {
 	go func() {
 		done <- Main(ctx, []string{"client", "-server", "coap://" + srv.Addr().String(), "-endpoint", "temp",
 			"-plugin", file, "-grant", "objects.temperature=clock,changed,kv",
-			"-plugin-config", `objects.temperature={"sensors":2}`, "-plugin-cache", t.TempDir()}, out, logs)
+			"-plugin-config", `objects.temperature={"sensors":2}`, "-plugin-cache", testCompileCache(t)}, out, logs)
 	}()
 	select {
 	case <-sub.C:
 	case code := <-done:
 		t.Fatalf("client exited %d:\n%s", code, logs.String())
-	case <-time.After(60 * time.Second):
+	case <-time.After(coldCompileWait):
 		t.Fatalf("no registration:\n%s", logs.String())
 	}
 	rctx, rcancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -289,7 +307,7 @@ func TestServerCommandPlugins(t *testing.T) {
 	counter, watcher := testPlugin(t, "counter"), testPlugin(t, "watcher")
 	data := t.TempDir()
 	addr, logs, stop := startServerCommand(t, "-data", data, "-plugin", counter, "-plugin", watcher,
-		"-grant", "logic.watcher=kv,lwm2m.request", "-plugin-cache", filepath.Join(data, "compiled"))
+		"-grant", "logic.watcher=kv,lwm2m.request", "-plugin-cache", testCompileCache(t))
 	objs := []client.Object{
 		stdobj.NewSecurity(stdobj.SecurityAccount{ServerURI: "coap://" + addr.String(), Mode: stdobj.SecurityNoSec, SSID: 1}),
 		stdobj.NewServer(stdobj.ServerAccount{SSID: 1, Lifetime: 5 * time.Minute}),
@@ -410,7 +428,7 @@ func TestClientCommandPluginConfigFile(t *testing.T) {
 	// The server: the counter's definition from the file, the watcher from
 	// the flag.
 	_, slogs, stop := startServerCommand(t, "-data", t.TempDir(), "-config", cfg, "-plugin", watcher,
-		"-grant", "logic.watcher=kv,lwm2m.request", "-plugin-cache", filepath.Join(dir, "compiled"))
+		"-grant", "logic.watcher=kv,lwm2m.request", "-plugin-cache", testCompileCache(t))
 	if code := stop(); code != 0 {
 		t.Fatalf("server exit %d:\n%s", code, slogs.String())
 	}
@@ -435,13 +453,13 @@ func TestClientCommandPluginConfigFile(t *testing.T) {
 	done := make(chan int, 1)
 	go func() {
 		done <- Main(ctx, []string{"client", "-server", "coap://" + srv.Addr().String(), "-endpoint", "filed",
-			"-config", cfg, "-plugin-cache", filepath.Join(dir, "compiled")}, out, logs)
+			"-config", cfg, "-plugin-cache", testCompileCache(t)}, out, logs)
 	}()
 	select {
 	case <-sub.C:
 	case code := <-done:
 		t.Fatalf("client exited %d:\n%s", code, logs.String())
-	case <-time.After(60 * time.Second):
+	case <-time.After(coldCompileWait):
 		t.Fatalf("no registration:\n%s", logs.String())
 	}
 	rctx, rcancel := context.WithTimeout(context.Background(), 20*time.Second)
