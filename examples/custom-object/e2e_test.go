@@ -49,7 +49,7 @@ func TestEndToEnd(t *testing.T) {
 		"-plugin", valve, "-grant", "objects.valve=kv,changed", "-plugin-cache", filepath.Join(dir, "compiled"))
 
 	c := &apiClient{base: api, token: token}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(3 * time.Minute)
 	for c.status(t, "GET", "/api/clients/valve-1", "") != http.StatusOK {
 		if time.Now().After(deadline) {
 			t.Fatalf("valve-1 did not register\nserver:\n%s\nclient:\n%s", srv.out(), dev.out())
@@ -184,7 +184,7 @@ func start(t *testing.T, name string, args ...string) *proc {
 // waitLine waits for a line of output that re matches.
 func (p *proc) waitLine(t *testing.T, re *regexp.Regexp) []string {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		if m := re.FindStringSubmatch(p.out()); m != nil {
 			return m

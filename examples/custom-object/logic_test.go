@@ -38,7 +38,7 @@ func TestServerLogicOpensValve(t *testing.T) {
 		"-plugin", valve, "-grant", "objects.valve=kv,changed", "-plugin-cache", filepath.Join(dir, "compiled"))
 
 	c := &apiClient{base: m[2], token: token}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		if c.status(t, "GET", "/api/clients/valve-2", "") == http.StatusOK {
 			var open struct{ Content struct{ Value any } }
