@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/wasm2m/wasm2m/core/transport/baseline"
+	"github.com/wasm2m/wasm2m/host/config"
 	"github.com/wasm2m/wasm2m/host/loadgen"
 )
 
@@ -56,6 +58,7 @@ type loadFlags struct {
 	quiet         bool
 	serveBaseline string
 	serverProfile string
+	serverConfig  string
 	only          string
 	generator     string
 	gcPercent     int
@@ -86,6 +89,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.BoolVar(&f.quiet, "q", false, "no progress lines on stderr")
 	fs.StringVar(&f.serveBaseline, "serve-baseline", "", "")
 	fs.StringVar(&f.only, "targets", "server,gocoap,stateless", "with -compare: which of the server and the two baselines to run, in this order")
+	fs.StringVar(&f.serverConfig, "server-config", "", "with -compare: the server child's -config file, whose store section picks its backend (redis, plugin, ...; README \"Storage backends\"); -store, if given, still wins")
 	fs.StringVar(&f.serverProfile, "server-cpuprofile", "", "with -compare: the server child writes a CPU profile to this file")
 	fs.StringVar(&f.generator, "generator", "", "how the devices' sockets are driven: lean (one epoll loop, raw reads and writes, requests from a template; the default on Linux) or netpoll (a goroutine per request in flight over Go's net package)")
 	fs.IntVar(&f.gcPercent, "server-gc-percent", 0, "with -compare: the server child's -gc-percent (0: the server's default)")
@@ -287,14 +291,20 @@ type target struct {
 	pid   int
 }
 
-func serverChild(storeKind, profile string, gcPercent int) func() (*child, error) {
+func serverChild(storeKind, config, profile string, gcPercent int) func() (*child, error) {
 	return func() (*child, error) {
 		dir, err := os.MkdirTemp("", "wasm2m-load-")
 		if err != nil {
 			return nil, err
 		}
 		// No HTTP API: it is not what is measured, and :8080 may be taken.
-		args := []string{"server", "-addr", "127.0.0.1:0", "-data", dir, "-store", storeKind, "-log-level", "warn", "-http", "off"}
+		args := []string{"server", "-addr", "127.0.0.1:0", "-data", dir, "-log-level", "warn", "-http", "off"}
+		if config != "" {
+			args = append(args, "-config", config)
+		}
+		if storeKind != "" {
+			args = append(args, "-store", storeKind)
+		}
 		if profile != "" {
 			args = append(args, "-cpuprofile", profile)
 		}
@@ -328,15 +338,21 @@ func (f *loadFlags) targets(serverOnly bool) ([]target, error) {
 		}
 		return []target{{name: "server at " + f.addr, addr: ap, pid: f.pid}}, nil
 	}
-	storeKind := cmp(f.store, "file")
-	if storeKind != "file" && storeKind != "memory" {
-		return nil, fmt.Errorf("%w: -store %q: want file or memory", errUsage, storeKind)
+	storeKind, name := f.store, f.store+" store"
+	switch {
+	case f.serverConfig != "" && storeKind == "":
+		name = "store of " + filepath.Base(f.serverConfig)
+	case storeKind == "":
+		storeKind, name = "file", "file store"
+	}
+	if err := config.CheckBackend(storeKind); storeKind != "" && err != nil {
+		return nil, fmt.Errorf("%w: -store: %v", errUsage, err)
 	}
 	var ts []target
 	for _, k := range strings.Split(f.only, ",") {
 		switch k {
 		case "server":
-			ts = append(ts, target{kind: k, name: "wasm2m (" + storeKind + " store)", start: serverChild(storeKind, f.serverProfile, f.gcPercent)})
+			ts = append(ts, target{kind: k, name: "wasm2m (" + name + ")", start: serverChild(storeKind, f.serverConfig, f.serverProfile, f.gcPercent)})
 		case "gocoap":
 			if !serverOnly {
 				ts = append(ts, target{kind: k, name: "go-coap baseline", start: baselineChild("gocoap")})
