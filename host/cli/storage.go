@@ -11,30 +11,31 @@ import (
 	"github.com/wasm2m/wasm2m/core/store"
 	"github.com/wasm2m/wasm2m/host/config"
 	"github.com/wasm2m/wasm2m/host/process"
-	"github.com/wasm2m/wasm2m/plugins/storage/redis"
-	sdkprocess "github.com/wasm2m/wasm2m/sdk/process"
+	"github.com/wasm2m/wasm2m/sdk/procplugin"
 )
 
-// servedPlugins are the process plugins compiled into the wasm2m binary:
-// `wasm2m plugin serve <id>` serves one, and the server starts its own
-// executable that way for the backend "redis", so that one binary runs
-// every backend without a second program to install.
-var servedPlugins = map[string]func() sdkprocess.Handler{
-	redis.ID: func() sdkprocess.Handler { return redis.NewPlugin() },
-}
+// redisID is the id of storage.redis, the backend "redis".
+const redisID = "storage.redis"
+
+// ProcessPlugins are the process plugins compiled into the wasm2m binary,
+// by id: `wasm2m plugin serve <id>` serves one, and the server starts its
+// own executable that way for the backend "redis" (storage.redis), so
+// that one binary runs every backend without a second program to
+// install. cmd/wasm2m fills it before Main (host may not import plugins).
+var ProcessPlugins = map[string]func() procplugin.Handler{}
 
 // runPluginServe serves a compiled-in process plugin on go-plugin's
 // handshake; run by hand (without the host's handshake in the
 // environment) it refuses and exits 1.
 func runPluginServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) != 1 {
-		return fmt.Errorf("%w: wasm2m plugin serve <id> (%s)", errUsage, redis.ID)
+		return fmt.Errorf("%w: wasm2m plugin serve <id>", errUsage)
 	}
-	h, ok := servedPlugins[args[0]]
+	h, ok := ProcessPlugins[args[0]]
 	if !ok {
-		return fmt.Errorf("%w: no compiled-in process plugin %q (there is %s)", errUsage, args[0], redis.ID)
+		return fmt.Errorf("%w: no process plugin %q compiled into this binary", errUsage, args[0])
 	}
-	sdkprocess.Serve(h())
+	procplugin.Serve(h())
 	return nil
 }
 
@@ -76,6 +77,9 @@ func (ss storeSetup) open(ctx context.Context) (store.Store, string, error) {
 		ss.log.Info("store opened", "path", path)
 		return f, "file store " + path, nil
 	case config.BackendRedis:
+		if ProcessPlugins[redisID] == nil {
+			return nil, "", fmt.Errorf("store redis: %s is not compiled into this binary (cmd/wasm2m has it): use the backend plugin with its own program", redisID)
+		}
 		exe := ss.exe
 		if exe == nil {
 			exe = os.Executable
@@ -89,12 +93,12 @@ func (ss storeSetup) open(ctx context.Context) (store.Store, string, error) {
 			return nil, "", fmt.Errorf("store redis: %w", err)
 		}
 		st, err := process.OpenStore(ctx, process.Config{
-			Path: path, Args: []string{"plugin", "serve", redis.ID}, Checksum: sum, Logger: ss.log,
+			Path: path, Args: []string{"plugin", "serve", redisID}, Checksum: sum, Logger: ss.log,
 		}, c.Redis)
 		if err != nil {
 			return nil, "", fmt.Errorf("open the store: %w", err)
 		}
-		return st, "redis store (" + redis.ID + " served by " + filepath.Base(path) + ")", nil
+		return st, "redis store (" + redisID + " served by " + filepath.Base(path) + ")", nil
 	default: // plugin
 		p := c.Plugin
 		if p == nil {

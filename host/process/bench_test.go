@@ -11,7 +11,7 @@ import (
 	"github.com/wasm2m/wasm2m/core/store/storetest"
 	"github.com/wasm2m/wasm2m/host/process"
 	"github.com/wasm2m/wasm2m/sdk/abi"
-	sdkprocess "github.com/wasm2m/wasm2m/sdk/process"
+	"github.com/wasm2m/wasm2m/sdk/procplugin"
 )
 
 // BenchmarkCall is the cost of one call with 64 bytes each way: a Handler
@@ -19,7 +19,7 @@ import (
 // Unix socket with mTLS).
 func BenchmarkCall(b *testing.B) {
 	in := bytes.Repeat([]byte{7}, 64)
-	echo := sdkprocess.HandlerFunc(func(_ context.Context, _ abi.Method, req []byte) ([]byte, error) {
+	echo := procplugin.HandlerFunc(func(_ context.Context, _ abi.Method, req []byte) ([]byte, error) {
 		return append([]byte(nil), req...), nil
 	})
 	b.Run("in-process", func(b *testing.B) {

@@ -1,7 +1,7 @@
 // Package process is the process carrier of wasm2m's plugins: it starts a
 // plugin program with hashicorp/go-plugin over gRPC, speaking ABI v1
 // (sdk/abi), the methods and messages of the Wasm carrier, in one gRPC
-// method whose envelope sdk/process defines. A Plugin is a Caller, as
+// method whose envelope sdk/procplugin defines. A Plugin is a Caller, as
 // host/adapter wants one: Call(ctx, method, request) → response or an
 // error with the call's CoAP code.
 //

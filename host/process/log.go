@@ -13,7 +13,7 @@ import (
 // lineLogger re-logs what a plugin process writes, one slog record per
 // line, through the host's logger (which carries the plugin's id). A line
 // that is a JSON object with a message (slog's JSONHandler, as
-// sdk/process.Logger writes, or hclog's JSON) keeps its level and
+// sdk/procplugin.Logger writes, or hclog's JSON) keeps its level and
 // attributes; any other line is logged at level as it is.
 type lineLogger struct {
 	log    *atomic.Pointer[slog.Logger]

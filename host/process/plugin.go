@@ -23,7 +23,7 @@ import (
 
 	"github.com/wasm2m/wasm2m/core/model"
 	"github.com/wasm2m/wasm2m/sdk/abi"
-	sdkprocess "github.com/wasm2m/wasm2m/sdk/process"
+	"github.com/wasm2m/wasm2m/sdk/procplugin"
 )
 
 // Config is how to run a process plugin.
@@ -96,7 +96,7 @@ func Checksum(path string) ([]byte, error) {
 // time); calls made while it restarts wait for it, within their deadline.
 //
 // Call is safe for concurrent use. Close stops the process; a Plugin
-// never leaves its process behind (sdk/process.Serve exits when its
+// never leaves its process behind (sdk/procplugin.Serve exits when its
 // parent is gone, even after SIGKILL of the host).
 type Plugin struct {
 	cfg      Config
@@ -119,7 +119,7 @@ type Plugin struct {
 
 type proc struct {
 	client *plugin.Client
-	conn   *sdkprocess.Client
+	conn   *procplugin.Client
 	pid    int
 	at     time.Time
 }
@@ -196,8 +196,8 @@ func (p *Plugin) launch() (*proc, error) {
 	cmd := exec.Command(p.cfg.Path, p.cfg.Args...)
 	cmd.Env = slices.Clone(p.cfg.Env)
 	client := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  sdkprocess.Handshake,
-		Plugins:          plugin.PluginSet{sdkprocess.PluginName: &sdkprocess.GRPCPlugin{}},
+		HandshakeConfig:  procplugin.Handshake,
+		Plugins:          plugin.PluginSet{procplugin.PluginName: &procplugin.GRPCPlugin{}},
 		Cmd:              cmd,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		SecureConfig:     &plugin.SecureConfig{Checksum: p.cfg.Checksum, Hash: sha256.New()},
@@ -216,12 +216,12 @@ func (p *Plugin) launch() (*proc, error) {
 		}
 		return nil, fmt.Errorf("process plugin %s: start: %w", p.cfg.Path, err)
 	}
-	raw, err := rpc.Dispense(sdkprocess.PluginName)
+	raw, err := rpc.Dispense(procplugin.PluginName)
 	if err != nil {
 		client.Kill()
 		return nil, fmt.Errorf("process plugin %s: %w", p.cfg.Path, err)
 	}
-	pr := &proc{client: client, conn: raw.(*sdkprocess.Client), at: time.Now()}
+	pr := &proc{client: client, conn: raw.(*procplugin.Client), at: time.Now()}
 	if rc := client.ReattachConfig(); rc != nil {
 		pr.pid = rc.Pid
 	}

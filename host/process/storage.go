@@ -7,7 +7,7 @@ import (
 
 	"github.com/wasm2m/wasm2m/core/store"
 	"github.com/wasm2m/wasm2m/sdk/abi"
-	sdkprocess "github.com/wasm2m/wasm2m/sdk/process"
+	"github.com/wasm2m/wasm2m/sdk/procplugin"
 )
 
 // StoreKV is a Store with a key-value space, as store.Memory and
@@ -24,7 +24,7 @@ type StoreKV interface {
 // Registrations pages by registration id: each page visits every
 // registration and sorts what follows the cursor, which is fine for the
 // built-in stores' sizes in tests, not for a fleet.
-func StorageOf(s StoreKV) sdkprocess.Storage { return storage{s} }
+func StorageOf(s StoreKV) procplugin.Storage { return storage{s} }
 
 type storage struct{ s StoreKV }
 

@@ -7,7 +7,7 @@ import (
 	"github.com/wasm2m/wasm2m/core/store/storetest"
 	"github.com/wasm2m/wasm2m/host/process"
 	"github.com/wasm2m/wasm2m/sdk/abi"
-	sdkprocess "github.com/wasm2m/wasm2m/sdk/process"
+	"github.com/wasm2m/wasm2m/sdk/procplugin"
 )
 
 var testManifest = &abi.Manifest{ID: "storage.memory"}
@@ -15,7 +15,7 @@ var testManifest = &abi.Manifest{ID: "storage.memory"}
 // inProcess returns the memory store behind the whole storage contract of
 // the ABI, without a process: StorageOf, StorageHandler and Store.
 func inProcess() *process.Store {
-	return process.NewStore(sdkprocess.StorageHandler(testManifest, process.StorageOf(store.NewMemory())))
+	return process.NewStore(procplugin.StorageHandler(testManifest, process.StorageOf(store.NewMemory())))
 }
 
 func TestStoreConformanceInProcess(t *testing.T) {

@@ -1,5 +1,5 @@
 // Package redis is storage.redis, a storage backend on Redis run as a
-// process plugin (sdk/process): registrations, observations and plugins'
+// process plugin (sdk/procplugin): registrations, observations and plugins'
 // key-value state, shared by every wasm2m server that points at the same
 // Redis and key prefix, so that several servers see one fleet.
 //
@@ -42,7 +42,7 @@ import (
 	"github.com/wasm2m/wasm2m/core/model"
 	"github.com/wasm2m/wasm2m/core/store"
 	"github.com/wasm2m/wasm2m/sdk/abi"
-	"github.com/wasm2m/wasm2m/sdk/process"
+	"github.com/wasm2m/wasm2m/sdk/procplugin"
 )
 
 // Layout is the version of the key layout this build writes and reads.
@@ -51,7 +51,7 @@ const Layout = 1
 // layout is Layout; tests raise it to try an upgrade.
 var layout = Layout
 
-// Storage is the Redis storage: a process.Storage.
+// Storage is the Redis storage: a procplugin.Storage.
 type Storage struct {
 	rdb    *goredis.Client
 	p      string // key prefix
@@ -59,8 +59,8 @@ type Storage struct {
 }
 
 var (
-	_ process.Storage = (*Storage)(nil)
-	_ process.Expirer = (*Storage)(nil)
+	_ procplugin.Storage = (*Storage)(nil)
+	_ procplugin.Expirer = (*Storage)(nil)
 )
 
 // Open connects to Redis, checks the stored layout version (refusing a
@@ -203,7 +203,7 @@ redis.call('ZADD', p..'exp', exp, id)
 return out
 `)
 
-// PutRegistration implements process.Storage.
+// PutRegistration implements procplugin.Storage.
 func (s *Storage) PutRegistration(ctx context.Context, r *abi.Registration) (*abi.Registration, error) {
 	blob := r.MarshalAppend(nil)
 	res, err := putRegistration.Run(ctx, s.rdb, nil, s.p, r.ID, r.Endpoint, blob, expiryMS(r)).Result()
@@ -271,13 +271,13 @@ func notFound(what, key string) error {
 	return &model.Error{Code: model.NotFound, Msg: fmt.Sprintf("storage.redis: %s %q not found", what, key)}
 }
 
-// DeleteRegistration implements process.Storage.
+// DeleteRegistration implements procplugin.Storage.
 func (s *Storage) DeleteRegistration(ctx context.Context, id string) (*abi.Registration, []abi.Observation, error) {
 	res, err := deleteRegistration.Run(ctx, s.rdb, nil, s.p, id).StringSlice()
 	return s.deleted(id, res, err)
 }
 
-// DeleteExpired implements process.Expirer: the registration is removed
+// DeleteExpired implements procplugin.Expirer: the registration is removed
 // only if its expiry is still before before, in one script, so that of
 // several servers expiring it only one gets it (the others a 4.04).
 func (s *Storage) DeleteExpired(ctx context.Context, id string, before time.Time) (*abi.Registration, []abi.Observation, error) {
@@ -308,7 +308,7 @@ func (s *Storage) deleted(id string, res []string, err error) (*abi.Registration
 	return r, obs, nil
 }
 
-// Registration implements process.Storage.
+// Registration implements procplugin.Storage.
 func (s *Storage) Registration(ctx context.Context, id string) (*abi.Registration, error) {
 	b, err := s.rdb.HGet(ctx, s.p+"reg:"+id, "b").Result()
 	if errors.Is(err, goredis.Nil) {
@@ -327,7 +327,7 @@ if not id then return false end
 return redis.call('HGET', p..'reg:'..id, 'b')
 `)
 
-// RegistrationByEndpoint implements process.Storage.
+// RegistrationByEndpoint implements procplugin.Storage.
 func (s *Storage) RegistrationByEndpoint(ctx context.Context, ep string) (*abi.Registration, error) {
 	b, err := byEndpoint.Run(ctx, s.rdb, nil, s.p, ep).Text()
 	if errors.Is(err, goredis.Nil) {
@@ -339,7 +339,7 @@ func (s *Storage) RegistrationByEndpoint(ctx context.Context, ep string) (*abi.R
 	return decodeRegistration(b)
 }
 
-// Registrations implements process.Storage: a page of the registrations
+// Registrations implements procplugin.Storage: a page of the registrations
 // in id order after cursor, the last id of a page being the next cursor.
 func (s *Storage) Registrations(ctx context.Context, cursor string, limit int) ([]abi.Registration, string, error) {
 	min := "-"
@@ -380,7 +380,7 @@ func (s *Storage) Registrations(ctx context.Context, cursor string, limit int) (
 	return out, next, nil
 }
 
-// CountRegistrations implements process.Storage.
+// CountRegistrations implements procplugin.Storage.
 func (s *Storage) CountRegistrations(ctx context.Context) (int, error) {
 	n, err := s.rdb.ZCard(ctx, s.p+"regs").Result()
 	if err != nil {
@@ -412,7 +412,7 @@ redis.call('SADD', p..'regobs:'..rid, tok)
 return 1
 `)
 
-// PutObservation implements process.Storage.
+// PutObservation implements procplugin.Storage.
 func (s *Storage) PutObservation(ctx context.Context, o *abi.Observation) error {
 	n, err := putObservation.Run(ctx, s.rdb, nil, s.p, o.Token, o.RegistrationID, o.MarshalAppend(nil)).Int()
 	if err != nil {
@@ -433,7 +433,7 @@ redis.call('SREM', p..'regobs:'..o[1], tok)
 return o[2]
 `)
 
-// DeleteObservation implements process.Storage.
+// DeleteObservation implements procplugin.Storage.
 func (s *Storage) DeleteObservation(ctx context.Context, token []byte) (*abi.Observation, error) {
 	b, err := deleteObservation.Run(ctx, s.rdb, nil, s.p, token).Text()
 	if errors.Is(err, goredis.Nil) {
@@ -445,7 +445,7 @@ func (s *Storage) DeleteObservation(ctx context.Context, token []byte) (*abi.Obs
 	return decodeObservation(b)
 }
 
-// Observation implements process.Storage.
+// Observation implements procplugin.Storage.
 func (s *Storage) Observation(ctx context.Context, token []byte) (*abi.Observation, error) {
 	b, err := s.rdb.HGet(ctx, s.p+"obs:"+string(token), "b").Result()
 	if errors.Is(err, goredis.Nil) {
@@ -467,7 +467,7 @@ end
 return out
 `)
 
-// ObservationsOf implements process.Storage.
+// ObservationsOf implements procplugin.Storage.
 func (s *Storage) ObservationsOf(ctx context.Context, id string) ([]abi.Observation, error) {
 	bs, err := observationsOf.Run(ctx, s.rdb, nil, s.p, id).StringSlice()
 	if err != nil && !errors.Is(err, goredis.Nil) {
@@ -484,7 +484,7 @@ func (s *Storage) ObservationsOf(ctx context.Context, id string) ([]abi.Observat
 	return out, nil
 }
 
-// checkKV refuses what store.KV refuses, as host/process.CheckKV does
+// checkKV refuses what store.KV refuses, as host/procplugin.CheckKV does
 // (plugins never import the host).
 func checkKV(ns, key string, value int) error {
 	switch {
@@ -504,7 +504,7 @@ func checkKV(ns, key string, value int) error {
 
 func validUTF8(s string) bool { return utf8.ValidString(s) }
 
-// KVGet implements process.Storage.
+// KVGet implements procplugin.Storage.
 func (s *Storage) KVGet(ctx context.Context, ns, key string) ([]byte, error) {
 	if err := checkKV(ns, key, -1); err != nil {
 		return nil, err
@@ -519,7 +519,7 @@ func (s *Storage) KVGet(ctx context.Context, ns, key string) ([]byte, error) {
 	return v, nil
 }
 
-// KVPut implements process.Storage.
+// KVPut implements procplugin.Storage.
 func (s *Storage) KVPut(ctx context.Context, ns, key string, value []byte) error {
 	if err := checkKV(ns, key, len(value)); err != nil {
 		return err
@@ -533,7 +533,7 @@ func (s *Storage) KVPut(ctx context.Context, ns, key string, value []byte) error
 	return nil
 }
 
-// KVDelete implements process.Storage.
+// KVDelete implements procplugin.Storage.
 func (s *Storage) KVDelete(ctx context.Context, ns, key string) error {
 	if err := checkKV(ns, key, -1); err != nil {
 		return err
@@ -547,7 +547,7 @@ func (s *Storage) KVDelete(ctx context.Context, ns, key string) error {
 	return nil
 }
 
-// KVList implements process.Storage with ZRANGEBYLEX over the keys.
+// KVList implements procplugin.Storage with ZRANGEBYLEX over the keys.
 // UTF-8 never holds the byte 0xff, so "[prefix\xff" bounds the keys that
 // start with prefix.
 func (s *Storage) KVList(ctx context.Context, ns, prefix, after string, limit int) ([]string, bool, error) {

@@ -16,7 +16,7 @@ import (
 	"github.com/wasm2m/wasm2m/core/store/storetest"
 	"github.com/wasm2m/wasm2m/host/process" // tests only: the host's side of the ABI makes the plugin a store.Store
 	"github.com/wasm2m/wasm2m/plugins/storage/redis"
-	sdkprocess "github.com/wasm2m/wasm2m/sdk/process"
+	"github.com/wasm2m/wasm2m/sdk/procplugin"
 )
 
 var bg = context.Background()
@@ -76,7 +76,7 @@ func open(t testing.TB, cfg redis.Config) *redis.Storage {
 // asStore is the Storage as a core/store.Store, through the ABI in
 // process (no plugin process).
 func asStore(s *redis.Storage) *process.Store {
-	return process.NewStore(sdkprocess.StorageHandler(redis.Manifest, s))
+	return process.NewStore(procplugin.StorageHandler(redis.Manifest, s))
 }
 
 func TestConformance(t *testing.T) {

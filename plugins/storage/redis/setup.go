@@ -7,7 +7,7 @@ import (
 
 	"github.com/wasm2m/wasm2m/core/model"
 	"github.com/wasm2m/wasm2m/sdk/abi"
-	"github.com/wasm2m/wasm2m/sdk/process"
+	"github.com/wasm2m/wasm2m/sdk/procplugin"
 )
 
 // ID is the plugin's id.
@@ -56,7 +56,7 @@ var Manifest = &abi.Manifest{
 type Plugin struct {
 	mu sync.RWMutex
 	s  *Storage
-	h  process.Handler
+	h  procplugin.Handler
 }
 
 // NewPlugin returns the plugin, not started.
@@ -64,7 +64,7 @@ func NewPlugin() *Plugin { return &Plugin{} }
 
 var manifestBytes = Manifest.MarshalAppend(nil)
 
-// Call implements process.Handler.
+// Call implements procplugin.Handler.
 func (p *Plugin) Call(ctx context.Context, m abi.Method, req []byte) ([]byte, error) {
 	switch m {
 	case abi.MethodManifest:
@@ -100,7 +100,7 @@ func (p *Plugin) start(ctx context.Context, b []byte) error {
 	}
 	p.mu.Lock()
 	old := p.s
-	p.s, p.h = s, process.StorageHandler(Manifest, s)
+	p.s, p.h = s, procplugin.StorageHandler(Manifest, s)
 	p.mu.Unlock()
 	if old != nil {
 		old.Close()

@@ -8,7 +8,7 @@ import (
 
 	"github.com/wasm2m/wasm2m/core/model"
 	"github.com/wasm2m/wasm2m/sdk/guest"
-	"github.com/wasm2m/wasm2m/sdk/process"
+	"github.com/wasm2m/wasm2m/sdk/procplugin"
 )
 
 type sensor struct{}
@@ -49,5 +49,5 @@ func main() {
 	if d.Err() != nil {
 		panic(d.Err())
 	}
-	process.Serve(process.Serial(d))
+	procplugin.Serve(procplugin.Serial(d))
 }

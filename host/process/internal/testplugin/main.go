@@ -16,7 +16,7 @@ import (
 	"github.com/wasm2m/wasm2m/core/store"
 	"github.com/wasm2m/wasm2m/host/process"
 	"github.com/wasm2m/wasm2m/sdk/abi"
-	sdkprocess "github.com/wasm2m/wasm2m/sdk/process"
+	"github.com/wasm2m/wasm2m/sdk/procplugin"
 )
 
 // Test methods.
@@ -38,9 +38,9 @@ func main() {
 		minor = uint32(n)
 	}
 	man := &abi.Manifest{ID: "storage.test", Kind: string(abi.KindStorage), ABIMinor: minor, Name: "test storage"}
-	storage := sdkprocess.StorageHandler(man, process.StorageOf(store.NewMemory()))
-	log := sdkprocess.Logger()
-	sdkprocess.Serve(sdkprocess.HandlerFunc(func(ctx context.Context, m abi.Method, req []byte) ([]byte, error) {
+	storage := procplugin.StorageHandler(man, process.StorageOf(store.NewMemory()))
+	log := procplugin.Logger()
+	procplugin.Serve(procplugin.HandlerFunc(func(ctx context.Context, m abi.Method, req []byte) ([]byte, error) {
 		switch m {
 		case MethodEcho:
 			return req, nil

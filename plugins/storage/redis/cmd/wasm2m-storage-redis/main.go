@@ -4,7 +4,7 @@ package main
 
 import (
 	"github.com/wasm2m/wasm2m/plugins/storage/redis"
-	"github.com/wasm2m/wasm2m/sdk/process"
+	"github.com/wasm2m/wasm2m/sdk/procplugin"
 )
 
-func main() { process.Serve(redis.NewPlugin()) }
+func main() { procplugin.Serve(redis.NewPlugin()) }

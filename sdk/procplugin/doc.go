@@ -1,4 +1,4 @@
-// Package process is what the author of a process plugin calls: a plugin
+// Package procplugin is what the author of a process plugin calls: a plugin
 // that runs as its own program, started and supervised by the wasm2m host
 // through hashicorp/go-plugin over gRPC, speaking ABI v1 (sdk/abi), the
 // same methods and messages as a Wasm plugin. A process plugin is for code
@@ -30,6 +30,6 @@
 // Client, the host's end of the connection. The host (host/process)
 // imports it; a plugin never imports the host.
 //
-// Package process imports sdk/abi, core/model, go-plugin and gRPC only:
+// Package procplugin imports sdk/abi, core/model, go-plugin and gRPC only:
 // never core's other packages, host or plugins. It is not for Wasm guests.
-package process
+package procplugin
