@@ -114,6 +114,7 @@ func TestRedisConformanceProcess(t *testing.T) {
 	}
 	storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
 	storetest.RunKV(t, func(t *testing.T) storetest.KVStore { return open(t) })
+	storetest.RunExpirer(t, func(t *testing.T) storetest.ExpirerStore { return open(t) })
 }
 
 // TestRedisPluginKilledUnderLoad kills the plugin process with SIGKILL

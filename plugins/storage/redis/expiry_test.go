@@ -14,6 +14,10 @@ import (
 	"github.com/wasm2m/wasm2m/core/store/storetest"
 )
 
+func TestExpirerConformance(t *testing.T) {
+	storetest.RunExpirer(t, func(t *testing.T) storetest.ExpirerStore { return asStore(open(t, config(t))) })
+}
+
 // TestDeleteExpired goes through the ABI (host/process.Store on the
 // plugin's Handler, in process): Expired lists, DeleteExpired removes a
 // lapsed registration with its observations and refuses one that is not
