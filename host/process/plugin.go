@@ -274,6 +274,13 @@ func (p *Plugin) Call(ctx context.Context, m abi.Method, req []byte) ([]byte, er
 		return out, nil
 	}
 	cerr := ctx.Err()
+	if cerr == nil {
+		// The plugin may answer, giving up, as the deadline it was
+		// sent passes, before ctx itself says so here.
+		if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+			cerr = context.DeadlineExceeded
+		}
+	}
 	if _, ok := status.FromError(err); !ok && cerr == nil {
 		return nil, err // the plugin's status, or the codec's error
 	}

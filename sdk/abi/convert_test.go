@@ -1,6 +1,7 @@
 package abi_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -337,5 +338,25 @@ func TestPackResult(t *testing.T) {
 	}
 	if _, _, st := abi.UnpackResult(-132); st != abi.StatusNotFound {
 		t.Errorf("-132: %d", st)
+	}
+}
+
+// TestStatusOfContext checks that a plugin giving up on its caller's
+// deadline or cancellation reports 5.04 or 5.03, as the hosts do, and any
+// other error without a code 5.00.
+func TestStatusOfContext(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want model.Code
+	}{
+		{context.DeadlineExceeded, model.GatewayTimeout},
+		{fmt.Errorf("wait for the sensor: %w", context.DeadlineExceeded), model.GatewayTimeout},
+		{context.Canceled, model.ServiceUnavailable},
+		{errors.New("disk on fire"), model.InternalServerError},
+		{model.Errorf(model.NotFound, "gone: %w", context.DeadlineExceeded), model.NotFound},
+	} {
+		if got := abi.StatusOf(tc.err); got != int32(tc.want) {
+			t.Errorf("StatusOf(%v) = %d, want %d (%v)", tc.err, got, tc.want, tc.want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package abi
 
 import (
+	"context"
 	"errors"
 
 	"github.com/wasm2m/wasm2m/core/model"
@@ -44,6 +45,14 @@ func StatusOf(err error) int32 {
 	var e *model.Error
 	if errors.As(err, &e) && (e.Code.Class() == 4 || e.Code.Class() == 5) {
 		return int32(e.Code)
+	}
+	// A plugin that gives up because its caller's deadline passed or its
+	// call was canceled says so as the hosts do (host/wasm, host/process).
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return int32(model.GatewayTimeout)
+	case errors.Is(err, context.Canceled):
+		return int32(model.ServiceUnavailable)
 	}
 	return StatusInternal
 }
