@@ -12,6 +12,13 @@
 // slog with the plugin's id, a health check every second, and a process
 // that fails restarted with back-off while the host keeps serving.
 //
+// Host calls go the other way: a plugin process calls the host's
+// host-call service on go-plugin's GRPCBroker (sdk/procplugin.HostConn),
+// and Config.Host answers them as wasm.Host does for Wasm plugins (the
+// same interface, which host/adapter's Host implements), gated by the
+// capabilities of the manifest that Config.Grant grants: 4.03 without.
+// The plugin's log lines are re-logged through slog with its id.
+//
 // Store makes a storage plugin a core/store.Store (and store.KV), so that
 // core/server runs on it unchanged; StorageOf goes the other way, serving
 // a built-in store as a process plugin.

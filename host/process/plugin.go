@@ -55,6 +55,15 @@ type Config struct {
 	// failed process, doubling from one to the other. Defaults 100 ms
 	// and 10 s.
 	MinBackoff, MaxBackoff time.Duration
+
+	// Host answers the plugin's host calls (changed, kv, lwm2m.request),
+	// which the process makes back over go-plugin's broker. Nil: they
+	// fail with 5.01. A plugin's log lines go through Logger.
+	Host Host
+	// Grant is the capabilities the configuration grants: the plugin
+	// gets those of its manifest that are granted, and a host call
+	// without its capability fails with 4.03.
+	Grant []string
 }
 
 func (c *Config) defaults() {
@@ -95,6 +104,10 @@ func Checksum(path string) ([]byte, error) {
 // fails end with a 5.03 (the process failed) or a 5.04 (no answer in
 // time); calls made while it restarts wait for it, within their deadline.
 //
+// The process's host calls (sdk/procplugin.HostConn) are answered by
+// Config.Host under the manifest's id, each restarted process over its
+// own broker.
+//
 // Call is safe for concurrent use. Close stops the process; a Plugin
 // never leaves its process behind (sdk/procplugin.Serve exits when its
 // parent is gone, even after SIGKILL of the host).
@@ -103,6 +116,8 @@ type Plugin struct {
 	log      *slog.Logger
 	plog     atomic.Pointer[slog.Logger] // log, for the process's lines
 	manifest *abi.Manifest
+	man      atomic.Pointer[abi.Manifest] // manifest, once host calls may use it
+	granted  []string                     // set before man
 
 	mu       sync.Mutex
 	cur      *proc         // nil while restarting
@@ -168,6 +183,18 @@ func Start(ctx context.Context, cfg Config) (*Plugin, error) {
 	p.manifest = &man
 	p.log = cfg.Logger.With("plugin", man.ID)
 	p.plog.Store(p.log)
+	var refused []string
+	for _, c := range man.Capabilities {
+		if slices.Contains(cfg.Grant, c) {
+			p.granted = append(p.granted, c)
+		} else {
+			refused = append(refused, c)
+		}
+	}
+	if len(refused) > 0 {
+		p.log.Warn("plugin capabilities refused: not granted by the configuration", "refused", refused, "granted", p.granted)
+	}
+	p.man.Store(&man)
 	p.cur = pr
 	close(p.ready)
 	p.log.Info("process plugin started", "pid", pr.pid, "path", cfg.Path, "abi_minor", man.ABIMinor)
@@ -197,7 +224,7 @@ func (p *Plugin) launch() (*proc, error) {
 	cmd.Env = slices.Clone(p.cfg.Env)
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  procplugin.Handshake,
-		Plugins:          plugin.PluginSet{procplugin.PluginName: &procplugin.GRPCPlugin{}},
+		Plugins:          plugin.PluginSet{procplugin.PluginName: &procplugin.GRPCPlugin{HostCalls: hostCalls{p}}},
 		Cmd:              cmd,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		SecureConfig:     &plugin.SecureConfig{Checksum: p.cfg.Checksum, Hash: sha256.New()},

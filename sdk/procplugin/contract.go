@@ -88,22 +88,36 @@ func (codec) Name() string { return CodecName }
 func init() { encoding.RegisterCodec(codec{}) }
 
 // GRPCPlugin is the go-plugin plugin of a process plugin: on the plugin's
-// side it serves Impl; on the host's it returns a *Client.
+// side it serves Impl and connects Host to the host's host calls; on the
+// host's it serves HostCalls on the broker (HostBrokerID) and returns a
+// *Client.
 type GRPCPlugin struct {
 	plugin.NetRPCUnsupportedPlugin
-	Impl Handler // plugin side only
+	Impl Handler   // plugin side only
+	Host *HostConn // plugin side only: nil, no host calls
+
+	// HostCalls answers the plugin's host calls (host side only): nil, a
+	// plugin's host calls wait for the broker and fail with 5.03.
+	HostCalls HostHandler
 }
 
 var _ plugin.GRPCPlugin = (*GRPCPlugin)(nil)
 
 // GRPCServer registers the Call service.
-func (p *GRPCPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
+func (p *GRPCPlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error {
 	s.RegisterService(&serviceDesc, &server{h: p.Impl})
+	if p.Host != nil {
+		p.Host.connect(broker)
+	}
 	return nil
 }
 
-// GRPCClient returns a *Client on conn.
-func (p *GRPCPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, conn *grpc.ClientConn) (any, error) {
+// GRPCClient returns a *Client on conn, and serves HostCalls on broker
+// until the broker closes (go-plugin closes it with the client).
+func (p *GRPCPlugin) GRPCClient(_ context.Context, broker *plugin.GRPCBroker, conn *grpc.ClientConn) (any, error) {
+	if p.HostCalls != nil {
+		go serveHost(broker, p.HostCalls)
+	}
 	return &Client{Conn: conn}, nil
 }
 
@@ -133,7 +147,9 @@ type server struct{ h Handler }
 func (s *server) call(ctx context.Context, in *abi.CallRequest) (*abi.CallResponse, error) {
 	resp, err := s.h.Call(ctx, abi.Method(in.Method), in.Request)
 	if err != nil {
-		return &abi.CallResponse{Status: abi.StatusOf(err), Error: err.Error()}, nil
+		// The status carries the code; the text is the rest, as a Wasm
+		// guest's last error is.
+		return &abi.CallResponse{Status: abi.StatusOf(err), Error: messageOf(err)}, nil
 	}
 	// gRPC encodes the response after the handler returned, while other
 	// calls run: a Handler may reuse its buffer from its next call on (a

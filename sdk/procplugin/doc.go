@@ -14,10 +14,14 @@
 //	}
 //
 // An object or logic plugin written with sdk/guest runs as a process
-// too, unchanged: Serve(Serial(guest.NewDispatcher(nil, nil))). Its host
-// functions (log, kv, changed, LwM2M requests) are not carried back to
-// the host by this version: logs go to standard error, which the host
-// re-logs, and the others fail.
+// too, unchanged but for its host: with Host as the Dispatcher's host,
+//
+//	Serve(Serial(guest.NewDispatcher(plugin, Host())))
+//
+// its host functions (log, kv, changed, LwM2M requests) are carried back
+// to the host over go-plugin's GRPCBroker (HostServiceName, HostBrokerID)
+// and answered as a Wasm plugin's are, gated by the same capabilities
+// (4.03 without). A host call once the host is gone fails with a 5.03.
 //
 // The program refuses to run unless a wasm2m host started it (go-plugin's
 // handshake: a magic cookie and the ABI major version as the protocol
@@ -30,6 +34,7 @@
 // Client, the host's end of the connection. The host (host/process)
 // imports it; a plugin never imports the host.
 //
-// Package procplugin imports sdk/abi, core/model, go-plugin and gRPC only:
-// never core's other packages, host or plugins. It is not for Wasm guests.
+// Package procplugin imports sdk/abi, sdk/guest (for its Host interface),
+// core/model, go-plugin and gRPC only: never core's other packages, host
+// or plugins. It is not for Wasm guests.
 package procplugin

@@ -28,7 +28,8 @@ func Logger() *slog.Logger {
 const parentPoll = 200 * time.Millisecond
 
 // Serve serves h as a process plugin until the host stops it, then closes
-// h if h is an io.Closer, and returns. It never returns when the host goes
+// h if h is an io.Closer, and returns. It connects Host, the process's
+// connection to the host's host calls. It never returns when the host goes
 // away without stopping it (killed): the process exits, with status 3.
 // A program that a wasm2m host did not start prints a message and exits
 // with status 1 (go-plugin's handshake).
@@ -36,7 +37,7 @@ func Serve(h Handler) {
 	go watchParent(os.Getppid(), func() { os.Exit(3) })
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake,
-		Plugins:         plugin.PluginSet{PluginName: &GRPCPlugin{Impl: h}},
+		Plugins:         plugin.PluginSet{PluginName: &GRPCPlugin{Impl: h, Host: processHost}},
 		GRPCServer:      plugin.DefaultGRPCServer,
 		Logger: hclog.New(&hclog.LoggerOptions{
 			Name: "go-plugin", Level: hclog.Warn, Output: stderr, JSONFormat: true,
@@ -47,6 +48,7 @@ func Serve(h Handler) {
 			Logger().Error("close", "err", err)
 		}
 	}
+	processHost.Close()
 }
 
 // watchParent calls gone once the process's parent is no longer ppid: the
