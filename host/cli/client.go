@@ -116,16 +116,11 @@ func runClient(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if f.devices > 1 {
 			ep = fmt.Sprintf("%s-%d", f.endpoint, i+1)
 		}
-		d, err := newDevice(ctx, ep, servers, f, version, log)
+		d, err := newDevice(ctx, ep, servers, f, version, log, i == 0)
 		if err != nil {
 			return err
 		}
 		devs = append(devs, d)
-		if i == 0 {
-			for _, r := range d.replaced {
-				log.Info("a plugin's object replaces the built-in one", "object", r.Definition().ID, "name", r.Definition().Name, "plugin", pluginOf(d.by[r.Definition().ID]))
-			}
-		}
 	}
 	target := strings.Join(servers, ", ")
 	if f.bootstrap != "" {
@@ -165,12 +160,10 @@ func checkServerURI(s string) error {
 // device is one simulated device: its engine and the objects that need
 // closing.
 type device struct {
-	engine   *client.Engine
-	temp     *stdobj.Temperature
-	fw       *stdobj.Firmware
-	cancel   context.CancelFunc
-	replaced []client.Object          // built-in objects a plugin's replaced
-	by       map[uint16]client.Object // the plugins' objects that replaced them
+	engine *client.Engine
+	temp   *stdobj.Temperature
+	fw     *stdobj.Firmware
+	cancel context.CancelFunc
 }
 
 // accessControlID is the highest id of the objects a plugin may not
@@ -237,8 +230,9 @@ func (d *device) close() {
 	d.fw.Close()
 }
 
-// newDevice builds a device with the built-in objects and starts it.
-func newDevice(ctx context.Context, ep string, servers []string, f clientFlags, version model.Version, log *slog.Logger) (*device, error) {
+// newDevice builds a device with the built-in objects and starts it; with
+// logReplaced it first logs the built-in objects that plugins replace.
+func newDevice(ctx context.Context, ep string, servers []string, f clientFlags, version model.Version, log *slog.Logger, logReplaced bool) (*device, error) {
 	// Queue mode is the Q of the Server object's binding; the engine
 	// sends it as b=UQ to a 1.0 server and as the Q parameter to later
 	// ones.
@@ -293,6 +287,12 @@ func newDevice(ctx context.Context, ep string, servers []string, f clientFlags, 
 		objs = append(objs, stdobj.NewAccessControl())
 	}
 	objs, replaced, by := withPlugins(objs, f.extra)
+	if logReplaced {
+		// Before the device starts: what it registers with follows.
+		for _, r := range replaced {
+			log.Info("a plugin's object replaces the built-in one", "object", r.Definition().ID, "name", r.Definition().Name, "plugin", pluginOf(by[r.Definition().ID]))
+		}
+	}
 	e, err := client.New(client.Config{
 		Endpoint: ep,
 		Objects:  objs,
@@ -324,7 +324,7 @@ func newDevice(ctx context.Context, ep string, servers []string, f clientFlags, 
 			return nil, err
 		}
 	}
-	return &device{engine: e, temp: temp, fw: fw, cancel: cancel, replaced: replaced, by: by}, nil
+	return &device{engine: e, temp: temp, fw: fw, cancel: cancel}, nil
 }
 
 // logClientEvent logs what the servers ask and what the device answers;
