@@ -18,6 +18,7 @@ import (
 	"github.com/wasm2m/wasm2m/core/store"
 	"github.com/wasm2m/wasm2m/host/adapter"
 	"github.com/wasm2m/wasm2m/host/config"
+	"github.com/wasm2m/wasm2m/host/process"
 	"github.com/wasm2m/wasm2m/host/wasm"
 	"github.com/wasm2m/wasm2m/sdk/abi"
 )
@@ -44,7 +45,7 @@ type pluginFlags struct {
 
 func addPluginFlags(fs *flag.FlagSet) *pluginFlags {
 	f := &pluginFlags{}
-	fs.Var(&f.paths, "plugin", "a Wasm plugin (.wasm) to load; repeatable. On a client, an object plugin's object replaces the built-in object of its id (but Security, Server and Access Control)")
+	fs.Var(&f.paths, "plugin", "a plugin to load: a Wasm module (.wasm), or a process plugin program (an executable file not ending in .wasm); repeatable. On a client, an object plugin's object replaces the built-in object of its id (but Security, Server and Access Control)")
 	fs.Var(&f.grants, "grant", "capabilities granted to plugins: `[ID=]cap,cap` (changed, kv, lwm2m.request, clock, random); without ID=, to every plugin; repeatable. A plugin gets what its manifest asks for and is granted")
 	fs.Var(&f.configs, "plugin-config", "a plugin's configuration: `ID=JSON` or ID=@file.json; repeatable")
 	fs.BoolVar(&f.watch, "plugin-watch", false, "reload a plugin when its file changes (hot reload; calls in flight finish on the old module)")
@@ -176,6 +177,7 @@ type plugins struct {
 	host    *adapter.Host
 	log     *slog.Logger
 	loaded  []*adapter.Plugin
+	procs   []*process.Plugin // the process plugins, stopped at close
 	logic   []*adapter.Logic
 	objects []*adapter.Object
 	kv      storeKV // closed with the plugins, when they own it
@@ -197,6 +199,24 @@ func (f *pluginFlags) load(ctx context.Context, kv store.KV, log *slog.Logger) (
 	}
 	ps := &plugins{rt: rt, host: h, log: log}
 	for _, c := range f.toLoad() {
+		if isProcessPlugin(c.Path) {
+			p, err := loadProcess(ctx, c, h, log)
+			if err != nil {
+				ps.close()
+				return nil, err
+			}
+			ps.procs = append(ps.procs, p)
+			if m := p.Manifest(); abi.Kind(m.Kind) == abi.KindObject {
+				objs, err := adapter.NewObjects(ctx, m.ID, p)
+				if err != nil {
+					ps.close()
+					return nil, err
+				}
+				h.RouteChanged(m.ID, objs)
+				ps.objects = append(ps.objects, objs...)
+			}
+			continue
+		}
 		p, err := adapter.Load(ctx, rt, c, log)
 		if err != nil {
 			ps.close()
@@ -225,6 +245,11 @@ func (ps *plugins) clientObjects() ([]client.Object, error) {
 	for _, p := range ps.loaded {
 		if p.Kind() != abi.KindObject {
 			return nil, fmt.Errorf("plugin %s is a %s plugin: a client runs object plugins only", p.ID(), p.Kind())
+		}
+	}
+	for _, p := range ps.procs {
+		if m := p.Manifest(); abi.Kind(m.Kind) != abi.KindObject {
+			return nil, fmt.Errorf("plugin %s is a %s plugin: a client runs object plugins only", m.ID, abi.Kind(m.Kind))
 		}
 	}
 	out := make([]client.Object, len(ps.objects))
@@ -259,6 +284,11 @@ func (ps *plugins) startLogic(srv *server.Server) {
 			ps.logic = append(ps.logic, adapter.StartLogic(srv, p, adapter.LogicConfig{Plugin: p.ID(), Logger: ps.log}))
 		}
 	}
+	for _, p := range ps.procs {
+		if m := p.Manifest(); abi.Kind(m.Kind) == abi.KindLogic {
+			ps.logic = append(ps.logic, adapter.StartLogic(srv, p, adapter.LogicConfig{Plugin: m.ID, Logger: ps.log}))
+		}
+	}
 }
 
 // close stops the logic deliveries and closes the plugins.
@@ -277,9 +307,71 @@ func (ps *plugins) close() {
 	if err := ps.rt.Close(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		ps.log.Warn("closing the plugins", "err", err)
 	}
+	for _, p := range ps.procs {
+		if err := p.Close(); err != nil {
+			ps.log.Warn("stopping a process plugin", "plugin", p.Manifest().ID, "err", err)
+		}
+	}
 	if ps.kv != nil {
 		ps.kv.Close()
 	}
+}
+
+// isProcessPlugin reports whether path names a process plugin: a file not
+// ending in .wasm that is executable.
+func isProcessPlugin(path string) bool {
+	if strings.EqualFold(filepath.Ext(path), ".wasm") {
+		return false
+	}
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
+}
+
+// loadProcess starts the process plugin of c with h as its host. Its
+// grant and config come from c.Policy (or c.Grant and c.Config) by the
+// rules of a Wasm plugin's; as the grant depends on the manifest's id,
+// the program is started once to read its manifest, without host or
+// grant, then again with its grant, pinned to the same checksum. A
+// storage plugin is refused here: it is a store backend.
+func loadProcess(ctx context.Context, c adapter.PluginConfig, h *adapter.Host, log *slog.Logger) (*process.Plugin, error) {
+	sum, err := process.Checksum(c.Path)
+	if err != nil {
+		return nil, fmt.Errorf("process plugin %s: %w", c.Path, err)
+	}
+	probe, err := process.Start(ctx, process.Config{Path: c.Path, Checksum: sum, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	m, err := adapter.ReadManifest(ctx, probe)
+	probe.Close()
+	if err != nil {
+		return nil, fmt.Errorf("process plugin %s: %w", c.Path, err)
+	}
+	switch abi.Kind(m.Kind) {
+	case abi.KindObject, abi.KindLogic:
+	default:
+		return nil, fmt.Errorf("process plugin %s (%s) is a %s plugin: -plugin takes object and logic plugins", c.Path, m.ID, abi.Kind(m.Kind))
+	}
+	grant, cfg := c.Grant, c.Config
+	if c.Policy != nil {
+		if grant, cfg, err = c.Policy(m); err != nil {
+			return nil, err
+		}
+	}
+	p, err := process.Start(ctx, process.Config{Path: c.Path, Checksum: sum, Logger: log, Host: h, Grant: grant, CallTimeout: c.Timeout})
+	if err != nil {
+		return nil, err
+	}
+	if id := p.Manifest().ID; id != m.ID {
+		p.Close()
+		return nil, fmt.Errorf("process plugin %s: manifest id %q, then %q", c.Path, m.ID, id)
+	}
+	start := (&abi.StartRequest{Config: cfg}).MarshalAppend(nil)
+	if _, err := p.Call(ctx, abi.MethodStart, start); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("process plugin %s: start: %w", m.ID, err)
+	}
+	return p, nil
 }
 
 // loadClient loads the plugins of a client, whose key-value space is the
