@@ -580,18 +580,28 @@ func compositePaths(r *http.Request) ([]model.Path, error) {
 	return out, nil
 }
 
-func (a *API) readComposite(w http.ResponseWriter, r *http.Request, p params) {
-	paths, err := compositePaths(r)
-	if err != nil {
-		badRequest(w, "bad_path", err.Error())
-		return
+// compositeRequest reads what every composite route takes: the paths
+// (withPaths), the format and the registration of the endpoint. It answers
+// the error itself and returns a nil registration on any.
+func (a *API) compositeRequest(w http.ResponseWriter, r *http.Request, p params, withPaths bool) ([]model.Path, []server.Option, *store.Registration) {
+	var paths []model.Path
+	if withPaths {
+		var err error
+		if paths, err = compositePaths(r); err != nil {
+			badRequest(w, "bad_path", err.Error())
+			return nil, nil, nil
+		}
 	}
 	opts, err := formatOption(r, "nodeformat")
 	if err != nil {
 		badRequest(w, "bad_format", err.Error())
-		return
+		return nil, nil, nil
 	}
-	reg := a.registration(w, r, p.endpoint)
+	return paths, opts, a.registration(w, r, p.endpoint)
+}
+
+func (a *API) readComposite(w http.ResponseWriter, r *http.Request, p params) {
+	paths, opts, reg := a.compositeRequest(w, r, p, true)
 	if reg == nil {
 		return
 	}
@@ -607,12 +617,7 @@ func (a *API) readComposite(w http.ResponseWriter, r *http.Request, p params) {
 }
 
 func (a *API) writeComposite(w http.ResponseWriter, r *http.Request, p params) {
-	opts, err := formatOption(r, "nodeformat")
-	if err != nil {
-		badRequest(w, "bad_format", err.Error())
-		return
-	}
-	reg := a.registration(w, r, p.endpoint)
+	_, opts, reg := a.compositeRequest(w, r, p, false)
 	if reg == nil {
 		return
 	}
@@ -657,17 +662,7 @@ func (a *API) writeComposite(w http.ResponseWriter, r *http.Request, p params) {
 }
 
 func (a *API) observeComposite(w http.ResponseWriter, r *http.Request, p params) {
-	paths, err := compositePaths(r)
-	if err != nil {
-		badRequest(w, "bad_path", err.Error())
-		return
-	}
-	opts, err := formatOption(r, "nodeformat")
-	if err != nil {
-		badRequest(w, "bad_format", err.Error())
-		return
-	}
-	reg := a.registration(w, r, p.endpoint)
+	paths, opts, reg := a.compositeRequest(w, r, p, true)
 	if reg == nil {
 		return
 	}
