@@ -148,31 +148,9 @@ func TestPluginUsage(t *testing.T) {
 // plugin's object joins the device's, and a server reads and executes it.
 func TestClientCommandPlugin(t *testing.T) {
 	file := testPlugin(t, "counter")
-	srv, err := server.New(server.Config{Addr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	sub := srv.Subscribe(server.SubscribeOptions{Types: []server.EventType{server.EventRegistered}})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	logs, out := &syncBuffer{}, &syncBuffer{}
-	done := make(chan int, 1)
-	go func() {
-		done <- Main(ctx, []string{"client", "-server", "coap://" + srv.Addr().String(), "-endpoint", "plug",
-			"-plugin", file, "-grant", "changed,kv", "-plugin-config", `objects.counter={"name":"from-cli"}`,
-			"-plugin-state", filepath.Join(t.TempDir(), "state.log"), "-plugin-cache", testCompileCache(t)}, out, logs)
-	}()
-	select {
-	case <-sub.C:
-	case code := <-done:
-		t.Fatalf("client exited %d:\n%s", code, logs.String())
-	case <-time.After(coldCompileWait):
-		t.Fatalf("no registration:\n%s", logs.String())
-	}
+	srv, logs, stop := startClientCommand(t, "-endpoint", "plug",
+		"-plugin", file, "-grant", "changed,kv", "-plugin-config", `objects.counter={"name":"from-cli"}`,
+		"-plugin-state", filepath.Join(t.TempDir(), "state.log"), "-plugin-cache", testCompileCache(t))
 	rctx, rcancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer rcancel()
 	reg, err := srv.Registration(rctx, "plug")
@@ -189,8 +167,7 @@ func TestClientCommandPlugin(t *testing.T) {
 	if err := srv.Execute(rctx, "plug", model.MustPath("/42800/0/1"), ""); err != nil {
 		t.Fatal(err)
 	}
-	cancel()
-	if code := <-done; code != 0 {
+	if code := stop(); code != 0 {
 		t.Fatalf("exit %d:\n%s", code, logs.String())
 	}
 }
@@ -201,31 +178,9 @@ func TestClientCommandPlugin(t *testing.T) {
 // Server or Access Control.
 func TestClientCommandPluginReplaces(t *testing.T) {
 	file := buildPlugin(t, "temperature", filepath.Join("..", "..", "plugins", "objects", "temperature"))
-	srv, err := server.New(server.Config{Addr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	sub := srv.Subscribe(server.SubscribeOptions{Types: []server.EventType{server.EventRegistered}})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	logs, out := &syncBuffer{}, &syncBuffer{}
-	done := make(chan int, 1)
-	go func() {
-		done <- Main(ctx, []string{"client", "-server", "coap://" + srv.Addr().String(), "-endpoint", "temp",
-			"-plugin", file, "-grant", "objects.temperature=clock,changed,kv",
-			"-plugin-config", `objects.temperature={"sensors":2}`, "-plugin-cache", testCompileCache(t)}, out, logs)
-	}()
-	select {
-	case <-sub.C:
-	case code := <-done:
-		t.Fatalf("client exited %d:\n%s", code, logs.String())
-	case <-time.After(coldCompileWait):
-		t.Fatalf("no registration:\n%s", logs.String())
-	}
+	srv, logs, stop := startClientCommand(t, "-endpoint", "temp",
+		"-plugin", file, "-grant", "objects.temperature=clock,changed,kv",
+		"-plugin-config", `objects.temperature={"sensors":2}`, "-plugin-cache", testCompileCache(t))
 	rctx, rcancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer rcancel()
 	// The built-in 3303 has one instance; the plugin's two (sensors: 2).
@@ -244,8 +199,7 @@ func TestClientCommandPluginReplaces(t *testing.T) {
 			t.Errorf("log has no %q:\n%s", want, logs.String())
 		}
 	}
-	cancel()
-	if code := <-done; code != 0 {
+	if code := stop(); code != 0 {
 		t.Fatalf("exit %d:\n%s", code, logs.String())
 	}
 }
@@ -438,30 +392,8 @@ func TestClientCommandPluginConfigFile(t *testing.T) {
 		}
 	}
 
-	srv, err := server.New(server.Config{Addr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	sub := srv.Subscribe(server.SubscribeOptions{Types: []server.EventType{server.EventRegistered}})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	logs, out := &syncBuffer{}, &syncBuffer{}
-	done := make(chan int, 1)
-	go func() {
-		done <- Main(ctx, []string{"client", "-server", "coap://" + srv.Addr().String(), "-endpoint", "filed",
-			"-config", cfg, "-plugin-cache", testCompileCache(t)}, out, logs)
-	}()
-	select {
-	case <-sub.C:
-	case code := <-done:
-		t.Fatalf("client exited %d:\n%s", code, logs.String())
-	case <-time.After(coldCompileWait):
-		t.Fatalf("no registration:\n%s", logs.String())
-	}
+	srv, logs, stop := startClientCommand(t, "-endpoint", "filed",
+		"-config", cfg, "-plugin-cache", testCompileCache(t))
 	rctx, rcancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer rcancel()
 	n, err := srv.Read(rctx, "filed", model.MustPath("/42800/0/3"))
@@ -471,8 +403,48 @@ func TestClientCommandPluginConfigFile(t *testing.T) {
 	if err := srv.Execute(rctx, "filed", model.MustPath("/42800/0/1"), ""); err != nil { // needs kv
 		t.Fatal(err)
 	}
-	cancel()
-	if code := <-done; code != 0 {
+	if code := stop(); code != 0 {
 		t.Fatalf("exit %d:\n%s", code, logs.String())
+	}
+}
+
+// startClientCommand starts a core server on 127.0.0.1 and `wasm2m client
+// -server <it> args...`, and waits (up to coldCompileWait: plugins compile
+// first) for the device to register. stop cancels the command and returns
+// its exit code; the server closes with the test.
+func startClientCommand(t *testing.T, args ...string) (srv *server.Server, logs *syncBuffer, stop func() int) {
+	t.Helper()
+	srv, err := server.New(server.Config{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	sub := srv.Subscribe(server.SubscribeOptions{Types: []server.EventType{server.EventRegistered}})
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	logs, out := &syncBuffer{}, &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, append([]string{"client", "-server", "coap://" + srv.Addr().String()}, args...), out, logs)
+	}()
+	select {
+	case <-sub.C:
+	case code := <-done:
+		t.Fatalf("client exited %d:\n%s", code, logs.String())
+	case <-time.After(coldCompileWait):
+		t.Fatalf("no registration:\n%s", logs.String())
+	}
+	return srv, logs, func() int {
+		cancel()
+		select {
+		case code := <-done:
+			return code
+		case <-time.After(30 * time.Second):
+			t.Fatalf("the client did not stop:\n%s", logs.String())
+			return -1
+		}
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/wasm2m/wasm2m/core/model"
-	"github.com/wasm2m/wasm2m/core/server"
 )
 
 // TestClientCommandProcessPlugin runs `wasm2m client -plugin testhost`
@@ -24,30 +23,8 @@ func TestClientCommandProcessPlugin(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "../process/internal/testhost").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	srv, err := server.New(server.Config{Addr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	sub := srv.Subscribe(server.SubscribeOptions{Types: []server.EventType{server.EventRegistered}})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	logs, out := &syncBuffer{}, &syncBuffer{}
-	done := make(chan int, 1)
-	go func() {
-		done <- Main(ctx, []string{"client", "-server", "coap://" + srv.Addr().String(), "-endpoint", "proc",
-			"-plugin", bin, "-grant", "objects.testhost=kv,changed"}, out, logs)
-	}()
-	select {
-	case <-sub.C:
-	case code := <-done:
-		t.Fatalf("client exited %d:\n%s", code, logs.String())
-	case <-time.After(60 * time.Second):
-		t.Fatalf("no registration:\n%s", logs.String())
-	}
+	srv, logs, stop := startClientCommand(t, "-endpoint", "proc",
+		"-plugin", bin, "-grant", "objects.testhost=kv,changed")
 	rctx, rcancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer rcancel()
 	reg, err := srv.Registration(rctx, "proc")
@@ -72,8 +49,7 @@ func TestClientCommandProcessPlugin(t *testing.T) {
 		t.Fatalf("no process start in the log:\n%s", logs.String())
 	}
 	pid, _ := strconv.Atoi(m[len(m)-1][1])
-	cancel()
-	if code := <-done; code != 0 {
+	if code := stop(); code != 0 {
 		t.Fatalf("exit %d:\n%s", code, logs.String())
 	}
 	deadline := time.Now().Add(10 * time.Second)
