@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -28,6 +29,15 @@ type account struct {
 	holdOff   time.Duration // /0/x/11: Client Hold Off Time (bootstrap)
 	err       error         // why the account cannot be used, if it cannot
 
+	// The DTLS credentials of a coaps account (Core 1.1 Appendix E.1):
+	// for PSK the identity and the key, for certificates the client's
+	// certificate, its private key and the server's certificate.
+	secure     bool   // coaps
+	mode       int64  // /0/x/2
+	identity   []byte // /0/x/3: PSK identity or client certificate (DER)
+	serverCert []byte // /0/x/4: the server's certificate (DER)
+	secret     []byte // /0/x/5: PSK or client private key (DER)
+
 	srvID           uint16 // the Server instance
 	lifetime        uint32 // /1/x/1; 0 when absent
 	binding         string // /1/x/7
@@ -47,7 +57,9 @@ type account struct {
 // identity, so that a registration with one is a registration with the
 // other.
 func (a *account) sameServer(b *account) bool {
-	return a.ssid == b.ssid && a.uri == b.uri && a.addr == b.addr && a.bootstrap == b.bootstrap
+	return a.ssid == b.ssid && a.uri == b.uri && a.addr == b.addr && a.bootstrap == b.bootstrap &&
+		a.secure == b.secure && a.mode == b.mode && bytes.Equal(a.identity, b.identity) &&
+		bytes.Equal(a.serverCert, b.serverCert) && bytes.Equal(a.secret, b.secret)
 }
 
 // regParamsEqual reports whether a and b register with the same query
@@ -119,7 +131,10 @@ func (e *Engine) readAccounts(ctx context.Context) (dm []account, bs *account, e
 				a.holdOff = time.Duration(s) * time.Second
 			}
 		}
-		a.addr, a.err = resolveURI(ctx, a.uri)
+		a.addr, a.secure, a.err = resolveURI(ctx, a.uri)
+		if a.err == nil {
+			a.err = a.readSecurity(&n)
+		}
 		if a.bootstrap {
 			if bs == nil {
 				b := a
@@ -216,41 +231,42 @@ func applyServer(a *account, n *model.Node) {
 	}
 }
 
-// resolveURI parses a server URI (coap://host[:port]) and resolves its
-// host. coaps and every other scheme are refused: DTLS comes later.
-func resolveURI(ctx context.Context, uri string) (netip.AddrPort, error) {
+// resolveURI parses a server URI (coap://host[:port], or coaps:// for
+// DTLS, port 5684 by default) and resolves its host. Every other scheme is
+// refused.
+func resolveURI(ctx context.Context, uri string) (addr netip.AddrPort, secure bool, err error) {
 	if uri == "" {
-		return netip.AddrPort{}, fmt.Errorf("no server uri")
+		return netip.AddrPort{}, false, fmt.Errorf("no server uri")
 	}
 	u, err := url.Parse(uri)
 	if err != nil {
-		return netip.AddrPort{}, fmt.Errorf("server uri %q: %w", uri, err)
+		return netip.AddrPort{}, false, fmt.Errorf("server uri %q: %w", uri, err)
 	}
+	port := uint16(5683)
 	switch strings.ToLower(u.Scheme) {
 	case "coap":
 	case "coaps":
-		return netip.AddrPort{}, fmt.Errorf("server uri %q: %w: coaps needs DTLS, which the client does not speak yet", uri, ErrUnsupportedScheme)
+		secure, port = true, 5684
 	default:
-		return netip.AddrPort{}, fmt.Errorf("server uri %q: %w %q (want coap)", uri, ErrUnsupportedScheme, u.Scheme)
+		return netip.AddrPort{}, false, fmt.Errorf("server uri %q: %w %q (want coap or coaps)", uri, ErrUnsupportedScheme, u.Scheme)
 	}
 	host := u.Hostname()
 	if host == "" {
-		return netip.AddrPort{}, fmt.Errorf("server uri %q has no host", uri)
+		return netip.AddrPort{}, false, fmt.Errorf("server uri %q has no host", uri)
 	}
-	port := uint16(5683)
 	if ps := u.Port(); ps != "" {
 		n, err := strconv.ParseUint(ps, 10, 16)
 		if err != nil || n == 0 {
-			return netip.AddrPort{}, fmt.Errorf("server uri %q: bad port %q", uri, ps)
+			return netip.AddrPort{}, false, fmt.Errorf("server uri %q: bad port %q", uri, ps)
 		}
 		port = uint16(n)
 	}
 	if ip, err := netip.ParseAddr(host); err == nil {
-		return netip.AddrPortFrom(ip.Unmap(), port), nil
+		return netip.AddrPortFrom(ip.Unmap(), port), secure, nil
 	}
 	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 	if err != nil || len(ips) == 0 {
-		return netip.AddrPort{}, fmt.Errorf("server uri %q: resolve %s: %v", uri, host, err)
+		return netip.AddrPort{}, false, fmt.Errorf("server uri %q: resolve %s: %v", uri, host, err)
 	}
 	// Prefer IPv4: the default socket is dual-stack, and loopback names
 	// resolve to both.
@@ -261,5 +277,5 @@ func resolveURI(ctx context.Context, uri string) (netip.AddrPort, error) {
 			break
 		}
 	}
-	return netip.AddrPortFrom(best.Unmap(), port), nil
+	return netip.AddrPortFrom(best.Unmap(), port), secure, nil
 }

@@ -126,7 +126,7 @@ func (s *Server) callRegistration(ctx context.Context, r *store.Registration, ms
 	if q != nil {
 		resp, err = q.do(ctx, r, msg)
 	} else {
-		resp, err = s.transmit(ctx, r.Address, msg)
+		resp, err = s.transmit(ctx, r.Address, r.Secure, msg)
 	}
 	if err != nil {
 		return nil, err
@@ -148,11 +148,15 @@ func (s *Server) callRegistration(ctx context.Context, r *store.Registration, ms
 	return resp, nil
 }
 
-// transmit sends one request over the transport and maps its failures to
-// LwM2M errors: no answer is 5.04, a reset 5.03.
-func (s *Server) transmit(ctx context.Context, peer netip.AddrPort, msg *transport.Message) (*transport.Message, error) {
+// transmit sends one request over the transport, the DTLS endpoint when
+// secure, and maps its failures to LwM2M errors: no answer is 5.04, a
+// reset 5.03.
+func (s *Server) transmit(ctx context.Context, peer netip.AddrPort, secure bool, msg *transport.Message) (*transport.Message, error) {
 	s.mu.Lock()
 	ep := s.ep
+	if secure {
+		ep = s.sep
+	}
 	s.mu.Unlock()
 	if ep == nil {
 		return nil, ErrClosed

@@ -29,10 +29,11 @@ type deviceQueue struct {
 }
 
 type heldRequest struct {
-	ctx  context.Context
-	peer netip.AddrPort
-	msg  *transport.Message
-	done chan heldResult
+	ctx    context.Context
+	peer   netip.AddrPort
+	secure bool // over the DTLS endpoint
+	msg    *transport.Message
+	done   chan heldResult
 }
 
 type heldResult struct {
@@ -122,7 +123,7 @@ func (q *deviceQueue) do(ctx context.Context, r *store.Registration, msg *transp
 	q.mu.Lock()
 	if q.awakeLocked(s.now()) && len(q.held) == 0 && !q.draining {
 		q.mu.Unlock()
-		resp, err := s.transmit(ctx, r.Address, msg)
+		resp, err := s.transmit(ctx, r.Address, r.Secure, msg)
 		if errors.Is(err, transport.ErrTimeout) {
 			q.sleep()
 		}
@@ -132,7 +133,7 @@ func (q *deviceQueue) do(ctx context.Context, r *store.Registration, msg *transp
 		q.mu.Unlock()
 		return nil, &model.Error{Code: model.ServiceUnavailable, Msg: "device " + r.Endpoint + " is asleep and its queue is full", Err: ErrQueueFull}
 	}
-	h := &heldRequest{ctx: ctx, peer: r.Address, msg: msg, done: make(chan heldResult, 1)}
+	h := &heldRequest{ctx: ctx, peer: r.Address, secure: r.Secure, msg: msg, done: make(chan heldResult, 1)}
 	q.held = append(q.held, h)
 	q.mu.Unlock()
 	s.log.Debug("request held for sleeping device", "endpoint", r.Endpoint, "path", msg.Path())
@@ -176,11 +177,11 @@ func (q *deviceQueue) drain() {
 			continue
 		}
 		// The address may have moved with the Update that woke it.
-		peer := h.peer
+		peer, secure := h.peer, h.secure
 		if r, err := s.store.Registration(h.ctx, q.id); err == nil {
-			peer = r.Address
+			peer, secure = r.Address, r.Secure
 		}
-		resp, err := s.transmit(h.ctx, peer, h.msg)
+		resp, err := s.transmit(h.ctx, peer, secure, h.msg)
 		h.done <- heldResult{resp, err}
 		if errors.Is(err, transport.ErrTimeout) {
 			q.sleep()

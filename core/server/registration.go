@@ -371,6 +371,12 @@ func (s *Server) register(ctx context.Context, req *transport.Request) *transpor
 	if err != nil {
 		return replyErr(err)
 	}
+	id := identityOf(req)
+	if s.cfg.Security != nil || id.Secure() {
+		if err := s.authorize(ctx, req, id, p.endpoint); err != nil {
+			return replyErr(err)
+		}
+	}
 	now := s.now()
 	r := &store.Registration{
 		ID:             newRegistrationID(),
@@ -385,6 +391,8 @@ func (s *Server) register(ctx context.Context, req *transport.Request) *transpor
 		ContentFormats: lr.ContentFormats,
 		RegisteredAt:   now,
 		UpdatedAt:      now,
+		Secure:         id.Secure(),
+		Identity:       id.String(),
 	}
 	if p.hasLifetime {
 		r.Lifetime = p.lifetime
@@ -450,6 +458,9 @@ func (s *Server) update(ctx context.Context, req *transport.Request, id string) 
 	if err != nil {
 		return replyErr(err)
 	}
+	if err := s.sameDevice(ctx, req, old); err != nil {
+		return replyErr(err)
+	}
 	r := old.Clone()
 	if len(req.Msg.Payload) > 0 {
 		lr, err := s.parseObjects(req.Msg)
@@ -506,6 +517,15 @@ func (s *Server) update(ctx context.Context, req *transport.Request, id string) 
 
 // deregister handles De-register (Core 1.1 section 6.2.3).
 func (s *Server) deregister(ctx context.Context, req *transport.Request, id string) *transport.Message {
+	if s.sep != nil || s.cfg.Security != nil {
+		old, err := s.store.Registration(ctx, id)
+		if err != nil {
+			return replyErr(err)
+		}
+		if err := s.sameDevice(ctx, req, old); err != nil {
+			return replyErr(err)
+		}
+	}
 	r, _, err := s.store.DeleteRegistration(ctx, id)
 	if err != nil {
 		return replyErr(err)
@@ -534,6 +554,9 @@ func (s *Server) registrationAt(ctx context.Context, peer netip.AddrPort) (*stor
 func (s *Server) send(ctx context.Context, req *transport.Request) *transport.Message {
 	r, err := s.registrationAt(ctx, req.Peer)
 	if err != nil {
+		return replyErr(err)
+	}
+	if err := s.sameDevice(ctx, req, r); err != nil {
 		return replyErr(err)
 	}
 	cf, ok := req.Msg.ContentFormat()

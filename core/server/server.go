@@ -44,9 +44,21 @@ type Config struct {
 	Definitions *model.Registry
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
-	// Transport tunes the CoAP endpoint (timers, limits). Its Handler and
+	// Transport tunes the CoAP endpoints (timers, limits). Its Handler and
 	// Notify are the server's own.
 	Transport transport.Config
+
+	// Security keeps the devices' DTLS credentials (security.go). With
+	// it, a device must authenticate as the endpoint it registers as, and
+	// a device that has credentials may not register without DTLS. nil
+	// knows no credentials: every device is NoSec.
+	Security store.Security
+	// SecureAddr is the UDP address of the DTLS (coaps) endpoint, such as
+	// ":5684"; "" serves no DTLS. It needs Security.
+	SecureAddr string
+	// NoSecOff turns the plain CoAP endpoint (Addr) off: every device
+	// must use DTLS.
+	NoSecOff bool
 
 	// ExpiryGrace is how long past its lifetime a registration lives on
 	// before it expires, for an Update that is on its way. Default 2 s.
@@ -135,7 +147,8 @@ type Server struct {
 	log    *slog.Logger
 	store  store.Store
 	defs   *model.Registry
-	ep     *transport.Endpoint
+	ep     *transport.Endpoint // plain CoAP; nil with NoSecOff
+	sep    *transport.Endpoint // DTLS; nil without SecureAddr
 	events *broker
 	expiry *expiryQueue
 	shared store.Expirer // the store, when it lists lapsed registrations (shared.go)
