@@ -32,6 +32,8 @@ type Config struct {
 	Plugins []Plugin `json:"plugins,omitempty"`
 	// Store is the storage backend of `wasm2m server` (store.go).
 	Store Store `json:"store"`
+	// Security is DTLS of `wasm2m server` (security.go).
+	Security Security `json:"security"`
 }
 
 // Plugin is one Wasm plugin to load (host/adapter.PluginConfig).
@@ -133,6 +135,7 @@ func Load(path string) (*Config, error) {
 		}
 	}
 	c.Store.resolve(filepath.Dir(path))
+	c.Security.resolve(filepath.Dir(path))
 	return c, nil
 }
 
@@ -173,6 +176,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	if err := c.Store.validate(); err != nil {
+		return err
+	}
+	if err := c.Security.validate(); err != nil {
 		return err
 	}
 	return nil
