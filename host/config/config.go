@@ -34,6 +34,8 @@ type Config struct {
 	Store Store `json:"store"`
 	// Security is DTLS of `wasm2m server` (security.go).
 	Security Security `json:"security"`
+	// Client is the factory configuration of `wasm2m client` (client.go).
+	Client Client `json:"client"`
 }
 
 // Plugin is one Wasm plugin to load (host/adapter.PluginConfig).
@@ -136,6 +138,7 @@ func Load(path string) (*Config, error) {
 	}
 	c.Store.resolve(filepath.Dir(path))
 	c.Security.resolve(filepath.Dir(path))
+	c.Client.resolve(filepath.Dir(path))
 	return c, nil
 }
 
@@ -179,6 +182,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.Security.validate(); err != nil {
+		return err
+	}
+	if err := c.Client.validate(); err != nil {
 		return err
 	}
 	return nil
