@@ -34,6 +34,10 @@ type clientFlags struct {
 	interval  time.Duration
 	level     string
 	extra     []client.Object // the objects of -plugin
+
+	// DTLS credentials for coaps:// servers of -server and -bootstrap.
+	pskIdentity, pskKey   string
+	cert, key, serverCert string
 }
 
 func runClient(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -48,7 +52,12 @@ func runClient(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.BoolVar(&f.queue, "queue", false, "queue mode: the devices sleep between their messages")
 	fs.DurationVar(&f.interval, "temperature-interval", 10*time.Second, "how often the simulated temperature sensor (/3303/0/5700) takes a reading")
 	fs.StringVar(&f.level, "log-level", "info", "debug, info, warn or error")
-	configPath := fs.String("config", "", "a JSON configuration file, of which the client reads the plugins section (see README: \"Plugins\"); -plugin adds to its plugins")
+	fs.StringVar(&f.pskIdentity, "psk-identity", "", "PSK identity for coaps:// servers (default: the endpoint name)")
+	fs.StringVar(&f.pskKey, "psk-key", "", "pre-shared key, in hex, for coaps:// servers")
+	fs.StringVar(&f.cert, "cert", "", "PEM file of the device certificate for coaps:// servers (with -key)")
+	fs.StringVar(&f.key, "key", "", "PEM file of the device's private key (with -cert)")
+	fs.StringVar(&f.serverCert, "server-cert", "", "PEM file of the server certificate the device expects (with -cert)")
+	configPath := fs.String("config", "", "a JSON configuration file, of which the client reads the plugins section (see README: \"Plugins\") and the client section (factory-provisioned server accounts, which replace -server and -bootstrap); -plugin adds to its plugins")
 	pf := addPluginFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -80,24 +89,12 @@ func runClient(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if f.devices < 1 {
 		return fmt.Errorf("%w: -devices must be at least 1", errUsage)
 	}
-	var servers []string
-	if f.bootstrap == "" {
-		for _, s := range strings.Split(f.servers, ",") {
-			if s = strings.TrimSpace(s); s != "" {
-				servers = append(servers, s)
-			}
-		}
-		if len(servers) == 0 {
-			return fmt.Errorf("%w: no -server and no -bootstrap", errUsage)
-		}
+	accts, err := clientAccounts(cfg.Client.Accounts, f)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	for _, u := range append(append([]string(nil), servers...), f.bootstrap) {
-		if u == "" {
-			continue
-		}
-		if err := checkServerURI(u); err != nil {
-			return fmt.Errorf("%w: %v", errUsage, err)
-		}
+	if cfg.Client.Endpoint != "" && !explicit(fs, "endpoint") {
+		f.endpoint = cfg.Client.Endpoint
 	}
 
 	var devs []*device
@@ -116,16 +113,21 @@ func runClient(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if f.devices > 1 {
 			ep = fmt.Sprintf("%s-%d", f.endpoint, i+1)
 		}
-		d, err := newDevice(ctx, ep, servers, f, version, log, i == 0)
+		d, err := newDevice(ctx, ep, accts, f, version, log, i == 0)
 		if err != nil {
 			return err
 		}
 		devs = append(devs, d)
 	}
-	target := strings.Join(servers, ", ")
-	if f.bootstrap != "" {
-		target = "bootstrap " + f.bootstrap
+	var uris []string
+	for _, a := range accts {
+		if a.Bootstrap {
+			uris = append(uris, "bootstrap "+a.URI)
+		} else {
+			uris = append(uris, a.URI)
+		}
 	}
+	target := strings.Join(uris, ", ")
 	fmt.Fprintf(stdout, "wasm2m client: %d device(s) (first: %s on udp %s) for %s\n", len(devs), f.endpoint+firstSuffix(f.devices), devs[0].engine.LocalAddr(), target)
 	<-ctx.Done()
 	log.Info("stopping: de-registering")
@@ -137,24 +139,6 @@ func firstSuffix(n int) string {
 		return "-1"
 	}
 	return ""
-}
-
-func checkServerURI(s string) error {
-	u, err := url.Parse(s)
-	if err != nil {
-		return fmt.Errorf("server %q: %v", s, err)
-	}
-	switch u.Scheme {
-	case "coap":
-	case "coaps":
-		return fmt.Errorf("server %q: coaps (DTLS) is not supported yet", s)
-	default:
-		return fmt.Errorf("server %q: want coap://host:port", s)
-	}
-	if u.Host == "" {
-		return fmt.Errorf("server %q: no host", s)
-	}
-	return nil
 }
 
 // device is one simulated device: its engine and the objects that need
@@ -232,24 +216,10 @@ func (d *device) close() {
 
 // newDevice builds a device with the built-in objects and starts it; with
 // logReplaced it first logs the built-in objects that plugins replace.
-func newDevice(ctx context.Context, ep string, servers []string, f clientFlags, version model.Version, log *slog.Logger, logReplaced bool) (*device, error) {
-	// Queue mode is the Q of the Server object's binding; the engine
-	// sends it as b=UQ to a 1.0 server and as the Q parameter to later
-	// ones.
-	binding := "U"
-	if f.queue {
-		binding = "UQ"
-	}
-	var sec []stdobj.SecurityAccount
-	var srv []stdobj.ServerAccount
-	if f.bootstrap != "" {
-		sec = append(sec, stdobj.SecurityAccount{ServerURI: f.bootstrap, Bootstrap: true, Mode: stdobj.SecurityNoSec})
-	}
-	for i, s := range servers {
-		ssid := uint16(101 + i)
-		sec = append(sec, stdobj.SecurityAccount{ServerURI: s, Mode: stdobj.SecurityNoSec, SSID: ssid})
-		srv = append(srv, stdobj.ServerAccount{SSID: ssid, Lifetime: f.lifetime, Binding: binding,
-			CommunicationRetryCount: 5, CommunicationRetryTimer: 5 * time.Second, SequenceDelayTimer: time.Minute, SequenceRetryCount: 1000})
+func newDevice(ctx context.Context, ep string, accts []config.Account, f clientFlags, version model.Version, log *slog.Logger, logReplaced bool) (*device, error) {
+	sec, srv, err := deviceAccounts(accts, ep, f)
+	if err != nil {
+		return nil, err
 	}
 	battery := int64(100)
 	dev := stdobj.NewDevice(stdobj.DeviceConfig{
@@ -283,7 +253,7 @@ func newDevice(ctx context.Context, ep string, servers []string, f clientFlags, 
 		stdobj.NewLocation(stdobj.Position{Latitude: 52.52, Longitude: 13.405}),
 		temp,
 	}
-	if len(servers) > 1 {
+	if len(srv) > 1 {
 		objs = append(objs, stdobj.NewAccessControl())
 	}
 	objs, replaced, by := withPlugins(objs, f.extra)

@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -199,6 +201,46 @@ func TestClientFirmwarePull(t *testing.T) {
 	waitValue("/5/0/5", model.Int(1)) // Update Result: success
 	if !strings.Contains(logs.String(), "firmware update applied") || !strings.Contains(logs.String(), "bytes=8000") {
 		t.Errorf("the update is not logged:\n%s", logs.String())
+	}
+	cancel()
+	<-done
+}
+
+// TestClientFactoryConfig starts `wasm2m client` from a config file whose
+// client section pre-provisions the device's accounts (factory bootstrap):
+// it registers with the server of that section, with its lifetime and
+// endpoint name, and -server is not used.
+func TestClientFactoryConfig(t *testing.T) {
+	srv, err := server.New(server.Config{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	sub := srv.Subscribe(server.SubscribeOptions{Types: []server.EventType{server.EventRegistered}})
+	path := filepath.Join(t.TempDir(), "device.json")
+	doc := `{"client": {"endpoint": "factory-dev", "accounts": [{"uri": "coap://` + srv.Addr().String() + `", "short_server_id": 7, "lifetime": "120s"}]}}`
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logs := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"client", "-config", path, "-server", "coap://127.0.0.1:9"}, io.Discard, logs)
+	}()
+	select {
+	case e := <-sub.C:
+		if e.Registration.Endpoint != "factory-dev" || e.Registration.Lifetime != 120 {
+			t.Errorf("registration %+v", e.Registration)
+		}
+	case code := <-done:
+		t.Fatalf("client exited %d:\n%s", code, logs.String())
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no registration:\n%s", logs.String())
 	}
 	cancel()
 	<-done
