@@ -115,6 +115,8 @@ func TestRedisConformanceProcess(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
 	storetest.RunKV(t, func(t *testing.T) storetest.KVStore { return open(t) })
 	storetest.RunExpirer(t, func(t *testing.T) storetest.ExpirerStore { return open(t) })
+	storetest.RunSecurity(t, func(t *testing.T) storetest.SecurityStore { return storetest.SecurityOverKV(open(t)) })
+	storetest.RunBootstraps(t, func(t *testing.T) storetest.BootstrapStore { return storetest.BootstrapsOverKV(open(t)) })
 }
 
 // TestRedisPluginKilledUnderLoad kills the plugin process with SIGKILL
