@@ -36,6 +36,9 @@ type Config struct {
 	Security Security `json:"security"`
 	// Client is the factory configuration of `wasm2m client` (client.go).
 	Client Client `json:"client"`
+	// Bootstrap is `wasm2m bootstrap`'s address and per-device
+	// configurations (bootstrap.go).
+	Bootstrap Bootstrap `json:"bootstrap"`
 }
 
 // Plugin is one Wasm plugin to load (host/adapter.PluginConfig).
@@ -139,6 +142,7 @@ func Load(path string) (*Config, error) {
 	c.Store.resolve(filepath.Dir(path))
 	c.Security.resolve(filepath.Dir(path))
 	c.Client.resolve(filepath.Dir(path))
+	c.Bootstrap.resolve(filepath.Dir(path))
 	return c, nil
 }
 
@@ -185,6 +189,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.Client.validate(); err != nil {
+		return err
+	}
+	if err := c.Bootstrap.validate(); err != nil {
 		return err
 	}
 	return nil
