@@ -150,6 +150,9 @@ func (e *Endpoint) onTimer(ex *exchange) {
 	e.removeLocked(ex)
 	e.mu.Unlock()
 	e.stats.timeouts.Add(1)
+	if e.sec != nil && ex.con && !ex.acked {
+		e.sec.peerTimedOut(ex.peer)
+	}
 	ex.finish(result{err: ErrTimeout})
 }
 

@@ -20,8 +20,12 @@ import (
 
 // Request is an incoming request as a Handler sees it.
 type Request struct {
-	Peer netip.AddrPort // the peer's address; IPv4 peers in their 4-byte form
+	Peer netip.AddrPort // the peer's address; IPv4 peers in their 4-byte form; over DTLS the session's peer key
 	Msg  *Message       // the whole request: Payload is the whole body, Block1 already reassembled
+
+	// Identity is who the peer proved to be in its DTLS handshake; nil
+	// over plain UDP.
+	Identity *PeerIdentity
 }
 
 // Handler serves incoming requests. ServeCoAP returns the response's Code,
@@ -236,6 +240,8 @@ type Stats struct {
 	BlockTransfers  int // Block1 assemblies and Block2 bodies held now
 	ReadBuffer      int // socket receive buffer the kernel granted (SO_RCVBUF; Linux reports twice the usable size), 0 if unknown
 	ReadBufferLimit int // net.core.rmem_max where readable, else 0
+
+	DTLS DTLSStats // sessions and handshakes; zero over plain UDP
 }
 
 type counters struct {
@@ -249,6 +255,7 @@ type counters struct {
 type Endpoint struct {
 	cfg   Config
 	conn  packetConn
+	sec   secureConn // conn's sessions, nil over plain UDP
 	log   *slog.Logger
 	epoch time.Time
 	local netip.AddrPort
@@ -427,6 +434,9 @@ func (e *Endpoint) Stats() Stats {
 	e.mu.Lock()
 	s.Exchanges = len(e.byMID)
 	e.mu.Unlock()
+	if e.sec != nil {
+		s.DTLS = e.sec.dtlsStats()
+	}
 	return s
 }
 

@@ -195,7 +195,7 @@ func (e *Endpoint) serve(r *incoming) {
 	if r.con {
 		e.slow.add(r, e.now()) // separateLoop acknowledges it if the handler is slow
 	}
-	r.req = Request{Peer: r.peer, Msg: r.msg}
+	r.req = Request{Peer: r.peer, Msg: r.msg, Identity: e.peerIdentity(r.peer)}
 	resp := e.callHandler(&r.req)
 	e.respond(r, resp)
 }
