@@ -1,0 +1,159 @@
+package cli
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/wasm2m/wasm2m/core/bootstrap"
+	"github.com/wasm2m/wasm2m/core/store"
+	"github.com/wasm2m/wasm2m/host/config"
+)
+
+// defaultBootstrapData is the data folder of `wasm2m bootstrap`: not the
+// server's, so that both commands can run side by side on the file store.
+const defaultBootstrapData = "wasm2m-bootstrap-data"
+
+// runBootstrap runs the LwM2M bootstrap server (core/bootstrap): the
+// configurations of the config file's bootstrap section are put into the
+// store (the store section's, as for `wasm2m server`), and each device
+// that sends Bootstrap-Request is provisioned from its own.
+func runBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("bootstrap", stderr)
+	addr := fs.String("addr", bootstrap.DefaultAddr, "UDP address for LwM2M bootstrap over CoAP; wins over the config file's bootstrap.addr")
+	data := fs.String("data", defaultBootstrapData, "folder of the embedded store (created if missing)")
+	storeKind := fs.String("store", "file", "where the bootstrap configurations live: file (durable, in -data), memory, redis (settings in the -config file's store section) or plugin; wins over the config file's store.backend")
+	level := fs.String("log-level", "info", "debug, info, warn or error")
+	configPath := fs.String("config", "", "a JSON configuration file whose bootstrap section lists the configuration of each device (see README: \"Bootstrap\")")
+	httpAddr := fs.String("http", "off", "TCP address of the bootstrap HTTP API (/api/bootstrap), or \"off\"")
+	requestTimeout := fs.Duration("request-timeout", 0, "bound on each request to a device (0: the transport's retransmissions decide, about 93 s)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*configPath)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	log, err := newLogger(stderr, *level)
+	if err != nil {
+		return err
+	}
+	sc := cfg.Store
+	if explicit(fs, "store") || sc.Backend == "" {
+		sc.Backend = *storeKind
+	}
+	st, storeInfo, err := storeSetup{cfg: sc, data: *data, log: log}.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	kv, ok := st.(store.KV)
+	if !ok {
+		return fmt.Errorf("store %s keeps no key-value space for bootstrap configurations", sc.Backend)
+	}
+	configs := store.NewBootstraps(kv)
+	for _, e := range cfg.Bootstrap.Configs {
+		c, err := bootstrapConfig(e)
+		if err != nil {
+			return fmt.Errorf("bootstrap configuration of %q: %w", e.Endpoint, err)
+		}
+		if err := configs.PutBootstrapConfig(ctx, c); err != nil {
+			return fmt.Errorf("bootstrap configuration of %q: %w", e.Endpoint, err)
+		}
+	}
+	n := 0
+	if err := configs.BootstrapConfigs(ctx, func(*store.BootstrapConfig) bool { n++; return true }); err != nil {
+		return err
+	}
+	listen := *addr
+	if !explicit(fs, "addr") && cfg.Bootstrap.Addr != "" {
+		listen = cfg.Bootstrap.Addr
+	}
+	bs, err := bootstrap.New(bootstrap.Config{Addr: listen, Configs: configs, Logger: log, RequestTimeout: *requestTimeout})
+	if err != nil {
+		return err
+	}
+	defer bs.Close()
+	if err := bs.Start(ctx); err != nil {
+		return err
+	}
+	httpInfo := "HTTP API off"
+	if *httpAddr != "off" {
+		h, err := newBootstrapHTTP(bs, configs, cfg.HTTP, log)
+		if err != nil {
+			return err
+		}
+		stopHTTP, bound, err := serveHTTP(*httpAddr, h, log)
+		if err != nil {
+			return err
+		}
+		defer stopHTTP()
+		httpInfo = "HTTP API on http://" + bound
+	}
+	fmt.Fprintf(stdout, "wasm2m bootstrap: LwM2M bootstrap on udp %s, %d configurations, %s, %s\n", bs.Addr(), n, storeInfo, httpInfo)
+	<-ctx.Done()
+	log.Info("stopping")
+	if err := bs.Close(); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+// newBootstrapHTTP builds the HTTP API of `wasm2m bootstrap`
+// (/api/bootstrap over configs, the outcomes of bs): the place to mount
+// host/httpapi's bootstrap handler.
+func newBootstrapHTTP(bs *bootstrap.Server, configs store.Bootstraps, hc config.HTTP, log *slog.Logger) (http.Handler, error) {
+	return nil, fmt.Errorf("%w: -http: the bootstrap HTTP API is not available in this build", errUsage)
+}
+
+// bootstrapConfig turns an entry of the config file's bootstrap section
+// into the configuration the store keeps, reading its key files.
+func bootstrapConfig(e config.BootstrapEndpoint) (*store.BootstrapConfig, error) {
+	c := &store.BootstrapConfig{Endpoint: e.Endpoint, Delete: e.Delete}
+	for _, a := range e.Servers {
+		s := store.ServerAccount{
+			ShortID:  a.ShortServerID,
+			URI:      a.URI,
+			Mode:     store.ModeNoSec,
+			Lifetime: uint32(time.Duration(a.Lifetime) / time.Second),
+			Binding:  a.Binding,
+		}
+		switch a.Mode {
+		case config.ModePSK:
+			key, err := hex.DecodeString(a.PSKKey)
+			if err != nil {
+				return nil, fmt.Errorf("server %s: psk key: %v", a.URI, err)
+			}
+			s.Mode, s.PSKIdentity, s.PSK = store.ModePSK, a.PSKIdentity, key
+		case config.ModeCertificate:
+			cert, err := readPEMBlock(a.Certificate, "CERTIFICATE")
+			if err != nil {
+				return nil, err
+			}
+			key, err := readPrivateKey(a.Key)
+			if err != nil {
+				return nil, err
+			}
+			s.Mode, s.Certificate, s.PrivateKey = store.ModeCertificate, cert, key
+			if a.ServerCertificate != "" {
+				if s.ServerCertificate, err = readPEMBlock(a.ServerCertificate, "CERTIFICATE"); err != nil {
+					return nil, err
+				}
+			}
+		}
+		c.Servers = append(c.Servers, s)
+	}
+	for _, a := range e.ACLs {
+		rights, err := a.RightsBySSID()
+		if err != nil {
+			return nil, err
+		}
+		c.ACLs = append(c.ACLs, store.ACL{ObjectID: a.ObjectID, ObjectInstance: a.ObjectInstance, Rights: rights, Owner: a.Owner})
+	}
+	return c, nil
+}

@@ -1,0 +1,233 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/wasm2m/wasm2m/core/client"
+	"github.com/wasm2m/wasm2m/core/client/stdobj"
+	"github.com/wasm2m/wasm2m/core/objects"
+	"github.com/wasm2m/wasm2m/core/server"
+	"github.com/wasm2m/wasm2m/core/store"
+	"github.com/wasm2m/wasm2m/core/transport"
+)
+
+// startBootstrapCommand runs `wasm2m bootstrap` in-process and returns
+// the address it listens on, its logs and a function that stops it and
+// returns its exit status.
+func startBootstrapCommand(t *testing.T, args ...string) (netip.AddrPort, *syncBuffer, func() int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	logs := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, append([]string{"bootstrap", "-addr", "127.0.0.1:0", "-data", t.TempDir()}, args...), pw, logs)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	go io.Copy(io.Discard, pr)
+	if err != nil {
+		cancel()
+		<-done
+		t.Fatalf("bootstrap printed nothing: %v; logs:\n%s", err, logs.String())
+	}
+	var addr netip.AddrPort
+	f := strings.Fields(line)
+	for i, w := range f {
+		if w == "udp" && i+1 < len(f) {
+			addr, err = netip.ParseAddrPort(strings.TrimSuffix(f[i+1], ","))
+		}
+	}
+	if err != nil || !addr.IsValid() {
+		cancel()
+		<-done
+		t.Fatalf("no address in %q", line)
+	}
+	stopped := false
+	stop := func() int {
+		if stopped {
+			return 0
+		}
+		stopped = true
+		cancel()
+		select {
+		case c := <-done:
+			return c
+		case <-time.After(10 * time.Second):
+			t.Fatal("bootstrap did not stop")
+		}
+		return -1
+	}
+	t.Cleanup(func() { stop() })
+	return addr, logs, stop
+}
+
+// TestBootstrapCommand runs `wasm2m bootstrap` with a configuration file
+// that gives a device an account on an LwM2M server; the device, which
+// knows only the bootstrap server, bootstraps through the command and
+// registers with that server; the command logs the sequence and stops
+// cleanly.
+func TestBootstrapCommand(t *testing.T) {
+	reg, err := objects.NewRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := transport.Config{ACKTimeout: 200 * time.Millisecond, PeerRate: -1}
+	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", Definitions: reg, Transport: tc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	sub := srv.Subscribe(server.SubscribeOptions{Types: []server.EventType{server.EventRegistered}})
+	defer sub.Close()
+
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "bootstrap.json")
+	doc := `{"bootstrap": {"configs": [{"endpoint": "cli-bs", "servers": [
+		{"uri": "coap://` + srv.Addr().String() + `", "short_server_id": 3, "lifetime": "2m"}],
+		"acls": [{"object_id": 3, "object_instance": 0, "rights": {"3": 7}, "owner": 3}]}]}}`
+	if err := os.WriteFile(cfgPath, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr, logs, stop := startBootstrapCommand(t, "-config", cfgPath, "-store", "memory")
+
+	sec := stdobj.NewSecurity(stdobj.SecurityAccount{ServerURI: "coap://" + addr.String(), Mode: stdobj.SecurityNoSec, Bootstrap: true})
+	e, err := client.New(client.Config{
+		Endpoint:  "cli-bs",
+		Objects:   []client.Object{sec, stdobj.NewServer(), stdobj.NewAccessControl(), stdobj.NewDevice(stdobj.DeviceConfig{Manufacturer: "wasm2m"})},
+		Addr:      "127.0.0.1:0",
+		Transport: tc,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := e.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.WaitRegistered(ctx); err != nil {
+		t.Fatalf("%v; logs:\n%s", err, logs.String())
+	}
+	select {
+	case ev := <-sub.C:
+		if ev.Registration.Endpoint != "cli-bs" || ev.Registration.Lifetime != 120 {
+			t.Errorf("registered %+v", ev.Registration)
+		}
+	case <-ctx.Done():
+		t.Fatal("no registration")
+	}
+	if acc := sec.Accounts(); len(acc) != 2 || acc[1].SSID != 3 {
+		t.Errorf("security accounts %+v", acc)
+	}
+	if code := stop(); code != 0 {
+		t.Errorf("exit status %d; logs:\n%s", code, logs.String())
+	}
+	for _, want := range []string{"bootstrap started", "bootstrap succeeded", "endpoint=cli-bs", "stopping"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("logs lack %q:\n%s", want, logs.String())
+		}
+	}
+}
+
+// TestBootstrapCommandKeepsConfigs: the file store keeps the
+// configurations the command put there; a second start without the
+// configuration file still serves them.
+func TestBootstrapCommandKeepsConfigs(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "bootstrap.json")
+	doc := `{"bootstrap": {"configs": [{"endpoint": "kept", "delete": ["/1"], "servers": [
+		{"uri": "coaps://dm.example:5684", "short_server_id": 1, "mode": "psk", "psk_identity": "kept", "psk_key": "00112233"}]}]}}`
+	if err := os.WriteFile(cfgPath, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	_, _, stop := startBootstrapCommand(t, "-config", cfgPath, "-data", data)
+	if code := stop(); code != 0 {
+		t.Fatalf("exit status %d", code)
+	}
+	f, err := store.OpenFile(filepath.Join(data, "registrations.log"), store.FileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	c, err := store.NewBootstraps(f).BootstrapConfig(context.Background(), "kept")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Servers[0]
+	if len(c.Delete) != 1 || c.Delete[0] != "/1" || s.Mode != store.ModePSK || s.PSKIdentity != "kept" || string(s.PSK) != "\x00\x11\x22\x33" {
+		t.Errorf("stored %+v", c)
+	}
+}
+
+func TestBootstrapCommandUsage(t *testing.T) {
+	var out, errb strings.Builder
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	if err := os.WriteFile(bad, []byte(`{"bootstrap": {"configs": [{"endpoint": "", "servers": []}]}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code := Main(context.Background(), []string{"bootstrap", "-config", bad}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "no endpoint") {
+		t.Errorf("invalid config: exit %d, %q", code, errb.String())
+	}
+	errb.Reset()
+	if code := Main(context.Background(), []string{"bootstrap", "-store", "memory", "-addr", "127.0.0.1:0", "-http", "127.0.0.1:0"}, &out, &errb); code == 0 {
+		t.Errorf("-http without the bootstrap HTTP API: exit 0")
+	}
+}
+
+// TestBootstrapCommandStopsOnSignal runs `wasm2m bootstrap` in a child
+// process on the file store and stops it with SIGTERM, then SIGINT: it
+// exits 0 each time, having closed its store.
+func TestBootstrapCommandStopsOnSignal(t *testing.T) {
+	data := t.TempDir()
+	for _, sig := range []os.Signal{syscall.SIGTERM, os.Interrupt} {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "WASM2M_CLI_CHILD=1", "WASM2M_CLI_ARGS=bootstrap -addr 127.0.0.1:0 -data "+data)
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stderr syncBuffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		line, err := bufio.NewReader(stdout).ReadString('\n')
+		if err != nil || !strings.Contains(line, "wasm2m bootstrap") {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("child printed %q, %v; stderr:\n%s", line, err, stderr.String())
+		}
+		cmd.Process.Signal(sig)
+		errc := make(chan error, 1)
+		go func() { errc <- cmd.Wait() }()
+		select {
+		case err := <-errc:
+			if err != nil {
+				t.Errorf("%v: %v; stderr:\n%s", sig, err, stderr.String())
+			}
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-errc
+			t.Fatalf("%v: did not stop", sig)
+		}
+		if !strings.Contains(stderr.String(), "stopping") {
+			t.Errorf("%v: no stopping log:\n%s", sig, stderr.String())
+		}
+	}
+}
