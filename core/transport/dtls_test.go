@@ -9,10 +9,12 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/big"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -479,4 +481,113 @@ func clientHello(t testing.TB) []byte {
 		t.Fatalf("captured %x is not a ClientHello", b)
 	}
 	return b
+}
+
+// TestDTLSHandshakeFlood: a few hundred sockets on 24 source addresses
+// send ClientHellos and never go on, while an established session keeps
+// being served; the half-open state stays within MaxHandshakes and
+// MaxHandshakesPerIP, and goes away after HandshakeTimeout.
+func TestDTLSHandshakeFlood(t *testing.T) {
+	checkLeaks(t)
+	var ss seen
+	const maxHS, perIP, ips, perAddr = 48, 4, 24, 10
+	srv := dtlsServerT(t, ss.handler("server"), DTLSConfig{
+		PSK: pskTable(testPSK), MaxHandshakes: maxHS, MaxHandshakesPerIP: perIP, HandshakeTimeout: time.Second,
+	})
+	cli := dtlsClientT(t, "127.0.0.1:0", nil, &DTLSClientConfig{PSKIdentity: "dev-1", PSK: []byte("secret-1")})
+	mustGet(t, cli, srv.LocalAddr(), "/before", "server /before")
+	hello := clientHello(t)
+	base := runtime.NumGoroutine()
+
+	var socks []*net.UDPConn
+	for i := range ips {
+		for range perAddr {
+			c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 2, byte(1+i))})
+			if err != nil {
+				t.Skipf("cannot bind 127.0.2.%d: %v", 1+i, err)
+			}
+			defer c.Close()
+			socks = append(socks, c)
+		}
+	}
+	maxSeen, maxG := 0, 0
+	sample := func() {
+		st := srv.Stats().DTLS
+		maxSeen = max(maxSeen, st.Handshakes)
+		maxG = max(maxG, runtime.NumGoroutine()-base)
+	}
+	for round := range 2 {
+		for _, c := range socks {
+			c.WriteToUDPAddrPort(hello, srv.LocalAddr())
+		}
+		for i := range 5 {
+			sample()
+			mustGet(t, cli, srv.LocalAddr(), fmt.Sprintf("/during/%d/%d", round, i), fmt.Sprintf("server /during/%d/%d", round, i))
+		}
+	}
+	sample()
+	st := srv.Stats().DTLS
+	t.Logf("%d ClientHellos from %d sockets: at most %d handshakes and %d extra goroutines at once; stats %+v",
+		2*len(socks), len(socks), maxSeen, maxG, st)
+	if maxSeen > maxHS {
+		t.Errorf("%d handshakes at once, beyond MaxHandshakes %d", maxSeen, maxHS)
+	}
+	// Per handshake: ours, and pion's handshake loop, reader and the
+	// helper of the read in progress.
+	if maxG > maxHS*6 {
+		t.Errorf("%d extra goroutines for at most %d handshakes", maxG, maxHS)
+	}
+	if st.HandshakesRefused == 0 {
+		t.Error("nothing refused")
+	}
+	waitFor(t, 5*time.Second, "the half-open handshakes to time out", func() bool { return srv.Stats().DTLS.Handshakes == 0 })
+	mustGet(t, cli, srv.LocalAddr(), "/after", "server /after")
+	if st := srv.Stats().DTLS; st.Sessions != 1 {
+		t.Errorf("stats after %+v", st)
+	}
+}
+
+// TestDTLSClientSurvivesServerRestart: the client role handshakes again
+// with a server that restarted, whether the server said close_notify or
+// vanished without a word (its records are then dropped by the new
+// server, the CON times out, and the session is reset).
+func TestDTLSClientSurvivesServerRestart(t *testing.T) {
+	checkLeaks(t)
+	for _, tc := range []struct {
+		name     string
+		graceful bool
+	}{{"close_notify", true}, {"crash", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var ss seen
+			dc := DTLSConfig{PSK: pskTable(testPSK)}
+			srv := dtlsServerT(t, ss.handler("one"), dc)
+			addr := srv.LocalAddr()
+			cfg := fast(nil)
+			cfg.MaxRetransmit = 1
+			cli, err := ListenSecure("127.0.0.1:0", cfg, func(netip.AddrPort) *DTLSClientConfig {
+				return &DTLSClientConfig{PSKIdentity: "dev-1", PSK: []byte("secret-1")}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cli.Close()
+			mustGet(t, cli, addr, "/a", "one /a")
+			if !tc.graceful {
+				srv.conn.(*dtlsServer).udp.Close()
+			}
+			srv.Close()
+			srv2, err := ListenDTLS(addr.String(), fast(ss.handler("two")), dc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv2.Close()
+			var resp *Message
+			for i := 0; i < 3 && resp == nil; i++ {
+				resp, _ = cli.Do(ctxT(t, 5*time.Second), addr, get("/b"))
+			}
+			if resp == nil || string(resp.Payload) != "two /b" {
+				t.Fatalf("after the restart: %v", resp)
+			}
+		})
+	}
 }
