@@ -124,7 +124,7 @@ var startLine = regexp.MustCompile(`LwM2M on udp (\S+), .*HTTP API on (http://\S
 // free loopback port and waits for its start-up line.
 func startServer(t *testing.T, args ...string) *serverProc {
 	t.Helper()
-	args = append([]string{"server", "-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-http-no-auth", "-log-level", "warn"}, args...)
+	args = append([]string{"server", "-addr", "127.0.0.1:0", "-secure-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-http-no-auth", "-log-level", "warn"}, args...)
 	cmd := exec.Command(binary, args...)
 	logs := &lockedBuffer{}
 	cmd.Stderr = logs

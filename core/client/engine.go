@@ -34,11 +34,12 @@ type Engine struct {
 	started                  bool
 	closed                   bool
 	ep                       *transport.Endpoint
-	conns                    map[uint16]*serverConn // device management servers by short server id
-	unusable                 []account              // accounts that cannot be used, for Status
-	bsAcct                   *account               // the bootstrap account, if any
-	bsRun                    *bootstrapRun          // the bootstrap in progress, if any
-	bsErr                    error                  // why the last bootstrap failed
+	conns                    map[uint16]*serverConn                         // device management servers by short server id
+	unusable                 []account                                      // accounts that cannot be used, for Status
+	bsAcct                   *account                                       // the bootstrap account, if any
+	bsRun                    *bootstrapRun                                  // the bootstrap in progress, if any
+	bsErr                    error                                          // why the last bootstrap failed
+	secure                   map[netip.AddrPort]*transport.DTLSClientConfig // the coaps accounts' servers (security.go)
 	attrs                    map[uint16]map[model.Path]link.Attributes
 	observers                map[obsKey]*observation
 	statusCh                 chan struct{} // closed and replaced when a status changes
@@ -120,7 +121,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	if tc.Logger == nil {
 		tc.Logger = e.log
 	}
-	ep, err := transport.Listen(e.cfg.Addr, tc)
+	// One socket for every server, plain or DTLS as its account says
+	// (secureFor).
+	ep, err := transport.ListenSecure(e.cfg.Addr, tc, e.secureFor)
 	if err != nil {
 		return fmt.Errorf("client: %w", err)
 	}
@@ -361,8 +364,11 @@ func (e *Engine) apply(dm []account, bs *account) {
 	}
 	e.bsAcct = bs
 	e.unusable = nil
+	reset := e.setSecureLocked(dm, bs)
+	ep := e.ep
 	if e.bsRun != nil {
 		e.mu.Unlock()
+		resetSessions(ep, reset)
 		return // bootstrap will apply what it leaves
 	}
 	var stop []*serverConn
@@ -396,6 +402,7 @@ func (e *Engine) apply(dm []account, bs *account) {
 	none := len(e.conns) == 0
 	e.statusChangedLocked()
 	e.mu.Unlock()
+	resetSessions(ep, reset)
 	for _, c := range stop {
 		c.stopNow()
 	}

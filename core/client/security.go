@@ -1,12 +1,17 @@
 package client
 
 import (
+	"bytes"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/netip"
+	"net/url"
 	"slices"
 
 	"github.com/wasm2m/wasm2m/core/model"
+	"github.com/wasm2m/wasm2m/core/transport"
 )
 
 // Security modes of /0/x/2 (Core 1.1 Appendix E.1).
@@ -103,4 +108,85 @@ func parsePrivateKey(der []byte) (any, error) {
 		return k, nil
 	}
 	return nil, errors.New("not a PKCS #8, SEC 1 or PKCS #1 private key")
+}
+
+// dtlsConfig returns the DTLS configuration of a coaps account, whose
+// credentials readSecurity checked.
+func (a *account) dtlsConfig() *transport.DTLSClientConfig {
+	c := &transport.DTLSClientConfig{ConnectionID: true}
+	switch a.mode {
+	case modePSK:
+		c.PSKIdentity, c.PSK = string(a.identity), a.secret
+	case modeCertificate:
+		key, _ := parsePrivateKey(a.secret)
+		c.Certificates = []tls.Certificate{{Certificate: [][]byte{a.identity}, PrivateKey: key}}
+		if len(a.serverCert) > 0 {
+			c.ServerCertificate = a.serverCert
+		} else if u, err := url.Parse(a.uri); err == nil {
+			// No server certificate to pin: the system's roots
+			// and the URI's host name.
+			c.ServerName = u.Hostname()
+		}
+	}
+	return c
+}
+
+// setSecureLocked records the DTLS configuration of every usable coaps
+// account, by server address, for secureFor, and returns the servers
+// whose credentials changed, which need a new session (resetSessions,
+// once e.mu is released). e.mu is held.
+func (e *Engine) setSecureLocked(dm []account, bs *account) (reset []netip.AddrPort) {
+	next := map[netip.AddrPort]*transport.DTLSClientConfig{}
+	add := func(a *account) {
+		if a.err == nil && a.secure {
+			if _, dup := next[a.addr]; !dup {
+				next[a.addr] = a.dtlsConfig()
+			}
+		}
+	}
+	if bs != nil {
+		add(bs)
+	}
+	for i := range dm {
+		add(&dm[i])
+	}
+	for addr, old := range e.secure {
+		if c, ok := next[addr]; !ok || !sameDTLS(old, c) {
+			reset = append(reset, addr)
+		}
+	}
+	e.secure = next
+	return reset
+}
+
+// resetSessions ends the DTLS sessions with peers.
+func resetSessions(ep *transport.Endpoint, peers []netip.AddrPort) {
+	if ep == nil {
+		return
+	}
+	for _, p := range peers {
+		ep.ResetSession(p)
+	}
+}
+
+// sameDTLS reports whether a and b authenticate the same way.
+func sameDTLS(a, b *transport.DTLSClientConfig) bool {
+	if a.PSKIdentity != b.PSKIdentity || !bytes.Equal(a.PSK, b.PSK) || !bytes.Equal(a.ServerCertificate, b.ServerCertificate) ||
+		a.ServerName != b.ServerName || len(a.Certificates) != len(b.Certificates) {
+		return false
+	}
+	for i := range a.Certificates {
+		if !slices.EqualFunc(a.Certificates[i].Certificate, b.Certificates[i].Certificate, bytes.Equal) {
+			return false
+		}
+	}
+	return true
+}
+
+// secureFor tells the transport how to talk to peer: over DTLS with the
+// credentials of the coaps account of that server, or plainly (nil).
+func (e *Engine) secureFor(peer netip.AddrPort) *transport.DTLSClientConfig {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.secure[peer]
 }

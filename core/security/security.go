@@ -25,10 +25,13 @@ import (
 type Identity struct {
 	PSK         string            // the PSK identity, "" if none
 	Certificate *x509.Certificate // the verified client certificate, nil if none
+	// Unverified marks a DTLS session whose certificate no trust store
+	// vouched for: it is secure but authorizes nothing.
+	Unverified bool
 }
 
 // Secure reports whether id came from a DTLS handshake.
-func (id Identity) Secure() bool { return id.PSK != "" || id.Certificate != nil }
+func (id Identity) Secure() bool { return id.PSK != "" || id.Certificate != nil || id.Unverified }
 
 // String names id as a registration records it: the PSK identity, or
 // "x509:" and the certificate's subject common name, or "" for NoSec.
@@ -38,6 +41,8 @@ func (id Identity) String() string {
 		return id.PSK
 	case id.Certificate != nil:
 		return "x509:" + id.Certificate.Subject.CommonName
+	case id.Unverified:
+		return "x509:unverified"
 	}
 	return ""
 }
@@ -74,6 +79,8 @@ func Authorize(ctx context.Context, sec store.Security, id Identity, ep string) 
 		if cred.PSKIdentity != id.PSK {
 			return model.Errorf(model.Forbidden, "PSK identity %q does not belong to endpoint %q", id.PSK, ep)
 		}
+	case id.Certificate == nil:
+		return model.Errorf(model.Forbidden, "the certificate of endpoint %q was not verified against a trust store", ep)
 	default:
 		if !cred.X509 {
 			return model.Errorf(model.Forbidden, "endpoint %q may not use a certificate", ep)
@@ -91,11 +98,11 @@ const LookupTimeout = 5 * time.Second
 // PSK returns the pre-shared key lookup of a DTLS server: the key of the
 // credential holding identity, or an error, which fails the handshake, for
 // an identity no credential holds.
-func PSK(sec store.Security) func(identity []byte) ([]byte, error) {
-	return func(identity []byte) ([]byte, error) {
+func PSK(sec store.Security) func(identity string) ([]byte, error) {
+	return func(identity string) ([]byte, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), LookupTimeout)
 		defer cancel()
-		cred, err := sec.CredentialByPSKIdentity(ctx, string(identity))
+		cred, err := sec.CredentialByPSKIdentity(ctx, identity)
 		if err != nil {
 			return nil, fmt.Errorf("psk identity %q: %w", identity, err)
 		}

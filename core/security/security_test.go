@@ -116,11 +116,11 @@ func TestPSK(t *testing.T) {
 		t.Fatal(err)
 	}
 	lookup := security.PSK(sec)
-	k, err := lookup([]byte("id"))
+	k, err := lookup("id")
 	if err != nil || string(k) != "\x01\x02\x03" {
 		t.Fatalf("known identity: %x, %v", k, err)
 	}
-	if k, err := lookup([]byte("unknown")); err == nil {
+	if k, err := lookup("unknown"); err == nil {
 		t.Fatalf("unknown identity gave key %x", k)
 	}
 }

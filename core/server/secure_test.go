@@ -1,10 +1,23 @@
 package server
 
 import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"net/netip"
 	"testing"
+	"time"
 
+	"github.com/wasm2m/wasm2m/core/client"
+	"github.com/wasm2m/wasm2m/core/client/stdobj"
 	"github.com/wasm2m/wasm2m/core/model"
 	"github.com/wasm2m/wasm2m/core/store"
+	"github.com/wasm2m/wasm2m/core/transport"
 )
 
 // A device that has credentials must use them: its Register without DTLS
@@ -35,4 +48,269 @@ func TestNoSecRegisterOfEndpointWithCredentials(t *testing.T) {
 	if err := p.Deregister(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// pskKey is the pre-shared key of the DTLS tests.
+var pskKey = []byte("0123456789abcdef")
+
+// startSecureServer starts a server with plain CoAP and DTLS on loopback
+// and the given credentials.
+func startSecureServer(t *testing.T, cfg Config, creds ...*store.Credential) *Server {
+	t.Helper()
+	sec := store.NewSecurity(store.NewMemory())
+	for _, c := range creds {
+		if err := sec.PutCredential(ctxT(t), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg.Security = sec
+	cfg.SecureAddr = "127.0.0.1:0"
+	return startServer(t, cfg)
+}
+
+// secureSocket opens a client-role endpoint that talks DTLS with dc to
+// every peer.
+func secureSocket(t *testing.T, dc *transport.DTLSClientConfig) *transport.Endpoint {
+	t.Helper()
+	ep, err := transport.ListenSecure("127.0.0.1:0", transport.Config{ACKTimeout: 500 * time.Millisecond, MaxRetransmit: 2, PeerRate: -1},
+		func(netip.AddrPort) *transport.DTLSClientConfig { return dc })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ep.Close() })
+	return ep
+}
+
+func plainSocket(t *testing.T) *transport.Endpoint {
+	t.Helper()
+	ep, err := transport.Listen("127.0.0.1:0", fastTransport)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ep.Close() })
+	return ep
+}
+
+func dtlsRegisterMsg(ep string) *transport.Message {
+	m := &transport.Message{Type: transport.Confirmable, Code: transport.POST, Payload: []byte("</1/0>,</3/0>")}
+	m.SetPath("/rd")
+	m.SetQueries([]string{"ep=" + ep, "lt=300", "lwm2m=1.1"})
+	m.SetContentFormat(40)
+	return m
+}
+
+func do(t *testing.T, ep *transport.Endpoint, to netip.AddrPort, m *transport.Message, d time.Duration) (*transport.Message, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	return ep.Do(ctx, to, m)
+}
+
+// A device registers over DTLS with the PSK of its endpoint: the
+// registration records the identity; Update and De-register from the same
+// session are accepted, from a plain socket refused.
+func TestDTLSRegisterPSK(t *testing.T) {
+	s := startSecureServer(t, Config{}, &store.Credential{Endpoint: "dtls-1", PSKIdentity: "dtls-1-id", PSK: pskKey})
+	sub := s.Subscribe(SubscribeOptions{})
+	dev := secureSocket(t, &transport.DTLSClientConfig{PSKIdentity: "dtls-1-id", PSK: pskKey})
+	resp, err := do(t, dev, s.SecureAddr(), dtlsRegisterMsg("dtls-1"), 10*time.Second)
+	if err != nil || resp.Code != model.Created {
+		t.Fatalf("register over DTLS: %v %v", resp, err)
+	}
+	r := next(t, sub, EventRegistered).Registration
+	if !r.Secure || r.Identity != "dtls-1-id" || r.Address != dev.LocalAddr() {
+		t.Fatalf("registration %+v", r)
+	}
+	loc := "/rd/" + r.ID
+
+	// An Update from a plain socket that knows the location: 4.03.
+	up := &transport.Message{Type: transport.Confirmable, Code: transport.POST}
+	up.SetPath(loc)
+	resp, err = do(t, plainSocket(t), s.Addr(), up, 5*time.Second)
+	if err != nil || resp.Code != model.Forbidden {
+		t.Fatalf("plain update of a DTLS registration: %v %v", resp, err)
+	}
+	up = &transport.Message{Type: transport.Confirmable, Code: transport.POST}
+	up.SetPath(loc)
+	if resp, err = do(t, dev, s.SecureAddr(), up, 5*time.Second); err != nil || resp.Code != model.Changed {
+		t.Fatalf("update over the session: %v %v", resp, err)
+	}
+	del := &transport.Message{Type: transport.Confirmable, Code: transport.DELETE}
+	del.SetPath(loc)
+	if resp, err = do(t, plainSocket(t), s.Addr(), del, 5*time.Second); err != nil || resp.Code != model.Forbidden {
+		t.Fatalf("plain de-register of a DTLS registration: %v %v", resp, err)
+	}
+	del = &transport.Message{Type: transport.Confirmable, Code: transport.DELETE}
+	del.SetPath(loc)
+	if resp, err = do(t, dev, s.SecureAddr(), del, 5*time.Second); err != nil || resp.Code != model.Deleted {
+		t.Fatalf("de-register over the session: %v %v", resp, err)
+	}
+}
+
+// A PSK identity registers only as its own endpoint; an unknown identity
+// or a wrong key never completes a handshake; plain CoAP to the DTLS port
+// gets nothing.
+func TestDTLSRefused(t *testing.T) {
+	s := startSecureServer(t, Config{},
+		&store.Credential{Endpoint: "dev-a", PSKIdentity: "id-a", PSK: pskKey},
+		&store.Credential{Endpoint: "dev-b", PSKIdentity: "id-b", PSK: []byte("another key 1234")})
+	a := secureSocket(t, &transport.DTLSClientConfig{PSKIdentity: "id-a", PSK: pskKey})
+	resp, err := do(t, a, s.SecureAddr(), dtlsRegisterMsg("dev-b"), 10*time.Second)
+	if err != nil || resp.Code != model.Forbidden {
+		t.Fatalf("register as another endpoint: %v %v", resp, err)
+	}
+	resp, err = do(t, a, s.SecureAddr(), dtlsRegisterMsg("no-credentials"), 10*time.Second)
+	if err != nil || resp.Code != model.Forbidden {
+		t.Fatalf("register as an endpoint without credentials: %v %v", resp, err)
+	}
+	for name, dc := range map[string]*transport.DTLSClientConfig{
+		"wrong key":        {PSKIdentity: "id-a", PSK: []byte("not the right key")},
+		"unknown identity": {PSKIdentity: "id-x", PSK: pskKey},
+	} {
+		if resp, err := do(t, secureSocket(t, dc), s.SecureAddr(), dtlsRegisterMsg("dev-a"), 3*time.Second); err == nil {
+			t.Errorf("%s: answered %v", name, resp)
+		}
+	}
+	if resp, err := do(t, plainSocket(t), s.SecureAddr(), dtlsRegisterMsg("dev-a"), 2*time.Second); err == nil {
+		t.Errorf("plain CoAP on the DTLS port: answered %v", resp)
+	}
+	if n, _ := s.Store().CountRegistrations(ctxT(t)); n != 0 {
+		t.Fatalf("%d registrations", n)
+	}
+}
+
+// With NoSecOff the server has no plain endpoint at all.
+func TestNoSecOff(t *testing.T) {
+	s := startSecureServer(t, Config{NoSecOff: true}, &store.Credential{Endpoint: "d", PSKIdentity: "d", PSK: pskKey})
+	if s.Addr().IsValid() || !s.SecureAddr().IsValid() {
+		t.Fatalf("plain %v, DTLS %v", s.Addr(), s.SecureAddr())
+	}
+	if _, err := New(Config{NoSecOff: true}); err == nil {
+		t.Error("NoSecOff without DTLS accepted")
+	}
+	if _, err := New(Config{SecureAddr: ":0"}); err == nil {
+		t.Error("DTLS without a security store accepted")
+	}
+}
+
+// startEngine starts a core/client device with one server account.
+func startEngine(t *testing.T, ep string, acct stdobj.SecurityAccount) *client.Engine {
+	t.Helper()
+	acct.SSID = 1
+	e, err := client.New(client.Config{
+		Endpoint: ep,
+		Addr:     "127.0.0.1:0",
+		Objects: []client.Object{
+			stdobj.NewSecurity(acct),
+			stdobj.NewServer(stdobj.ServerAccount{SSID: 1, Lifetime: 300 * time.Second, Binding: "U"}),
+			stdobj.NewDevice(stdobj.DeviceConfig{Manufacturer: "wasm2m test", ModelNumber: "dtls"}),
+		},
+		Transport: transport.Config{ACKTimeout: 500 * time.Millisecond, PeerRate: -1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+// The client engine registers over DTLS with PSK; the server reads and
+// observes it over the same session.
+func TestDTLSClientEngine(t *testing.T) {
+	s := startSecureServer(t, Config{}, &store.Credential{Endpoint: "engine-1", PSKIdentity: "engine-1", PSK: pskKey})
+	sub := s.Subscribe(SubscribeOptions{})
+	startEngine(t, "engine-1", stdobj.SecurityAccount{ServerURI: "coaps://" + s.SecureAddr().String(), Mode: stdobj.SecurityPSK,
+		PublicKeyOrIdentity: []byte("engine-1"), SecretKey: pskKey})
+	r := next(t, sub, EventRegistered).Registration
+	if !r.Secure || r.Identity != "engine-1" {
+		t.Fatalf("registration %+v", r)
+	}
+	n, err := s.Read(ctxT(t), "engine-1", mustPath("/3/0/0"))
+	if err != nil || n.Value.Str() != "wasm2m test" {
+		t.Fatalf("read over DTLS: %v %v", n, err)
+	}
+	obs, err := s.Observe(ctxT(t), "engine-1", mustPath("/3/0"))
+	if err != nil {
+		t.Fatalf("observe over DTLS: %v", err)
+	}
+	if len(obs.First) == 0 {
+		t.Errorf("first value %v", obs.First)
+	}
+}
+
+// X.509: a device certificate that chains to the trust store and names
+// the endpoint registers; one naming another endpoint gets 4.03; one from
+// outside the trust store never completes a handshake.
+func TestDTLSCertificates(t *testing.T) {
+	ca := newCA(t, "wasm2m test CA")
+	srvCert := ca.issue(t, "localhost", true)
+	s := startSecureServer(t, Config{DTLS: transport.DTLSConfig{Certificates: []tls.Certificate{srvCert}, ClientCAs: ca.pool()}},
+		&store.Credential{Endpoint: "cert-dev", X509: true}, &store.Credential{Endpoint: "other-dev", X509: true})
+	sub := s.Subscribe(SubscribeOptions{})
+	devCert := ca.issue(t, "cert-dev", false)
+	dc := &transport.DTLSClientConfig{Certificates: []tls.Certificate{devCert}, ServerCertificate: srvCert.Certificate[0]}
+	dev := secureSocket(t, dc)
+	resp, err := do(t, dev, s.SecureAddr(), dtlsRegisterMsg("cert-dev"), 10*time.Second)
+	if err != nil || resp.Code != model.Created {
+		t.Fatalf("register with a certificate: %v %v", resp, err)
+	}
+	if r := next(t, sub, EventRegistered).Registration; !r.Secure || r.Identity != "x509:cert-dev" {
+		t.Fatalf("registration %+v", r)
+	}
+	resp, err = do(t, dev, s.SecureAddr(), dtlsRegisterMsg("other-dev"), 10*time.Second)
+	if err != nil || resp.Code != model.Forbidden {
+		t.Fatalf("register as another endpoint: %v %v", resp, err)
+	}
+	stranger := newCA(t, "another CA").issue(t, "cert-dev", false)
+	out := secureSocket(t, &transport.DTLSClientConfig{Certificates: []tls.Certificate{stranger}, ServerCertificate: srvCert.Certificate[0]})
+	if resp, err := do(t, out, s.SecureAddr(), dtlsRegisterMsg("cert-dev"), 3*time.Second); err == nil {
+		t.Fatalf("a certificate from outside the trust store: answered %v", resp)
+	}
+}
+
+type testCA struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+}
+
+func newCA(t *testing.T, name string) *testCA {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := x509.ParseCertificate(der)
+	return &testCA{c, k}
+}
+
+func (ca *testCA) pool() *x509.CertPool {
+	p := x509.NewCertPool()
+	p.AddCert(ca.cert)
+	return p
+}
+
+func (ca *testCA) issue(t *testing.T, cn string, server bool) tls.Certificate {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: cn}, DNSNames: []string{cn},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &k.PublicKey, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: k}
 }

@@ -26,6 +26,7 @@ import (
 
 	"github.com/wasm2m/wasm2m/core/model"
 	"github.com/wasm2m/wasm2m/core/objects"
+	"github.com/wasm2m/wasm2m/core/security"
 	"github.com/wasm2m/wasm2m/core/store"
 	"github.com/wasm2m/wasm2m/core/transport"
 )
@@ -56,6 +57,11 @@ type Config struct {
 	// SecureAddr is the UDP address of the DTLS (coaps) endpoint, such as
 	// ":5684"; "" serves no DTLS. It needs Security.
 	SecureAddr string
+	// DTLS configures the DTLS endpoint (certificates and trust store,
+	// Connection ID, handshake bounds). Its PSK lookup is the server's
+	// own, from Security. A device certificate is accepted only when it
+	// chains to DTLS.ClientCAs.
+	DTLS transport.DTLSConfig
 	// NoSecOff turns the plain CoAP endpoint (Addr) off: every device
 	// must use DTLS.
 	NoSecOff bool
@@ -95,6 +101,12 @@ type Config struct {
 func (c *Config) setDefaults() error {
 	if c.Addr == "" {
 		c.Addr = ":5683"
+	}
+	if c.SecureAddr != "" && c.Security == nil {
+		return errors.New("a DTLS address (SecureAddr) needs a security store (Security)")
+	}
+	if c.NoSecOff && c.SecureAddr == "" {
+		return errors.New("NoSecOff without a SecureAddr leaves devices no way in")
 	}
 	if c.Store == nil {
 		c.Store = store.NewMemory()
@@ -210,12 +222,26 @@ func (s *Server) Start(ctx context.Context) error {
 	if tc.Logger == nil {
 		tc.Logger = s.log
 	}
-	ep, err := transport.Listen(s.cfg.Addr, tc)
-	if err != nil {
-		return fmt.Errorf("server: listen on %s: %w", s.cfg.Addr, err)
+	var ep, sep *transport.Endpoint
+	if !s.cfg.NoSecOff {
+		var err error
+		if ep, err = transport.Listen(s.cfg.Addr, tc); err != nil {
+			return fmt.Errorf("server: listen on %s: %w", s.cfg.Addr, err)
+		}
+	}
+	if s.cfg.SecureAddr != "" {
+		dc := s.cfg.DTLS
+		dc.PSK = security.PSK(s.cfg.Security)
+		var err error
+		if sep, err = transport.ListenDTLS(s.cfg.SecureAddr, tc, dc); err != nil {
+			if ep != nil {
+				ep.Close()
+			}
+			return fmt.Errorf("server: listen on %s (DTLS): %w", s.cfg.SecureAddr, err)
+		}
 	}
 	s.mu.Lock()
-	s.ep = ep
+	s.ep, s.sep = ep, sep
 	s.mu.Unlock()
 	s.wg.Add(1)
 	go s.expireLoop()
@@ -223,7 +249,12 @@ func (s *Server) Start(ctx context.Context) error {
 		s.wg.Add(1)
 		go s.pollExpired()
 	}
-	s.log.Info("lwm2m server listening", "addr", ep.LocalAddr().String())
+	if ep != nil {
+		s.log.Info("lwm2m server listening", "addr", ep.LocalAddr().String())
+	}
+	if sep != nil {
+		s.log.Info("lwm2m server listening on DTLS", "addr", sep.LocalAddr().String())
+	}
 	return nil
 }
 
@@ -253,8 +284,8 @@ func (s *Server) restore(ctx context.Context) error {
 	return nil
 }
 
-// Addr returns the address the server listens on; the zero AddrPort before
-// Start.
+// Addr returns the address the server listens on for plain CoAP; the zero
+// AddrPort before Start and with NoSecOff.
 func (s *Server) Addr() netip.AddrPort {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -263,6 +294,21 @@ func (s *Server) Addr() netip.AddrPort {
 	}
 	return s.ep.LocalAddr()
 }
+
+// SecureAddr returns the address the server listens on for DTLS; the zero
+// AddrPort before Start and without Config.SecureAddr.
+func (s *Server) SecureAddr() netip.AddrPort {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sep == nil {
+		return netip.AddrPort{}
+	}
+	return s.sep.LocalAddr()
+}
+
+// Security returns the store of the devices' credentials, nil if the
+// server has none (Config.Security).
+func (s *Server) Security() store.Security { return s.cfg.Security }
 
 // Close stops serving, fails the requests waiting on devices, closes every
 // subscription and the store, and waits for everything the server started.
@@ -274,7 +320,7 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.closed = true
-	ep := s.ep
+	ep, sep := s.ep, s.sep
 	queues := s.queues
 	s.queues = map[string]*deviceQueue{}
 	s.mu.Unlock()
@@ -283,6 +329,9 @@ func (s *Server) Close() error {
 	var errs []error
 	if ep != nil {
 		errs = append(errs, ep.Close())
+	}
+	if sep != nil {
+		errs = append(errs, sep.Close())
 	}
 	for _, q := range queues {
 		q.fail(ErrClosed)

@@ -30,7 +30,7 @@ func TestServerLogicOpensValve(t *testing.T) {
 	const token = "e2e-secret"
 	config := `logic.autoobserve={"observe": ["/3303/0/5700"], "attributes": "pmin=1",
 	  "rules": [{"path": "/3303/0/5700", "above": 19, "write": {"path": "/26241/0/0", "value": true}}]}`
-	srv := start(t, wasm2m, "server", "-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-http-token", token,
+	srv := start(t, wasm2m, "server", "-addr", "127.0.0.1:0", "-secure-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-http-token", token,
 		"-data", filepath.Join(dir, "data"), "-ddf", "26241.xml", "-plugin-cache", filepath.Join(dir, "compiled"),
 		"-plugin", logic, "-grant", "logic.autoobserve=lwm2m.request,kv", "-plugin-config", config)
 	m := srv.waitLine(t, regexp.MustCompile(`LwM2M on udp ([0-9.:]+),.*HTTP API on (http://[0-9.:]+)`))

@@ -91,10 +91,15 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	cpuprofile := fs.String("cpuprofile", "", "") // hidden: for benchmarks (BENCHMARKS.md)
 	hideFlags(fs, "cpuprofile")
 	pf := addPluginFlags(fs)
+	sf := addSecurityFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	cfg, err := config.Load(*configPath)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	secCfg, err := sf.merge(cfg.Security)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -138,12 +143,18 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	sec, err := openSecurity(ctx, secCfg, st)
+	if err != nil {
+		st.Close()
+		return err
+	}
 	ps, err := pf.loadServer(ctx, st, defs, log)
 	if err != nil {
 		st.Close()
 		return err
 	}
-	srv, err := server.New(server.Config{Addr: *addr, Store: st, Definitions: defs, Logger: log})
+	srv, err := server.New(server.Config{Addr: *addr, Store: st, Definitions: defs, Logger: log,
+		Security: sec.store, SecureAddr: sec.addr, DTLS: sec.dtls, NoSecOff: secCfg.NoSecOff})
 	if err != nil {
 		ps.close()
 		st.Close()
@@ -172,7 +183,14 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		defer stopHTTP()
 		httpInfo = "HTTP API on http://" + addr
 	}
-	fmt.Fprintf(stdout, "wasm2m server: LwM2M on udp %s, %d object definitions, %s, %s\n", srv.Addr(), defs.Len(), storeInfo, httpInfo)
+	lwm2mInfo := "udp " + srv.Addr().String()
+	switch {
+	case secCfg.NoSecOff:
+		lwm2mInfo = "dtls " + srv.SecureAddr().String()
+	case srv.SecureAddr().IsValid():
+		lwm2mInfo += " and dtls " + srv.SecureAddr().String()
+	}
+	fmt.Fprintf(stdout, "wasm2m server: LwM2M on %s, %d object definitions, %s, %s\n", lwm2mInfo, defs.Len(), storeInfo, httpInfo)
 	for {
 		select {
 		case <-ctx.Done():

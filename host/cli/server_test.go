@@ -72,7 +72,7 @@ func startServerCommandHTTP(t *testing.T, args ...string) (netip.AddrPort, strin
 	done := make(chan int, 1)
 	go func() {
 		// A data folder of the test's own: a generated token lands there.
-		done <- Main(ctx, append([]string{"server", "-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-data", t.TempDir()}, args...), pw, logs)
+		done <- Main(ctx, append([]string{"server", "-addr", "127.0.0.1:0", "-secure-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-data", t.TempDir()}, args...), pw, logs)
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
