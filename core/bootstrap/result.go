@@ -49,7 +49,8 @@ func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 // Result is the outcome of the last bootstrap of one endpoint.
 type Result struct {
 	Endpoint string
-	Peer     netip.AddrPort // the address the Bootstrap-Request came from
+	Peer     netip.AddrPort // the address the Bootstrap-Request came from (over DTLS, the session's peer key)
+	Secure   bool           // it came in on the SecureAddr endpoint
 	State    State
 
 	// Format is the content format of the Bootstrap-Writes (or of the

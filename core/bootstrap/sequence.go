@@ -27,8 +27,8 @@ func (e *stepError) Unwrap() error { return e.err }
 // sequence runs the bootstrap sequence of Core 1.1 section 6.1.4 (Figure
 // 6.1.4-1 and section 6.1.7) against the device at peer, and publishes
 // its outcome.
-func (s *Server) sequence(ctx context.Context, peer netip.AddrPort, r request, c *store.BootstrapConfig) {
-	res := Result{Endpoint: r.ep, Peer: peer, State: StateRunning, Format: codec.TLV, Started: time.Now()}
+func (s *Server) sequence(ctx context.Context, l *listener, peer netip.AddrPort, r request, c *store.BootstrapConfig) {
+	res := Result{Endpoint: r.ep, Peer: peer, Secure: l.secure, State: StateRunning, Format: codec.TLV, Started: time.Now()}
 	if r.hasPCT {
 		res.Format = r.pct
 	}
@@ -36,7 +36,7 @@ func (s *Server) sequence(ctx context.Context, peer netip.AddrPort, r request, c
 	s.log.Info("bootstrap started", "endpoint", r.ep, "peer", peer.String(), "format", res.Format.Name())
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.SequenceTimeout)
 	defer cancel()
-	err := s.runSequence(ctx, peer, r, c, &res)
+	err := s.runSequence(ctx, l, peer, r, c, &res)
 	res.Ended = time.Now()
 	if err == nil {
 		res.State = StateSucceeded
@@ -67,11 +67,11 @@ func (s *Server) sequence(ctx context.Context, peer netip.AddrPort, r request, c
 // with pct= (1.1 and later) is discovered first; a 1.0 device, which has
 // neither Bootstrap-Discover nor Bootstrap-Read, is written in TLV into
 // the common layout.
-func (s *Server) runSequence(ctx context.Context, peer netip.AddrPort, r request, c *store.BootstrapConfig, res *Result) error {
+func (s *Server) runSequence(ctx context.Context, l *listener, peer netip.AddrPort, r request, c *store.BootstrapConfig, res *Result) error {
 	dev := unknownDevice()
 	if r.hasPCT {
 		res.Step = "bootstrap-discover /"
-		resp, err := s.do(ctx, peer, transport.GET, model.RootPath(), codec.None, codec.LinkFormat, nil)
+		resp, err := s.do(ctx, l, peer, transport.GET, model.RootPath(), codec.None, codec.LinkFormat, nil)
 		if err != nil {
 			return &stepError{step: res.Step, err: err}
 		}
@@ -88,7 +88,7 @@ func (s *Server) runSequence(ctx context.Context, peer netip.AddrPort, r request
 			s.log.Debug("bootstrap-discover refused", "endpoint", r.ep, "code", resp.Code.String())
 		}
 	}
-	if err := s.readServers(ctx, peer, r, c, dev, res); err != nil {
+	if err := s.readServers(ctx, l, peer, r, c, dev, res); err != nil {
 		return err
 	}
 	pl, err := makePlan(c, dev)
@@ -98,7 +98,7 @@ func (s *Server) runSequence(ctx context.Context, peer netip.AddrPort, r request
 	}
 	for _, p := range pl.deletes {
 		res.Step = "bootstrap-delete " + p.String()
-		if err := s.expect(ctx, peer, transport.DELETE, p, codec.None, nil, model.Deleted, res.Step); err != nil {
+		if err := s.expect(ctx, l, peer, transport.DELETE, p, codec.None, nil, model.Deleted, res.Step); err != nil {
 			return err
 		}
 	}
@@ -108,14 +108,14 @@ func (s *Server) runSequence(ctx context.Context, peer netip.AddrPort, r request
 		if err != nil {
 			return &stepError{step: res.Step, err: fmt.Errorf("encode in %s: %w", res.Format.Name(), err)}
 		}
-		if err := s.expect(ctx, peer, transport.PUT, w.path, res.Format, body, model.Changed, res.Step); err != nil {
+		if err := s.expect(ctx, l, peer, transport.PUT, w.path, res.Format, body, model.Changed, res.Step); err != nil {
 			return err
 		}
 	}
 	res.Step = "bootstrap-finish"
 	m := &transport.Message{Code: transport.POST}
 	m.SetPath("/bs")
-	resp, err := s.send(ctx, peer, m)
+	resp, err := s.send(ctx, l, peer, m)
 	if err != nil {
 		return &stepError{step: res.Step, err: err}
 	}
@@ -131,7 +131,7 @@ func (s *Server) runSequence(ctx context.Context, peer netip.AddrPort, r request
 // (a device need not report ssid in Bootstrap-Discover): a server account
 // of the configuration then replaces the instance of the same id rather
 // than adding a second one.
-func (s *Server) readServers(ctx context.Context, peer netip.AddrPort, r request, c *store.BootstrapConfig, dev *device, res *Result) error {
+func (s *Server) readServers(ctx context.Context, l *listener, peer netip.AddrPort, r request, c *store.BootstrapConfig, dev *device, res *Result) error {
 	if !dev.known || len(c.Servers) == 0 {
 		return nil
 	}
@@ -150,7 +150,7 @@ func (s *Server) readServers(ctx context.Context, peer netip.AddrPort, r request
 		return nil
 	}
 	res.Step = "bootstrap-read /1"
-	resp, err := s.do(ctx, peer, transport.GET, model.ObjectPath(objServer), codec.None, res.Format, nil)
+	resp, err := s.do(ctx, l, peer, transport.GET, model.ObjectPath(objServer), codec.None, res.Format, nil)
 	if err != nil {
 		return &stepError{step: res.Step, err: err}
 	}
@@ -191,7 +191,7 @@ func intValue(v model.Value) (int64, bool) {
 }
 
 // do sends one request of the Bootstrap interface to the device.
-func (s *Server) do(ctx context.Context, peer netip.AddrPort, code model.Code, p model.Path, cf, accept codec.Format, body []byte) (*transport.Message, error) {
+func (s *Server) do(ctx context.Context, l *listener, peer netip.AddrPort, code model.Code, p model.Path, cf, accept codec.Format, body []byte) (*transport.Message, error) {
 	m := &transport.Message{Code: code, Payload: body}
 	m.SetPath(p.String())
 	if cf != codec.None {
@@ -200,12 +200,12 @@ func (s *Server) do(ctx context.Context, peer netip.AddrPort, code model.Code, p
 	if accept != codec.None {
 		m.SetAccept(uint16(accept))
 	}
-	return s.send(ctx, peer, m)
+	return s.send(ctx, l, peer, m)
 }
 
-func (s *Server) send(ctx context.Context, peer netip.AddrPort, m *transport.Message) (*transport.Message, error) {
+func (s *Server) send(ctx context.Context, l *listener, peer netip.AddrPort, m *transport.Message) (*transport.Message, error) {
 	s.mu.Lock()
-	ep := s.ep
+	ep := l.ep
 	s.mu.Unlock()
 	if ep == nil {
 		return nil, ErrClosed
@@ -227,8 +227,8 @@ func (s *Server) send(ctx context.Context, peer netip.AddrPort, m *transport.Mes
 
 // expect sends a request and fails the step unless the device answers
 // with want.
-func (s *Server) expect(ctx context.Context, peer netip.AddrPort, code model.Code, p model.Path, cf codec.Format, body []byte, want model.Code, step string) error {
-	resp, err := s.do(ctx, peer, code, p, cf, codec.None, body)
+func (s *Server) expect(ctx context.Context, l *listener, peer netip.AddrPort, code model.Code, p model.Path, cf codec.Format, body []byte, want model.Code, step string) error {
+	resp, err := s.do(ctx, l, peer, code, p, cf, codec.None, body)
 	if err != nil {
 		return &stepError{step: step, err: err}
 	}

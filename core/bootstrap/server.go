@@ -26,8 +26,16 @@ const DefaultAddr = ":5783"
 // Config configures a Server. Configs is required; every other field has
 // a default.
 type Config struct {
-	// Addr is the local address to listen on; default DefaultAddr.
+	// Addr is the local address to listen on; default DefaultAddr;
+	// "off" for none (with SecureAddr: every device must use DTLS).
 	Addr string
+
+	// SecureAddr, with ListenSecure, is a second address the server
+	// listens on, with its own endpoint: CoAP over DTLS (coaps), say on
+	// :5784. A sequence talks to the device over the endpoint its
+	// Bootstrap-Request came in on. "" for none.
+	SecureAddr   string
+	ListenSecure func(addr string, tc transport.Config) (*transport.Endpoint, error)
 
 	// Configs holds the per-endpoint configurations. The server reads
 	// the configuration of an endpoint when its Bootstrap-Request
@@ -46,7 +54,7 @@ type Config struct {
 
 	// Authorize decides whether the peer of req (a Bootstrap-Request or
 	// a Bootstrap-Pack-Request) may bootstrap endpoint ep, say by its
-	// DTLS identity; an error refuses the request with 4.03 Forbidden
+	// DTLS identity (req.Identity, nil over plain CoAP); an error refuses the request with 4.03 Forbidden
 	// (or the code the error carries, if it is a 4.xx model.Error). nil
 	// allows every request.
 	Authorize func(req *transport.Request, ep string) error
@@ -78,6 +86,12 @@ func (c *Config) setDefaults() error {
 	if c.Listen == nil {
 		c.Listen = transport.Listen
 	}
+	if (c.SecureAddr == "") != (c.ListenSecure == nil) {
+		return errors.New("config: SecureAddr and ListenSecure go together")
+	}
+	if c.Addr == "off" && c.SecureAddr == "" {
+		return errors.New("config: Addr is off and there is no SecureAddr: nothing to listen on")
+	}
 	if c.SequenceTimeout <= 0 {
 		c.SequenceTimeout = 5 * time.Minute
 	}
@@ -95,7 +109,8 @@ type Server struct {
 	defs model.Definitions
 
 	mu      sync.Mutex
-	ep      *transport.Endpoint
+	plain   *listener // nil when Addr is off
+	secure  *listener // nil without SecureAddr
 	started bool
 	closed  bool
 	runs    map[string]*run // the sequence of each endpoint, running or waiting for its predecessor
@@ -108,6 +123,12 @@ type Server struct {
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+}
+
+// listener is one endpoint of the server and how devices reach it.
+type listener struct {
+	ep     *transport.Endpoint // set once Start opened it; guarded by Server.mu
+	secure bool
 }
 
 // run is one sequence.
@@ -137,7 +158,7 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Start opens the endpoint and starts serving.
+// Start opens the endpoints and starts serving.
 func (s *Server) Start(ctx context.Context) error {
 	s.mu.Lock()
 	if s.started || s.closed {
@@ -149,14 +170,39 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if s.cfg.Addr != "off" {
+		l := &listener{}
+		if err := s.listen(l, s.cfg.Addr, s.cfg.Listen); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		s.plain = l
+		s.mu.Unlock()
+	}
+	if s.cfg.SecureAddr != "" {
+		l := &listener{secure: true}
+		if err := s.listen(l, s.cfg.SecureAddr, s.cfg.ListenSecure); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		s.secure = l
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// listen opens l's endpoint on addr; Close closes it.
+func (s *Server) listen(l *listener, addr string, open func(string, transport.Config) (*transport.Endpoint, error)) error {
 	tc := s.cfg.Transport
-	tc.Handler = transport.HandlerFunc(s.serveCoAP)
+	tc.Handler = transport.HandlerFunc(func(ctx context.Context, req *transport.Request) *transport.Message {
+		return s.serveCoAP(ctx, l, req)
+	})
 	if tc.Logger == nil {
 		tc.Logger = s.log
 	}
-	ep, err := s.cfg.Listen(s.cfg.Addr, tc)
+	ep, err := open(addr, tc)
 	if err != nil {
-		return fmt.Errorf("bootstrap: listen on %s: %w", s.cfg.Addr, err)
+		return fmt.Errorf("bootstrap: listen on %s: %w", addr, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -164,20 +210,31 @@ func (s *Server) Start(ctx context.Context) error {
 		ep.Close()
 		return ErrClosed
 	}
-	s.ep = ep
-	s.log.Info("bootstrap server listening", "addr", ep.LocalAddr().String())
+	l.ep = ep
+	s.log.Info("bootstrap server listening", "addr", ep.LocalAddr().String(), "secure", l.secure)
 	return nil
 }
 
-// Addr returns the address the server listens on; the zero AddrPort
-// before Start.
+// Addr returns the address the server listens on for plain CoAP; the
+// zero AddrPort before Start or when Addr is off.
 func (s *Server) Addr() netip.AddrPort {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ep == nil {
+	if s.plain == nil || s.plain.ep == nil {
 		return netip.AddrPort{}
 	}
-	return s.ep.LocalAddr()
+	return s.plain.ep.LocalAddr()
+}
+
+// SecureAddr returns the address of the SecureAddr endpoint; the zero
+// AddrPort before Start or without one.
+func (s *Server) SecureAddr() netip.AddrPort {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.secure == nil || s.secure.ep == nil {
+		return netip.AddrPort{}
+	}
+	return s.secure.ep.LocalAddr()
 }
 
 // Close stops serving, ends the running sequences (each reported as
@@ -190,36 +247,41 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.closed = true
-	ep := s.ep
+	var eps []*transport.Endpoint
+	for _, l := range []*listener{s.plain, s.secure} {
+		if l != nil && l.ep != nil {
+			eps = append(eps, l.ep)
+		}
+	}
 	for _, r := range s.runs {
 		r.cancel(ErrClosed)
 	}
 	s.mu.Unlock()
 	s.cancel()
-	var err error
-	if ep != nil {
-		err = ep.Close()
+	var errs []error
+	for _, ep := range eps {
+		errs = append(errs, ep.Close())
 	}
 	s.wg.Wait()
 	s.closeSubscriptions()
-	return err
+	return errors.Join(errs...)
 }
 
 // serveCoAP routes the requests of the Bootstrap interface that a client
 // sends: Bootstrap-Request and Bootstrap-Pack-Request.
-func (s *Server) serveCoAP(ctx context.Context, req *transport.Request) *transport.Message {
+func (s *Server) serveCoAP(ctx context.Context, l *listener, req *transport.Request) *transport.Message {
 	segs := req.Msg.PathSegments()
 	switch {
 	case len(segs) == 1 && segs[0] == "bs":
 		if req.Msg.Code != transport.POST {
 			return errorMessage(model.Errorf(model.MethodNotAllowed, "bootstrap-request is POST /bs"))
 		}
-		return s.bootstrapRequest(ctx, req)
+		return s.bootstrapRequest(ctx, l, req)
 	case len(segs) == 1 && segs[0] == "bspack":
 		if req.Msg.Code != transport.GET {
 			return errorMessage(model.Errorf(model.MethodNotAllowed, "bootstrap-pack-request is GET /bspack"))
 		}
-		return s.packRequest(ctx, req)
+		return s.packRequest(ctx, l, req)
 	}
 	return errorMessage(model.Errorf(model.NotFound, "not a bootstrap server resource: %s", req.Msg.Path()))
 }
@@ -260,7 +322,7 @@ func (s *Server) lookup(ctx context.Context, req *transport.Request) (request, *
 // bootstrapRequest answers Bootstrap-Request (Core 1.1 section 6.1.4;
 // Transport 1.1 section 6.1: 2.04 Changed, or 4.00 Bad Request for an
 // unknown Endpoint Client Name) and starts the sequence for the device.
-func (s *Server) bootstrapRequest(ctx context.Context, req *transport.Request) *transport.Message {
+func (s *Server) bootstrapRequest(ctx context.Context, l *listener, req *transport.Request) *transport.Message {
 	r, c, err := s.lookup(ctx, req)
 	if errors.Is(err, model.ErrNotFound) {
 		err = model.Errorf(model.BadRequest, "bootstrap-request: unknown endpoint client name %q", r.ep)
@@ -269,7 +331,7 @@ func (s *Server) bootstrapRequest(ctx context.Context, req *transport.Request) *
 		s.log.Info("bootstrap-request refused", "endpoint", r.ep, "peer", req.Peer.String(), "err", err)
 		return errorMessage(err)
 	}
-	if err := s.startRun(req.Peer, r, c); err != nil {
+	if err := s.startRun(l, req.Peer, r, c); err != nil {
 		s.log.Warn("bootstrap-request refused", "endpoint", r.ep, "peer", req.Peer.String(), "err", err)
 		return errorMessage(err)
 	}
@@ -278,7 +340,7 @@ func (s *Server) bootstrapRequest(ctx context.Context, req *transport.Request) *
 
 // startRun starts the sequence of endpoint r.ep against peer, after the
 // one running for that endpoint, which it ends.
-func (s *Server) startRun(peer netip.AddrPort, r request, c *store.BootstrapConfig) error {
+func (s *Server) startRun(l *listener, peer netip.AddrPort, r request, c *store.BootstrapConfig) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -302,7 +364,7 @@ func (s *Server) startRun(peer netip.AddrPort, r request, c *store.BootstrapConf
 		if prev != nil {
 			<-prev.done
 		}
-		s.sequence(ctx, peer, r, c)
+		s.sequence(ctx, l, peer, r, c)
 		s.mu.Lock()
 		if s.runs[r.ep] == me {
 			delete(s.runs, r.ep)
@@ -315,7 +377,7 @@ func (s *Server) startRun(peer netip.AddrPort, r request, c *store.BootstrapConf
 // packRequest answers Bootstrap-Pack-Request (Core 1.2 section 6.1.3.1;
 // Transport 1.2 section 6.1): the whole configuration of the endpoint as
 // one SenML CBOR pack, or SenML JSON or LwM2M CBOR as Accept asks.
-func (s *Server) packRequest(ctx context.Context, req *transport.Request) *transport.Message {
+func (s *Server) packRequest(ctx context.Context, l *listener, req *transport.Request) *transport.Message {
 	r, c, err := s.lookup(ctx, req)
 	if err != nil {
 		s.log.Info("bootstrap-pack-request refused", "endpoint", r.ep, "peer", req.Peer.String(), "err", err)
@@ -334,7 +396,7 @@ func (s *Server) packRequest(ctx context.Context, req *transport.Request) *trans
 		return errorMessage(model.Errorf(model.InternalServerError, "bootstrap-pack-request: %v", err))
 	}
 	now := time.Now()
-	s.publish(EventPackSent, Result{Endpoint: r.ep, Peer: req.Peer, State: StatePackSent, Format: f, Step: "bootstrap-pack", Started: now, Ended: now})
+	s.publish(EventPackSent, Result{Endpoint: r.ep, Peer: req.Peer, Secure: l.secure, State: StatePackSent, Format: f, Step: "bootstrap-pack", Started: now, Ended: now})
 	s.log.Info("bootstrap pack sent", "endpoint", r.ep, "peer", req.Peer.String(), "format", f.Name())
 	m := &transport.Message{Code: model.Content, Payload: body}
 	m.SetContentFormat(uint16(f))
