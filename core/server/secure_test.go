@@ -9,7 +9,9 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"math/big"
+	"net"
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
 
@@ -313,4 +315,161 @@ func (ca *testCA) issue(t *testing.T, cn string, server bool) tls.Certificate {
 		t.Fatal(err)
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: k}
+}
+
+// natRelay forwards datagrams between a device and a server the way a NAT
+// does: the server sees the relay's outside socket as the device's
+// address, and rebind moves the mapping to a new outside port.
+type natRelay struct {
+	inside  *net.UDPConn // the device talks to this
+	server  *net.UDPAddr
+	mu      sync.Mutex
+	outside *net.UDPConn
+	device  *net.UDPAddr
+	wg      sync.WaitGroup
+}
+
+func newNATRelay(t *testing.T, server netip.AddrPort) *natRelay {
+	t.Helper()
+	in, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &natRelay{inside: in, server: net.UDPAddrFromAddrPort(server)}
+	r.rebind(t)
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		buf := make([]byte, 65535)
+		for {
+			n, from, err := in.ReadFromUDP(buf)
+			if err != nil {
+				return
+			}
+			r.mu.Lock()
+			r.device = from
+			out := r.outside
+			r.mu.Unlock()
+			out.WriteToUDP(buf[:n], r.server)
+		}
+	}()
+	t.Cleanup(func() {
+		in.Close()
+		r.mu.Lock()
+		r.outside.Close()
+		r.mu.Unlock()
+		r.wg.Wait()
+	})
+	return r
+}
+
+// rebind gives the mapping a new outside port; the old one is closed, as
+// a NAT forgets an expired mapping.
+func (r *natRelay) rebind(t *testing.T) netip.AddrPort {
+	t.Helper()
+	out, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.mu.Lock()
+	old := r.outside
+	r.outside = out
+	r.mu.Unlock()
+	if old != nil {
+		old.Close()
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		buf := make([]byte, 65535)
+		for {
+			n, _, err := out.ReadFromUDP(buf)
+			if err != nil {
+				return
+			}
+			r.mu.Lock()
+			dev := r.device
+			r.mu.Unlock()
+			if dev != nil {
+				r.inside.WriteToUDP(buf[:n], dev)
+			}
+		}
+	}()
+	return out.LocalAddr().(*net.UDPAddr).AddrPort()
+}
+
+func (r *natRelay) addr() netip.AddrPort { return r.inside.LocalAddr().(*net.UDPAddr).AddrPort() }
+
+// A device behind a NAT whose mapping changes mid-session keeps its DTLS
+// session (Connection ID, RFC 9146), its registration and its observation:
+// after the rebinding, its notifications still reach the observation and
+// the server still reaches the device, without a new handshake or Update.
+func TestDTLSConnectionIDKeepsRegistrationAcrossNATRebinding(t *testing.T) {
+	s := startSecureServer(t, Config{DTLS: transport.DTLSConfig{ConnectionID: true}}, &store.Credential{Endpoint: "nat-dev", PSKIdentity: "nat-dev", PSK: pskKey})
+	sub := s.Subscribe(SubscribeOptions{})
+	relay := newNATRelay(t, s.SecureAddr())
+	temp := stdobj.NewTemperature(stdobj.TemperatureSensor{Value: 20, Units: "Cel"})
+	t.Cleanup(func() { temp.Close() })
+	e, err := client.New(client.Config{
+		Endpoint: "nat-dev",
+		Addr:     "127.0.0.1:0",
+		Objects: []client.Object{
+			stdobj.NewSecurity(stdobj.SecurityAccount{SSID: 1, ServerURI: "coaps://" + relay.addr().String(), Mode: stdobj.SecurityPSK,
+				PublicKeyOrIdentity: []byte("nat-dev"), SecretKey: pskKey}),
+			stdobj.NewServer(stdobj.ServerAccount{SSID: 1, Lifetime: 300 * time.Second, Binding: "U"}),
+			stdobj.NewDevice(stdobj.DeviceConfig{Manufacturer: "wasm2m test"}),
+			temp,
+		},
+		Transport: transport.Config{ACKTimeout: 500 * time.Millisecond, PeerRate: -1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	reg := next(t, sub, EventRegistered).Registration
+	obs, err := s.Observe(ctxT(t), "nat-dev", mustPath("/3303/0/5700"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer obs.Cancel(ctxT(t), false)
+	value := func(want float64) {
+		t.Helper()
+		if err := temp.SetValue(0, want); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case n, ok := <-obs.C:
+				if !ok {
+					t.Fatal("observation ended")
+				}
+				if len(n.Entries) == 1 && n.Entries[0].Node.Value.Float() == want {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("no notification of %v", want)
+			}
+		}
+	}
+	value(21.5)
+	handshakes := s.sep.Stats().DTLS.HandshakesDone
+
+	relay.rebind(t)
+	value(22.5) // the device's notification goes out from the new port
+	n, err := s.Read(ctxT(t), "nat-dev", mustPath("/3303/0/5700"))
+	if err != nil || n.Value.Float() != 22.5 {
+		t.Fatalf("read after the rebinding: %v %v", n, err)
+	}
+	st := s.sep.Stats().DTLS
+	if st.HandshakesDone != handshakes || st.Moved == 0 {
+		t.Errorf("after the rebinding: %d handshakes (was %d), %d moves", st.HandshakesDone, handshakes, st.Moved)
+	}
+	r, err := s.Registration(ctxT(t), "nat-dev")
+	if err != nil || r.ID != reg.ID {
+		t.Fatalf("registration after the rebinding: %+v %v", r, err)
+	}
 }
