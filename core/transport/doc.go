@@ -23,10 +23,34 @@
 // whose callbacks are short and counted like the rest. Close stops and
 // waits for all of them.
 //
+// DTLS. ListenDTLS starts an Endpoint that speaks CoAP over DTLS 1.2 (RFC
+// 7252 section 9, coaps://) in the server role; ListenSecure one in the
+// client role that talks plain CoAP to some peers and DTLS to others, one
+// session per peer, started by the first datagram written to it. Both put
+// pion/dtls (one connection per session) behind a demultiplexer of their
+// own that owns the socket and implements packetConn, so the message
+// layer above is the same as over UDP. Handlers see Request.Peer as the
+// session's peer key, its address at handshake time, which stays the key
+// when the device moves with a connection ID (RFC 9146: the demultiplexer
+// routes tls12_cid records by CID, pion moves the session's address on
+// an authenticated record, and datagrams written to the key go there),
+// and Request.Identity as the PSK identity or certificate the handshake
+// proved. The server role bounds half-open state: only a record that
+// looks like a ClientHello (epoch 0, handshake type 1, sane lengths) from
+// a source without a handshake in progress may create state, within
+// DTLSConfig.MaxHandshakes overall and MaxHandshakesPerIP per source
+// address, for HandshakeTimeout; pion's HelloVerifyRequest cookies stay
+// on (RATIONALE.md, "DTLS sessions", says why they cannot come first). A
+// ClientHello from the address of an established session starts a new
+// handshake beside it (RFC 6347 section 4.2.8) that replaces it once
+// complete. Sessions idle beyond SessionIdleTimeout are closed; PSK
+// sessions can be resumed from a bounded store.
+//
 // Package transport is the only wasm2m package that imports go-coap, and
 // it uses only go-coap's message codec (package message and the UDP
 // coder), never its client or server. Every type it exposes is its own.
-// It imports the standard library, go-coap and core/model only; it must
+// It imports the standard library, go-coap, pion/dtls (and its logging
+// interface) and core/model only; it must
 // never import another wasm2m package above core/model, nor host, plugins
 // or sdk.
 package transport

@@ -61,6 +61,9 @@ type DTLSStats struct {
 	Unroutable        uint64 // datagrams from no session that could not start one, dropped without state
 	QueueDrops        uint64 // datagrams dropped because a session's queue was full
 	NoSession         uint64 // datagrams written to a peer without a session (ErrNoSession)
+
+	Resumable int    // sessions remembered for resumption now
+	Resumed   uint64 // handshakes that found their session to resume (RFC 5246 section 7.3)
 }
 
 type dtlsCounters struct {
@@ -178,16 +181,16 @@ func cipherSuites(psk, certs bool) []dtls.CipherSuiteID {
 type pionLogger struct{ log *slog.Logger }
 
 func (l pionLogger) NewLogger(scope string) logging.LeveledLogger { return l }
-func (pionLogger) Trace(string)                                    {}
-func (pionLogger) Tracef(string, ...any)                           {}
-func (pionLogger) Debug(string)                                    {}
-func (pionLogger) Debugf(string, ...any)                           {}
-func (pionLogger) Info(string)                                     {}
-func (pionLogger) Infof(string, ...any)                            {}
-func (l pionLogger) Warn(msg string)                               { l.log.Debug("dtls: " + msg) }
-func (l pionLogger) Warnf(f string, a ...any)                      { l.log.Debug("dtls: " + fmt.Sprintf(f, a...)) }
-func (l pionLogger) Error(msg string)                              { l.log.Debug("dtls: " + msg) }
-func (l pionLogger) Errorf(f string, a ...any)                     { l.log.Debug("dtls: " + fmt.Sprintf(f, a...)) }
+func (pionLogger) Trace(string)                                   {}
+func (pionLogger) Tracef(string, ...any)                          {}
+func (pionLogger) Debug(string)                                   {}
+func (pionLogger) Debugf(string, ...any)                          {}
+func (pionLogger) Info(string)                                    {}
+func (pionLogger) Infof(string, ...any)                           {}
+func (l pionLogger) Warn(msg string)                              { l.log.Debug("dtls: " + msg) }
+func (l pionLogger) Warnf(f string, a ...any)                     { l.log.Debug("dtls: " + fmt.Sprintf(f, a...)) }
+func (l pionLogger) Error(msg string)                             { l.log.Debug("dtls: " + msg) }
+func (l pionLogger) Errorf(f string, a ...any)                    { l.log.Debug("dtls: " + fmt.Sprintf(f, a...)) }
 
 // inPacket is one datagram the demultiplexer hands a session.
 type inPacket struct {

@@ -591,3 +591,25 @@ func TestDTLSClientSurvivesServerRestart(t *testing.T) {
 		})
 	}
 }
+
+// TestDTLSResumption: a device whose session ended (here ResetSession on
+// the client role, which says close_notify) comes back with an
+// abbreviated handshake (RFC 5246 section 7.3) and keeps its identity.
+func TestDTLSResumption(t *testing.T) {
+	checkLeaks(t)
+	var ss seen
+	srv := dtlsServerT(t, ss.handler("server"), DTLSConfig{PSK: pskTable(testPSK)})
+	cli := dtlsClientT(t, "127.0.0.1:0", nil, &DTLSClientConfig{PSKIdentity: "dev-2", PSK: []byte("secret-2")})
+	mustGet(t, cli, srv.LocalAddr(), "/a", "server /a")
+	if !cli.ResetSession(srv.LocalAddr()) {
+		t.Fatal("no session to reset")
+	}
+	waitFor(t, 2*time.Second, "the server to drop the session", func() bool { return srv.Stats().DTLS.Sessions == 0 })
+	mustGet(t, cli, srv.LocalAddr(), "/b", "server /b")
+	if _, id := ss.last(); id == nil || id.PSKIdentity != "dev-2" {
+		t.Fatalf("identity after resumption %+v", id)
+	}
+	if st := srv.Stats().DTLS; st.Resumed != 1 || st.HandshakesDone != 2 || st.Resumable != 1 {
+		t.Errorf("stats %+v: want one resumption", st)
+	}
+}

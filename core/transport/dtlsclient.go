@@ -147,6 +147,7 @@ func NewSecureEndpoint(conn *net.UDPConn, cfg Config, secure func(peer netip.Add
 		rx:       make(chan datagram, 256),
 		done:     make(chan struct{}),
 		sessions: make(map[netip.AddrPort]*session),
+		resume:   newResumptionStore(64, 24*time.Hour),
 	}
 	if a, ok := conn.LocalAddr().(*net.UDPAddr); ok {
 		c.local = a.AddrPort()
@@ -180,7 +181,8 @@ type dtlsClient struct {
 	sessions map[netip.AddrPort]*session // handshaking or established
 	idle     map[*session]time.Duration  // sessions with a SessionIdleTimeout
 
-	stats dtlsCounters
+	stats  dtlsCounters
+	resume *resumptionStore // pion keys it by server address and name
 }
 
 func (c *dtlsClient) now() int64 { return int64(time.Since(c.epoch)) }
@@ -239,6 +241,7 @@ func (c *dtlsClient) startLocked(peer netip.AddrPort, dc *DTLSClientConfig) (*se
 	if err != nil {
 		return nil, err
 	}
+	pc.SessionStore = c.resume
 	sess := &session{key: peer, addr: peer, vc: newVconn(c.udp, sessionQueue)}
 	sess.verified = true // by RootCAs or the pin
 	conn, err := dtls.Client(sess.vc, net.UDPAddrFromAddrPort(peer), pc)
@@ -462,6 +465,6 @@ func (c *dtlsClient) dtlsStats() DTLSStats {
 	}
 	c.mu.Unlock()
 	c.stats.fill(&st)
+	st.Resumable, st.Resumed = c.resume.len(), c.resume.hits.Load()
 	return st
 }
-

@@ -197,7 +197,8 @@ type dtlsServer struct {
 	perIP    map[netip.Addr]int          // handshakes by source IP
 	closeErr error
 
-	stats dtlsCounters
+	stats  dtlsCounters
+	resume *resumptionStore // nil without resumption
 }
 
 // session is one DTLS association.
@@ -254,7 +255,8 @@ func newDTLSServer(udp *net.UDPConn, dc DTLSConfig, log *slog.Logger) *dtlsServe
 		s.base.ClientAuth = dtls.RequireAnyClientCert
 	}
 	if dc.ResumptionEntries > 0 {
-		s.base.SessionStore = newResumptionStore(dc.ResumptionEntries, dc.ResumptionLifetime)
+		s.resume = newResumptionStore(dc.ResumptionEntries, dc.ResumptionLifetime)
+		s.base.SessionStore = s.resume
 	}
 	return s
 }
@@ -665,12 +667,16 @@ func (s *dtlsServer) dtlsStats() DTLSStats {
 	st.Sessions, st.Handshakes = len(s.byKey), len(s.pending)
 	s.mu.Unlock()
 	s.stats.fill(&st)
+	if s.resume != nil {
+		st.Resumable, st.Resumed = s.resume.len(), s.resume.hits.Load()
+	}
 	return st
 }
 
 // resumptionStore is a bounded pion SessionStore: at most max entries,
 // each for lifetime, the oldest forgotten first.
 type resumptionStore struct {
+	hits     atomic.Uint64 // Gets that found a live entry
 	mu       sync.Mutex
 	max      int
 	lifetime time.Duration
@@ -721,6 +727,7 @@ func (r *resumptionStore) Get(key []byte) (dtls.Session, error) {
 		}
 		return dtls.Session{}, nil
 	}
+	r.hits.Add(1)
 	return e.s, nil
 }
 
