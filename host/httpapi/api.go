@@ -3,14 +3,10 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -53,19 +49,14 @@ type Config struct {
 	// Registry receives the API's metrics and is what /metrics serves;
 	// nil makes a new one with the Go runtime and process collectors.
 	Registry *prometheus.Registry
+	// Security is the store of the devices' DTLS credentials that
+	// /api/security/clients manages; nil answers those routes with a 404.
+	Security store.Security
 }
 
 func (c *Config) setDefaults() error {
 	if c.Server == nil {
 		return errors.New("httpapi: no server")
-	}
-	if !c.AuthDisabled && len(c.Tokens) == 0 {
-		return ErrNoToken
-	}
-	for _, t := range c.Tokens {
-		if t == "" {
-			return errors.New("httpapi: empty token")
-		}
 	}
 	if c.RequestTimeout <= 0 {
 		c.RequestTimeout = 5 * time.Second
@@ -95,12 +86,12 @@ func (c *Config) setDefaults() error {
 // Close it before closing the server: Close ends the event streams and
 // the delayed requests, and waits for the goroutines the API started.
 type API struct {
-	cfg    Config
-	srv    *server.Server
-	log    *slog.Logger
-	tokens [][32]byte
-	m      *metrics
-	hub    *hub
+	cfg   Config
+	srv   *server.Server
+	log   *slog.Logger
+	front front
+	m     *metrics
+	hub   *hub
 
 	// ctx is cancelled by Close; delayed requests run under it.
 	ctx    context.Context
@@ -130,8 +121,9 @@ func New(cfg Config) (*API, error) {
 		delayed:   make(map[string]*delayedQueue),
 		composite: make(map[string]map[string]bool),
 	}
-	for _, t := range cfg.Tokens {
-		a.tokens = append(a.tokens, sha256.Sum256([]byte(t)))
+	au, err := newAuth(cfg.Tokens, cfg.AuthDisabled)
+	if err != nil {
+		return nil, err
 	}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.hub = newHub()
@@ -152,6 +144,7 @@ func New(cfg Config) (*API, error) {
 		return nil, err
 	}
 	a.m = m
+	a.front = front{log: a.log, auth: au, count: m.http}
 	a.wg.Add(2)
 	go a.track()
 	go a.forward()
@@ -217,59 +210,7 @@ func (a *API) sleeping(r *store.Registration) bool {
 
 // ServeHTTP routes, authenticates, counts, and turns a panic into a 500.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rec := &statusRecorder{ResponseWriter: w}
-	rt, p, allowed, badPath := match(r.Method, r.URL.EscapedPath())
-	name := "unmatched"
-	if rt != nil {
-		name = rt.name
-	}
-	defer func() {
-		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
-				panic(v)
-			}
-			a.log.Error("http handler panicked", "route", name, "panic", fmt.Sprint(v))
-			if !rec.wrote {
-				writeError(rec, http.StatusInternalServerError, "internal", "internal error")
-			}
-		}
-		a.m.http.WithLabelValues(name, r.Method, fmt.Sprint(rec.status())).Inc()
-	}()
-	if rt == nil || !rt.public {
-		if !a.authorized(r) {
-			rec.Header().Set("WWW-Authenticate", `Bearer realm="wasm2m"`)
-			writeError(rec, http.StatusUnauthorized, "unauthorized", "a bearer token is required (Authorization: Bearer <token>)")
-			return
-		}
-	}
-	switch {
-	case rt != nil:
-		rt.handle(a, rec, r, p)
-	case badPath != nil:
-		writeError(rec, http.StatusBadRequest, "bad_path", errText(badPath))
-	case len(allowed) > 0:
-		rec.Header().Set("Allow", strings.Join(allowed, ", "))
-		writeError(rec, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed here; allowed: "+strings.Join(allowed, ", "))
-	default:
-		writeError(rec, http.StatusNotFound, "not_found", "no such route: "+r.URL.Path+" (see /api/openapi.json)")
-	}
-}
-
-func (a *API) authorized(r *http.Request) bool {
-	if a.cfg.AuthDisabled {
-		return true
-	}
-	h := r.Header.Get("Authorization")
-	scheme, tok, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return false
-	}
-	sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
-	found := 0
-	for i := range a.tokens {
-		found |= subtle.ConstantTimeCompare(sum[:], a.tokens[i][:])
-	}
-	return found == 1
+	serve(&a.front, a, routes, w, r)
 }
 
 // statusRecorder remembers the status written, for the metrics.

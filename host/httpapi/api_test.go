@@ -15,6 +15,7 @@ import (
 
 	"github.com/wasm2m/wasm2m/core/model"
 	"github.com/wasm2m/wasm2m/core/server/servertest"
+	"github.com/wasm2m/wasm2m/core/store"
 )
 
 // TestEveryRoute drives every route of the API through a real HTTP client
@@ -22,7 +23,8 @@ import (
 // against golden files, and checks that every route was used and every
 // status it answered is in the OpenAPI document.
 func TestEveryRoute(t *testing.T) {
-	e := newEnv(t, envOptions{})
+	sec := store.NewSecurity(store.NewMemory())
+	e := newEnv(t, envOptions{api: func(c *Config) { c.Security = sec }})
 	events := e.openStream(t, "?ep=dev1")
 	d := e.startDevice(t, "dev1", deviceOptions{})
 	reg := events.next(t, evRegistration, 5*time.Second)
@@ -106,6 +108,17 @@ func TestEveryRoute(t *testing.T) {
 		{"observe composite", "POST", "/api/clients/dev1/composite/observe?paths=/42770/0/0,/42770/0/4", "", "", 200, "response_observe_composite", nil},
 		{"object specs", "GET", "/api/objectspecs/dev1", "", "", 200, "", nil},
 		{"object specs of nobody", "GET", "/api/objectspecs/nope", "", "", 404, "", nil},
+		{"put credential", "PUT", "/api/security/clients", "application/json", `{"endpoint":"dev1","tls":{"mode":"psk","details":{"identity":"dev1-id","key":"0102030405060708"}}}`, 200, "security_psk", nil},
+		{"put conflicting credential", "PUT", "/api/security/clients", "application/json", `{"endpoint":"dev2","tls":{"mode":"psk","details":{"identity":"dev1-id","key":"01"}}}`, 409, "error_conflict", nil},
+		{"put bad credential", "PUT", "/api/security/clients", "application/json", `{"endpoint":"dev2","tls":{"mode":"rpk","details":{"key":"01"}}}`, 400, "", nil},
+		{"credentials", "GET", "/api/security/clients", "", "", 200, "", func(t *testing.T, b []byte) {
+			if !strings.Contains(string(b), `"identity":"dev1-id"`) {
+				t.Errorf("%s", b)
+			}
+		}},
+		{"credential", "GET", "/api/security/clients/dev1", "", "", 200, "security_psk", nil},
+		{"delete credential", "DELETE", "/api/security/clients/dev1", "", "", 200, "", nil},
+		{"credential deleted", "GET", "/api/security/clients/dev1", "", "", 404, "", nil},
 		{"no such route", "GET", "/api/nothing", "", "", 404, "error_no_route", nil},
 		{"wrong method", "DELETE", "/api/clients", "", "", 405, "error_method", nil},
 	}
@@ -313,7 +326,7 @@ func labels(m *dto.Metric) map[string]string {
 	return out
 }
 
-func routeByName(name, method string) *route {
+func routeByName(name, method string) *route[*API] {
 	for i := range routes {
 		if routes[i].name == name && routes[i].method == method {
 			return &routes[i]
@@ -335,9 +348,11 @@ type openAPIOperation struct {
 	Responses   map[string]json.RawMessage `json:"responses"`
 }
 
-func loadOpenAPI(t *testing.T) *openAPIDocument {
+func loadOpenAPI(t *testing.T) *openAPIDocument { return loadOpenAPIFile(t, "openapi.json") }
+
+func loadOpenAPIFile(t *testing.T, file string) *openAPIDocument {
 	t.Helper()
-	b, err := os.ReadFile("openapi.json")
+	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +368,19 @@ func loadOpenAPI(t *testing.T) *openAPIDocument {
 // is a route, with the same authentication, path parameters and error
 // responses.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
-	doc := loadOpenAPI(t)
+	checkOpenAPI(t, "openapi.json", routes)
+	// The served document is the file.
+	e := newEnv(t, envOptions{})
+	code, b := e.callAuth(t, "", "GET", "/api/openapi.json", "", "")
+	want, _ := os.ReadFile("openapi.json")
+	if code != 200 || string(b) != string(want) {
+		t.Errorf("/api/openapi.json: %d, %d bytes, want the file's %d", code, len(b), len(want))
+	}
+}
+
+func checkOpenAPI[T any](t *testing.T, file string, table []route[T]) {
+	t.Helper()
+	doc := loadOpenAPIFile(t, file)
 	if !strings.HasPrefix(doc.OpenAPI, "3.") {
 		t.Errorf("openapi %q", doc.OpenAPI)
 	}
@@ -382,7 +409,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			}
 		}
 	}
-	for _, rt := range routes {
+	for _, rt := range table {
 		served = append(served, rt.method+" "+rt.pattern)
 		op, ok := doc.Paths[rt.pattern][strings.ToLower(rt.method)]
 		if !ok {
@@ -408,13 +435,6 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	if !slices.Equal(documented, served) {
 		t.Errorf("routes and document differ:\ndocumented %q\nserved     %q", documented, served)
 	}
-	// The served document is the file.
-	e := newEnv(t, envOptions{})
-	code, b := e.callAuth(t, "", "GET", "/api/openapi.json", "", "")
-	want, _ := os.ReadFile("openapi.json")
-	if code != 200 || string(b) != string(want) {
-		t.Errorf("/api/openapi.json: %d, %d bytes, want the file's %d", code, len(b), len(want))
-	}
 }
 
 func TestMatch(t *testing.T) {
@@ -437,7 +457,7 @@ func TestMatch(t *testing.T) {
 		{"GET", "/api/clients/e/1/2/3/4/5", "", "", "", true},
 		{"GET", "/api/clients/e/65535", "", "", "", true},
 	} {
-		rt, p, _, bad := match(tc.method, tc.path)
+		rt, p, _, bad := match(routes, tc.method, tc.path)
 		name := ""
 		if rt != nil {
 			name = rt.name

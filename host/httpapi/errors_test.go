@@ -10,7 +10,7 @@ import (
 // stack trace, and the server goes on serving.
 func TestPanicIsJSON500(t *testing.T) {
 	saved := routes
-	routes = append(append([]route(nil), routes...), route{http.MethodGet, "/api/boom", "boom",
+	routes = append(append([]route[*API](nil), routes...), route[*API]{http.MethodGet, "/api/boom", "boom",
 		func(*API, http.ResponseWriter, *http.Request, params) { panic("boom at a secret place") }, false})
 	defer func() { routes = saved }()
 	e := newEnv(t, envOptions{})

@@ -206,7 +206,15 @@ func (e *env) call(t *testing.T, method, path, ctype, body string) (int, []byte)
 
 func (e *env) callAuth(t *testing.T, tok, method, path, ctype, body string) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, e.http.URL+path, strings.NewReader(body))
+	return call(t, e.http.URL, tok, method, path, ctype, body)
+}
+
+// call makes an HTTP request to the server at base with token tok ("" for
+// none) and returns the status and body; an error status must come with
+// a JSON body.
+func call(t *testing.T, base, tok, method, path, ctype, body string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,9 +36,8 @@ func newMetrics(a *API, reg *prometheus.Registry) (*metrics, error) {
 		}
 	}
 	m := &metrics{
-		reg: reg,
-		http: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wasm2m_http_requests_total",
-			Help: "HTTP requests to the API by route, method and status."}, []string{"route", "method", "status"}),
+		reg:  reg,
+		http: newHTTPCounter(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wasm2m_lwm2m_requests_total",
 			Help: "LwM2M requests sent to devices through the API, by operation and result (Leshan's response code names; GATEWAY_TIMEOUT for no answer)."}, []string{"operation", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "wasm2m_lwm2m_request_duration_seconds",

@@ -12,11 +12,13 @@ import (
 // OpenAPI document writes its path: {endpoint} is one segment, {path} is
 // an LwM2M path of one to four numeric segments (its slashes are path
 // separators, not escaped).
-type route struct {
+//
+// T is the API that serves it: *API (the server's API) or *BootstrapAPI.
+type route[T any] struct {
 	method  string
 	pattern string
 	name    string // the operation, as the metrics label it
-	handle  func(a *API, w http.ResponseWriter, r *http.Request, p params)
+	handle  func(a T, w http.ResponseWriter, r *http.Request, p params)
 	public  bool // served without a token
 }
 
@@ -28,7 +30,7 @@ type params struct {
 
 // routes is every operation of the API; the OpenAPI document lists the
 // same ones (TestOpenAPIMatchesRoutes).
-var routes = []route{
+var routes = []route[*API]{
 	{http.MethodGet, "/healthz", "healthz", (*API).health, true},
 	{http.MethodGet, "/metrics", "metrics", (*API).metricsHandler, false},
 	{http.MethodGet, "/api/openapi.json", "openapi", (*API).openAPI, true},
@@ -48,19 +50,23 @@ var routes = []route{
 	{http.MethodDelete, "/api/clients/{endpoint}/{path}/observe", "cancel_observe", (*API).cancelObserve, false},
 	{http.MethodGet, "/api/event", "event", (*API).eventStream, false},
 	{http.MethodGet, "/api/objectspecs/{endpoint}", "objectspecs", (*API).objectSpecs, false},
+	{http.MethodGet, "/api/security/clients", "security_clients", (*API).listCredentials, false},
+	{http.MethodPut, "/api/security/clients", "put_security_client", (*API).putCredential, false},
+	{http.MethodGet, "/api/security/clients/{endpoint}", "security_client", (*API).getCredential, false},
+	{http.MethodDelete, "/api/security/clients/{endpoint}", "delete_security_client", (*API).deleteCredential, false},
 }
 
-// match finds the route of a request path. It returns ok false when no
+// match finds the route of a request path in table. It returns ok false when no
 // pattern has that shape, and a non-nil *route with wrongMethod when a
 // pattern matches but not with this method. badPath is set when the path
 // has the shape of a device path but is not a valid LwM2M path.
-func match(method, urlPath string) (rt *route, p params, allowed []string, badPath error) {
+func match[T any](table []route[T], method, urlPath string) (rt *route[T], p params, allowed []string, badPath error) {
 	segs := strings.Split(strings.Trim(urlPath, "/"), "/")
 	if urlPath == "/" {
 		segs = nil
 	}
-	for i := range routes {
-		r := &routes[i]
+	for i := range table {
+		r := &table[i]
 		q, ok, err := matchPattern(r.pattern, segs)
 		if err != nil {
 			badPath = err
