@@ -244,3 +244,20 @@ func TestServerInitiatedBootstrap(t *testing.T) {
 		t.Errorf("security accounts %+v", acc)
 	}
 }
+
+// TestBootstrapFinishRefused: a configuration that leaves the device no
+// usable server account is refused at Bootstrap-Finish (4.06 Not
+// Acceptable, Core 1.1 section 6.1.7.6), and the sequence fails there
+// with the device's code.
+func TestBootstrapFinishRefused(t *testing.T) {
+	checkLeaks(t)
+	bs := startBootstrap(t, newConfigs(&store.BootstrapConfig{Endpoint: "dev-empty"}), nil)
+	sub := bs.Subscribe(16)
+	defer sub.Close()
+	startClient(t, "dev-empty", newDevice(bs.Addr()), nil)
+	done := nextEvent(t, sub, 10*time.Second, bootstrap.EventSucceeded, bootstrap.EventFailed)
+	r := done.Result
+	if done.Type != bootstrap.EventFailed || r.Step != "bootstrap-finish" || r.Code != model.NotAcceptable || !errors.Is(r.Err, bootstrap.ErrRefused) {
+		t.Fatalf("ended %v: %+v", done.Type, r)
+	}
+}

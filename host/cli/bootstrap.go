@@ -84,7 +84,7 @@ func runBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	httpInfo := "HTTP API off"
 	if *httpAddr != "off" {
-		h, err := newBootstrapHTTP(bs, configs, cfg.HTTP, log)
+		h, err := newBootstrapHTTP(bs, configs, cfg.HTTP, *data, log)
 		if err != nil {
 			return err
 		}
@@ -105,9 +105,10 @@ func runBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer) 
 }
 
 // newBootstrapHTTP builds the HTTP API of `wasm2m bootstrap`
-// (/api/bootstrap over configs, the outcomes of bs): the place to mount
+// (/api/bootstrap over configs, the outcomes of bs, hc's tokens or one
+// generated into data as newHTTPAPI does): the place to mount
 // host/httpapi's bootstrap handler.
-func newBootstrapHTTP(bs *bootstrap.Server, configs store.Bootstraps, hc config.HTTP, log *slog.Logger) (http.Handler, error) {
+func newBootstrapHTTP(bs *bootstrap.Server, configs store.Bootstraps, hc config.HTTP, data string, log *slog.Logger) (http.Handler, error) {
 	return nil, fmt.Errorf("%w: -http: the bootstrap HTTP API is not available in this build", errUsage)
 }
 
