@@ -3,6 +3,7 @@ package bootstrap_test
 import (
 	"context"
 	"errors"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -183,17 +184,29 @@ func TestBootstrapDeviceUnreachable(t *testing.T) {
 	bs := startBootstrap(t, newConfigs(dmConfig("dev-gone", netipLoopback(9), 1)), nil)
 	sub := bs.Subscribe(16)
 	defer sub.Close()
-	dev, err := transport.Listen("127.0.0.1:0", fastTransport)
+	// The device is a bare socket: it sends Bootstrap-Request, reads the
+	// answer and closes, so nothing answers the sequence's requests.
+	dev, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &transport.Message{Code: transport.POST}
+	m := &transport.Message{Type: transport.Confirmable, Code: transport.POST, MID: 7, Token: []byte{1, 2}}
 	m.SetPath("/bs")
 	m.SetQueries([]string{"ep=dev-gone", "pct=" + itoa(int(codec.SenMLCBOR))})
-	resp, err := dev.Do(ctxT(t, 5*time.Second), bs.Addr(), m)
+	b, err := m.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dev.WriteToUDPAddrPort(b, bs.Addr()); err != nil {
+		t.Fatal(err)
+	}
+	dev.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 1500)
+	n, _, err := dev.ReadFromUDPAddrPort(buf)
 	dev.Close()
-	if err != nil || resp.Code != model.Changed {
-		t.Fatalf("bootstrap-request: %v %v", resp, err)
+	var resp transport.Message
+	if err != nil || resp.UnmarshalBinary(buf[:n]) != nil || resp.Code != model.Changed {
+		t.Fatalf("bootstrap-request: %v %v", resp.Code, err)
 	}
 	done := nextEvent(t, sub, 15*time.Second, bootstrap.EventSucceeded, bootstrap.EventFailed)
 	r := done.Result
