@@ -288,7 +288,8 @@ func decodeBootstrapConfig(b []byte) (*BootstrapConfig, error) {
 // not given twice, a coap:// or coaps:// URI with a host, a known mode, a
 // PSK mode account with an identity and a key, a certificate (or raw
 // public key) mode account with its certificate, private key and the
-// server's certificate; Security, Server and ACL instance ids not given
+// server's certificate; text (URI, PSK identity, binding) in UTF-8;
+// Security, Server and ACL instance ids not given
 // twice (0 is "pick one" and may repeat); ACL rights of at most the five
 // defined bits.
 func CheckBootstrapConfig(c *BootstrapConfig) error {
@@ -336,6 +337,9 @@ func CheckBootstrapConfig(c *BootstrapConfig) error {
 				return bad("server %d: Server instance %d given twice", i, s.ServerInstance)
 			}
 			srvInst[s.ServerInstance] = true
+		}
+		if !utf8.ValidString(s.URI) || !utf8.ValidString(s.PSKIdentity) || !utf8.ValidString(s.Binding) {
+			return bad("server %d: a URI, PSK identity or binding that is not UTF-8", i)
 		}
 		if len(s.URI) > MaxServerURI {
 			return model.Errorf(model.RequestEntityTooLarge, "store: bootstrap configuration of %q: server %d: URI of %d bytes, more than %d", c.Endpoint, i, len(s.URI), MaxServerURI)

@@ -456,6 +456,9 @@ func decodeBootstrapConfig(ep string, body []byte) (*store.BootstrapConfig, erro
 			if acl.Rights == nil {
 				acl.Rights = map[uint16]uint16{}
 			}
+			if _, dup := acl.Rights[uint16(ssid)]; dup {
+				return nil, fmt.Errorf("acls %d: short server id %d given twice", id, ssid)
+			}
 			acl.Rights[uint16(ssid)] = bits
 		}
 		c.ACLs = append(c.ACLs, acl)

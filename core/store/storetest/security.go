@@ -676,6 +676,7 @@ func testBSInvalid(t *testing.T, s BootstrapStore) {
 		{"short id twice", with(func(c *store.BootstrapConfig) { c.Servers[1].ShortID = c.Servers[0].ShortID }), model.ErrBadRequest},
 		{"PSK without identity", with(func(c *store.BootstrapConfig) { c.Servers[0].PSKIdentity = "" }), model.ErrBadRequest},
 		{"PSK without key", with(func(c *store.BootstrapConfig) { c.Servers[0].PSK = nil }), model.ErrBadRequest},
+		{"PSK identity not UTF-8", with(func(c *store.BootstrapConfig) { c.Servers[0].PSKIdentity = "id\xff" }), model.ErrBadRequest},
 		{"PSK key too long", with(func(c *store.BootstrapConfig) { c.Servers[0].PSK = make([]byte, store.MaxPSK+1) }), model.ErrRequestEntityTooLarge},
 		{"certificate without server certificate", with(func(c *store.BootstrapConfig) {
 			c.Servers[0] = store.ServerAccount{ShortID: 1, URI: "coaps://h", Mode: store.ModeCertificate, Certificate: []byte{1}, PrivateKey: []byte{2}}
