@@ -8,11 +8,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/wasm2m/wasm2m/core/bootstrap"
 	"github.com/wasm2m/wasm2m/core/store"
 	"github.com/wasm2m/wasm2m/host/config"
+	"github.com/wasm2m/wasm2m/host/httpapi"
 )
 
 // defaultBootstrapData is the data folder of `wasm2m bootstrap`: not the
@@ -30,7 +32,16 @@ func runBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	storeKind := fs.String("store", "file", "where the bootstrap configurations live: file (durable, in -data), memory, redis (settings in the -config file's store section) or plugin; wins over the config file's store.backend")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	configPath := fs.String("config", "", "a JSON configuration file whose bootstrap section lists the configuration of each device (see README: \"Bootstrap\")")
-	httpAddr := fs.String("http", "off", "TCP address of the bootstrap HTTP API (/api/bootstrap), or \"off\"")
+	httpAddr := fs.String("http", "off", "TCP address of the bootstrap HTTP API (/api/bootstrap: the configurations, Leshan's bootstrap JSON), or \"off\"")
+	var httpTokens []string
+	fs.Func("http-token", "a bearer token the HTTP API accepts, or file:PATH to read it from a file (repeat for several); without any (here or in the config file's http section), a token is generated into DATA/http-token", func(s string) error {
+		if strings.TrimSpace(s) == "" {
+			return errors.New("empty token")
+		}
+		httpTokens = append(httpTokens, s)
+		return nil
+	})
+	httpNoAuth := fs.Bool("http-no-auth", false, "serve the HTTP API without authentication (for local use only)")
 	requestTimeout := fs.Duration("request-timeout", 0, "bound on each request to a device (0: the transport's retransmissions decide, about 93 s)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -38,6 +49,16 @@ func runBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	cfg, err := config.Load(*configPath)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	hc := cfg.HTTP
+	if len(httpTokens) > 0 {
+		hc.Tokens = httpTokens
+	}
+	if explicit(fs, "http-no-auth") {
+		hc.AuthDisabled = *httpNoAuth
+	}
+	if hc.AuthDisabled && len(hc.Tokens) > 0 {
+		return fmt.Errorf("%w: -http-no-auth with tokens: choose one", errUsage)
 	}
 	log, err := newLogger(stderr, *level)
 	if err != nil {
@@ -84,7 +105,7 @@ func runBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	httpInfo := "HTTP API off"
 	if *httpAddr != "off" {
-		h, err := newBootstrapHTTP(bs, configs, cfg.HTTP, *data, log)
+		h, err := newBootstrapHTTP(bs, configs, hc, *data, log)
 		if err != nil {
 			return err
 		}
@@ -104,12 +125,37 @@ func runBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return nil
 }
 
-// newBootstrapHTTP builds the HTTP API of `wasm2m bootstrap`
-// (/api/bootstrap over configs, the outcomes of bs, hc's tokens or one
-// generated into data as newHTTPAPI does): the place to mount
-// host/httpapi's bootstrap handler.
+// newBootstrapHTTP builds the HTTP API of `wasm2m bootstrap`:
+// host/httpapi's BootstrapAPI over configs (/api/bootstrap), ready while
+// bs listens, with hc's tokens or, as newHTTPAPI does, one generated into
+// data.
 func newBootstrapHTTP(bs *bootstrap.Server, configs store.Bootstraps, hc config.HTTP, data string, log *slog.Logger) (http.Handler, error) {
-	return nil, fmt.Errorf("%w: -http: the bootstrap HTTP API is not available in this build", errUsage)
+	tokens, err := hc.ResolveTokens()
+	if err != nil {
+		return nil, err
+	}
+	if hc.AuthDisabled {
+		log.Warn("HTTP API authentication is disabled: anyone who reaches the port manages the bootstrap configurations")
+	} else if len(tokens) == 0 {
+		tok, path, err := generatedToken(data)
+		if err != nil {
+			return nil, fmt.Errorf("HTTP API token: %w (give one with -http-token, or -http-no-auth)", err)
+		}
+		log.Info("HTTP API token (no token configured)", "path", path)
+		tokens = []string{tok}
+	}
+	return httpapi.NewBootstrap(httpapi.BootstrapConfig{
+		Store:        configs,
+		Tokens:       tokens,
+		AuthDisabled: hc.AuthDisabled,
+		Ready: func() error {
+			if !bs.Addr().IsValid() && !bs.SecureAddr().IsValid() {
+				return errors.New("the bootstrap server is not listening")
+			}
+			return nil
+		},
+		Logger: log.With("component", "httpapi"),
+	})
 }
 
 // bootstrapConfig turns an entry of the config file's bootstrap section

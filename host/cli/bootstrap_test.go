@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/wasm2m/wasm2m/core/client"
 	"github.com/wasm2m/wasm2m/core/client/stdobj"
+	"github.com/wasm2m/wasm2m/core/model"
 	"github.com/wasm2m/wasm2m/core/objects"
 	"github.com/wasm2m/wasm2m/core/server"
 	"github.com/wasm2m/wasm2m/core/store"
@@ -25,6 +27,14 @@ import (
 // the address it listens on, its logs and a function that stops it and
 // returns its exit status.
 func startBootstrapCommand(t *testing.T, args ...string) (netip.AddrPort, *syncBuffer, func() int) {
+	t.Helper()
+	addr, _, logs, stop := startBootstrapCommandHTTP(t, args...)
+	return addr, logs, stop
+}
+
+// startBootstrapCommandHTTP is startBootstrapCommand that also returns
+// the HTTP API's base URL ("" when off).
+func startBootstrapCommandHTTP(t *testing.T, args ...string) (netip.AddrPort, string, *syncBuffer, func() int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
@@ -42,10 +52,14 @@ func startBootstrapCommand(t *testing.T, args ...string) (netip.AddrPort, *syncB
 		t.Fatalf("bootstrap printed nothing: %v; logs:\n%s", err, logs.String())
 	}
 	var addr netip.AddrPort
+	httpURL := ""
 	f := strings.Fields(line)
 	for i, w := range f {
 		if w == "udp" && i+1 < len(f) {
 			addr, err = netip.ParseAddrPort(strings.TrimSuffix(f[i+1], ","))
+		}
+		if strings.HasPrefix(w, "http://") {
+			httpURL = strings.TrimSuffix(w, ",")
 		}
 	}
 	if err != nil || !addr.IsValid() {
@@ -69,7 +83,7 @@ func startBootstrapCommand(t *testing.T, args ...string) (netip.AddrPort, *syncB
 		return -1
 	}
 	t.Cleanup(func() { stop() })
-	return addr, logs, stop
+	return addr, httpURL, logs, stop
 }
 
 // TestBootstrapCommand runs `wasm2m bootstrap` with a configuration file
@@ -185,8 +199,8 @@ func TestBootstrapCommandUsage(t *testing.T) {
 		t.Errorf("invalid config: exit %d, %q", code, errb.String())
 	}
 	errb.Reset()
-	if code := Main(context.Background(), []string{"bootstrap", "-store", "memory", "-addr", "127.0.0.1:0", "-http", "127.0.0.1:0"}, &out, &errb); code == 0 {
-		t.Errorf("-http without the bootstrap HTTP API: exit 0")
+	if code := Main(context.Background(), []string{"bootstrap", "-http-no-auth", "-http-token", "x"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "choose one") {
+		t.Errorf("-http-no-auth with a token: exit %d, %q", code, errb.String())
 	}
 }
 
@@ -229,5 +243,65 @@ func TestBootstrapCommandStopsOnSignal(t *testing.T) {
 		if !strings.Contains(stderr.String(), "stopping") {
 			t.Errorf("%v: no stopping log:\n%s", sig, stderr.String())
 		}
+	}
+}
+
+// TestBootstrapCommandHTTP serves the bootstrap HTTP API (host/httpapi's
+// BootstrapAPI) with -http over the command's store: it lists the
+// configuration of the config file, needs the token, and a configuration
+// deleted through it is gone for the next Bootstrap-Request (4.00).
+func TestBootstrapCommandHTTP(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "bootstrap.json")
+	doc := `{"bootstrap": {"configs": [{"endpoint": "web-1", "servers": [{"uri": "coap://127.0.0.1:5683", "short_server_id": 4}]}]}}`
+	if err := os.WriteFile(cfgPath, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr, base, logs, _ := startBootstrapCommandHTTP(t, "-config", cfgPath, "-store", "memory", "-http", "127.0.0.1:0", "-http-token", "tok")
+	if base == "" {
+		t.Fatalf("no HTTP API; logs:\n%s", logs.String())
+	}
+	call := func(method, path, token string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(method, base+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := call("GET", "/healthz", ""); code != 200 {
+		t.Errorf("healthz %d %s", code, body)
+	}
+	if code, _ := call("GET", "/api/bootstrap", ""); code != 401 {
+		t.Errorf("without the token: %d", code)
+	}
+	if code, body := call("GET", "/api/bootstrap", "tok"); code != 200 || !strings.Contains(body, `"web-1"`) || !strings.Contains(body, "coap://127.0.0.1:5683") {
+		t.Errorf("list %d %s", code, body)
+	}
+	if code, body := call("DELETE", "/api/bootstrap/web-1", "tok"); code/100 != 2 {
+		t.Fatalf("delete %d %s", code, body)
+	}
+	dev, err := transport.Listen("127.0.0.1:0", transport.Config{ACKTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	m := &transport.Message{Code: transport.POST}
+	m.SetPath("/bs")
+	m.AddQuery("ep=web-1")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, err := dev.Do(ctx, addr, m)
+	if err != nil || resp.Code != model.BadRequest {
+		t.Errorf("bootstrap-request after the delete: %v %v", resp, err)
 	}
 }
