@@ -61,6 +61,13 @@ const (
 	MaxBSACLs      = 256 // ACL instances of a BootstrapConfig
 )
 
+// ReservedNamespace reports whether ns is a namespace of the KV space
+// that the host keeps for itself ("#security", "#bootstrap", and any
+// other starting with '#'). A host that names a plugin's namespace after
+// the id its manifest declares must refuse such an id: the Go guest SDK
+// never declares one, but a plugin in another language may.
+func ReservedNamespace(ns string) bool { return strings.HasPrefix(ns, "#") }
+
 var (
 	_ Security   = (*kvSecurity)(nil)
 	_ Bootstraps = (*kvBootstraps)(nil)

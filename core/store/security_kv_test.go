@@ -210,8 +210,13 @@ func TestSecurityRecordVersion(t *testing.T) {
 // host gives a plugin the namespace of its id: dotted lowercase words).
 func TestSecurityNamespacesReserved(t *testing.T) {
 	for _, ns := range []string{store.SecurityNamespace, store.BootstrapNamespace} {
-		if !strings.HasPrefix(ns, "#") {
+		if !strings.HasPrefix(ns, "#") || !store.ReservedNamespace(ns) {
 			t.Errorf("%q could be a plugin's namespace", ns)
+		}
+	}
+	for _, id := range []string{"objects.temperature", "storage.redis", "logic.auto-observe"} {
+		if store.ReservedNamespace(id) {
+			t.Errorf("plugin id %q is reserved", id)
 		}
 	}
 }
