@@ -44,7 +44,7 @@
 // ClientHello from the address of an established session starts a new
 // handshake beside it (RFC 6347 section 4.2.8) that replaces it once
 // complete. Sessions idle beyond SessionIdleTimeout are closed; PSK
-// sessions can be resumed from a bounded store.
+// sessions can be resumed from a bounded store (off by default).
 //
 // Package transport is the only wasm2m package that imports go-coap, and
 // it uses only go-coap's message codec (package message and the UDP

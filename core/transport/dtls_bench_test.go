@@ -25,20 +25,26 @@ import (
 func BenchmarkDTLSHandshake(b *testing.B) {
 	pki := newTestPKI(b, "bench")
 	for _, tc := range []struct {
-		name string
-		srv  DTLSConfig
-		cli  DTLSClientConfig
+		name   string
+		srv    DTLSConfig
+		cli    DTLSClientConfig
 		resume bool
+		pion   bool // pion's own dtls.Listen instead of ListenDTLS, as a baseline
 	}{
-		{"psk", DTLSConfig{PSK: pskTable(testPSK)}, DTLSClientConfig{PSKIdentity: "dev-1", PSK: []byte("secret-1")}, false},
-		{"psk-resumed", DTLSConfig{PSK: pskTable(testPSK)}, DTLSClientConfig{PSKIdentity: "dev-1", PSK: []byte("secret-1")}, true},
+		{"psk", DTLSConfig{PSK: pskTable(testPSK)}, DTLSClientConfig{PSKIdentity: "dev-1", PSK: []byte("secret-1")}, false, false},
+		{"psk-pion-listener", DTLSConfig{}, DTLSClientConfig{PSKIdentity: "dev-1", PSK: []byte("secret-1")}, false, true},
+		{"psk-resumed", DTLSConfig{PSK: pskTable(testPSK)}, DTLSClientConfig{PSKIdentity: "dev-1", PSK: []byte("secret-1")}, true, false},
 		{"ecdsa-mutual", DTLSConfig{Certificates: []tls.Certificate{pki.server}, ClientCAs: pki.pool},
-			DTLSClientConfig{Certificates: []tls.Certificate{pki.device}, RootCAs: pki.pool, ServerName: "lwm2m.test"}, false},
+			DTLSClientConfig{Certificates: []tls.Certificate{pki.device}, RootCAs: pki.pool, ServerName: "lwm2m.test"}, false, false},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
+			if tc.pion {
+				benchPionListener(b, tc.cli)
+				return
+			}
 			tc.srv.MaxHandshakesPerIP = 1 << 10
-			if !tc.resume {
-				tc.srv.ResumptionEntries = -1
+			if tc.resume {
+				tc.srv.ResumptionEntries = 64
 			}
 			srv := dtlsServerT(b, nil, tc.srv)
 			pc, err := tc.cli.pion(slog.New(slog.DiscardHandler))
@@ -49,34 +55,7 @@ func BenchmarkDTLSHandshake(b *testing.B) {
 				pc.SessionStore = newResumptionStore(4, time.Hour)
 			}
 			to := net.UDPAddrFromAddrPort(srv.LocalAddr())
-			var failed atomic.Int64
-			b.SetParallelism(4)
-			b.ResetTimer()
-			t0 := time.Now()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					u, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					c, err := dtls.Client(u, to, pc)
-					if err == nil {
-						ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-						err = c.HandshakeContext(ctx)
-						cancel()
-						c.Close()
-					}
-					u.Close()
-					if err != nil {
-						failed.Add(1)
-					}
-				}
-			})
-			elapsed := time.Since(t0)
-			b.StopTimer()
-			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "hs/s")
-			b.ReportMetric(float64(failed.Load()), "failed")
+			handshakes(b, to, pc)
 			if tc.resume {
 				b.ReportMetric(float64(srv.Stats().DTLS.Resumed)/float64(b.N), "resumed/op")
 			}
@@ -84,18 +63,90 @@ func BenchmarkDTLSHandshake(b *testing.B) {
 	}
 }
 
-// udpDoNsPerOp is the plain sub-benchmark's time per round trip, for the
-// dtls one to compare against.
-var udpDoNsPerOp float64
+// handshakes runs b.N client handshakes with to, 4 per CPU at a time, each
+// from a socket of its own, and reports them per second.
+func handshakes(b *testing.B, to *net.UDPAddr, pc *dtls.Config) {
+	var failed atomic.Int64
+	b.SetParallelism(4)
+	b.ResetTimer()
+	t0 := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			u, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			c, err := dtls.Client(u, to, pc)
+			if err == nil {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				err = c.HandshakeContext(ctx)
+				cancel()
+				c.Close()
+			}
+			u.Close()
+			if err != nil {
+				failed.Add(1)
+			}
+		}
+	})
+	elapsed := time.Since(t0)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "hs/s")
+	b.ReportMetric(float64(failed.Load()), "failed")
+}
+
+// benchPionListener is the baseline: pion's dtls.Listen, PSK, a goroutine
+// per accepted connection that handshakes and waits for the close.
+func benchPionListener(b *testing.B, cli DTLSClientConfig) {
+	l, err := dtls.Listen("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}, &dtls.Config{
+		PSK:                  func(id []byte) ([]byte, error) { return pskTable(testPSK)(string(id)) },
+		CipherSuites:         pskSuites,
+		ExtendedMasterSecret: dtls.RequestExtendedMasterSecret,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				buf := make([]byte, 64)
+				c.(*dtls.Conn).Handshake()
+				c.Read(buf)
+				c.Close()
+			}()
+		}
+	}()
+	pc, err := cli.pion(slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	handshakes(b, l.Addr().(*net.UDPAddr), pc)
+	l.Close()
+	<-done
+}
+
+// udpDoNsPerOp and udpDoCPUPerOp are the plain sub-benchmark's time and
+// CPU time per round trip, for the dtls ones to compare against.
+var udpDoNsPerOp, udpDoCPUPerOp float64
 
 // BenchmarkDTLSRoundTrip compares CoAP round trips (a CON GET with a
 // piggybacked 2.05, parallel) between two Endpoints over plain UDP and
 // over an established DTLS session (PSK, AES-128-CCM-8), in the same run;
-// x-udp is the ratio of DTLS's time per round trip to UDP's.
+// x-udp is the ratio of DTLS's time per round trip to UDP's, x-udp-cpu
+// that of the process's CPU time per round trip (less at the mercy of
+// other jobs on the machine). Run it with -count 1, several times: with
+// -count N the ratios compare against the last udp run only.
 func BenchmarkDTLSRoundTrip(b *testing.B) {
 	resp := &Message{Code: model.Content, Payload: []byte("21.5")}
 	h := HandlerFunc(func(context.Context, *Request) *Message { return resp })
-	run := func(b *testing.B, cli *Endpoint, to netip.AddrPort) float64 {
+	run := func(b *testing.B, cli *Endpoint, to netip.AddrPort) (nsPerOp, cpuPerOp float64) {
 		req := get("/3303/0/5700")
 		if _, err := cli.Do(context.Background(), to, req); err != nil { // the handshake
 			b.Fatal(err)
@@ -115,12 +166,12 @@ func BenchmarkDTLSRoundTrip(b *testing.B) {
 		b.StopTimer()
 		b.ReportMetric(float64(b.N)/elapsed.Seconds(), "rtt/s")
 		b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/op")
-		return float64(elapsed.Nanoseconds()) / float64(b.N)
+		return float64(elapsed.Nanoseconds()) / float64(b.N), float64(cpu.Nanoseconds()) / float64(b.N)
 	}
 	b.Run("udp", func(b *testing.B) {
 		srv := listen(b, Config{Handler: h, PeerRate: -1})
 		cli := listen(b, Config{PeerRate: -1})
-		udpDoNsPerOp = run(b, cli, srv.LocalAddr())
+		udpDoNsPerOp, udpDoCPUPerOp = run(b, cli, srv.LocalAddr())
 	})
 	for _, cid := range []bool{false, true} {
 		name := "dtls-psk"
@@ -140,9 +191,10 @@ func BenchmarkDTLSRoundTrip(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer cli.Close()
-			ns := run(b, cli, srv.LocalAddr())
+			ns, cpu := run(b, cli, srv.LocalAddr())
 			if udpDoNsPerOp > 0 {
 				b.ReportMetric(ns/udpDoNsPerOp, "x-udp")
+				b.ReportMetric(cpu/udpDoCPUPerOp, "x-udp-cpu")
 			}
 		})
 	}

@@ -598,7 +598,7 @@ func TestDTLSClientSurvivesServerRestart(t *testing.T) {
 func TestDTLSResumption(t *testing.T) {
 	checkLeaks(t)
 	var ss seen
-	srv := dtlsServerT(t, ss.handler("server"), DTLSConfig{PSK: pskTable(testPSK)})
+	srv := dtlsServerT(t, ss.handler("server"), DTLSConfig{PSK: pskTable(testPSK), ResumptionEntries: 64})
 	cli := dtlsClientT(t, "127.0.0.1:0", nil, &DTLSClientConfig{PSKIdentity: "dev-2", PSK: []byte("secret-2")})
 	mustGet(t, cli, srv.LocalAddr(), "/a", "server /a")
 	if !cli.ResetSession(srv.LocalAddr()) {
@@ -611,5 +611,22 @@ func TestDTLSResumption(t *testing.T) {
 	}
 	if st := srv.Stats().DTLS; st.Resumed != 1 || st.HandshakesDone != 2 || st.Resumable != 1 {
 		t.Errorf("stats %+v: want one resumption", st)
+	}
+}
+
+// TestDTLSIdleExpiry: the server closes a session idle beyond
+// SessionIdleTimeout (saying close_notify), and the device's next request
+// handshakes again.
+func TestDTLSIdleExpiry(t *testing.T) {
+	checkLeaks(t)
+	var ss seen
+	srv := dtlsServerT(t, ss.handler("server"), DTLSConfig{PSK: pskTable(testPSK), SessionIdleTimeout: 200 * time.Millisecond})
+	cli := dtlsClientT(t, "127.0.0.1:0", nil, &DTLSClientConfig{PSKIdentity: "dev-1", PSK: []byte("secret-1")})
+	mustGet(t, cli, srv.LocalAddr(), "/a", "server /a")
+	waitFor(t, 2*time.Second, "the session to expire", func() bool { return srv.Stats().DTLS.Sessions == 0 })
+	waitFor(t, 2*time.Second, "the device to learn it", func() bool { return cli.Stats().DTLS.Sessions == 0 })
+	mustGet(t, cli, srv.LocalAddr(), "/b", "server /b")
+	if st := srv.Stats().DTLS; st.Expired != 1 || st.HandshakesDone != 2 {
+		t.Errorf("stats %+v", st)
 	}
 }

@@ -62,15 +62,17 @@ type DTLSConfig struct {
 	MaxSessions int
 
 	// SessionIdleTimeout closes a session that received nothing for that
-	// long: 30 minutes by default. The device handshakes again, cheaply
-	// if it resumes (ResumptionEntries).
+	// long (give or take an eighth): 30 minutes by default. The device
+	// handshakes again.
 	SessionIdleTimeout time.Duration
 
-	// ResumptionEntries bounds the sessions remembered for resumption
-	// (RFC 5246 section 7.3's abbreviated handshake): 16384 by default,
-	// the oldest forgotten first; negative disables resumption. Each
-	// entry costs about 200 bytes. pion resumes PSK sessions and
-	// certificate sessions without client authentication only.
+	// ResumptionEntries, when positive, lets devices resume sessions
+	// with an abbreviated handshake (RFC 5246 section 7.3), remembering
+	// at most that many, the oldest forgotten first (each entry costs
+	// a few hundred bytes). pion resumes PSK sessions and certificate
+	// sessions without client authentication only, and for PSK a resumed
+	// handshake costs as much as a full one (RATIONALE.md, "DTLS
+	// sessions"): 0, the default, disables it.
 	ResumptionEntries int
 
 	// ResumptionLifetime is how long a session can be resumed after its
@@ -93,9 +95,6 @@ func (d DTLSConfig) withDefaults() (DTLSConfig, error) {
 	}
 	if d.SessionIdleTimeout == 0 {
 		d.SessionIdleTimeout = 30 * time.Minute
-	}
-	if d.ResumptionEntries == 0 {
-		d.ResumptionEntries = 1 << 14
 	}
 	if d.ResumptionLifetime == 0 {
 		d.ResumptionLifetime = 24 * time.Hour
@@ -606,7 +605,9 @@ func (s *dtlsServer) removeLocked(sess *session) {
 // janitor closes idle sessions.
 func (s *dtlsServer) janitor() {
 	defer s.wg.Done()
-	every := max(10*time.Millisecond, min(s.cfg.SessionIdleTimeout/4, time.Second))
+	// A session lives up to an eighth longer than its idle timeout; a
+	// sweep walks every session, so it is not run more than needed.
+	every := max(10*time.Millisecond, min(s.cfg.SessionIdleTimeout/8, 30*time.Second))
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
