@@ -52,7 +52,7 @@ func TestBootstrapBadRequests(t *testing.T) {
 	checkLeaks(t)
 	cs := newConfigs(dmConfig("dev", netip.MustParseAddrPort("127.0.0.1:5683"), 1), dmConfig("locked", netip.MustParseAddrPort("127.0.0.1:5683"), 1))
 	bs := startBootstrap(t, cs, func(c *bootstrap.Config) {
-		c.Authorize = func(req *transport.Request, ep string) error {
+		c.Authorize = func(ctx context.Context, req *transport.Request, ep string) error {
 			if ep == "locked" {
 				return errors.New("identity does not match")
 			}

@@ -37,7 +37,7 @@ func TestBootstrapOverDTLS(t *testing.T) {
 				return nil, errors.New("unknown identity")
 			}})
 		}
-		c.Authorize = func(req *transport.Request, ep string) error {
+		c.Authorize = func(ctx context.Context, req *transport.Request, ep string) error {
 			if req.Identity == nil || req.Identity.PSKIdentity != ep {
 				return errors.New("the DTLS identity is not the endpoint's")
 			}

@@ -54,10 +54,12 @@ type Config struct {
 
 	// Authorize decides whether the peer of req (a Bootstrap-Request or
 	// a Bootstrap-Pack-Request) may bootstrap endpoint ep, say by its
-	// DTLS identity (req.Identity, nil over plain CoAP); an error refuses the request with 4.03 Forbidden
-	// (or the code the error carries, if it is a 4.xx model.Error). nil
-	// allows every request.
-	Authorize func(req *transport.Request, ep string) error
+	// DTLS identity (req.Identity, nil over plain CoAP) and the
+	// credentials of a security store (core/security.Authorize). An
+	// error refuses the request with 4.03 Forbidden (or the code the
+	// error carries, if it is a 4.xx model.Error). ctx is the request's.
+	// nil allows every request.
+	Authorize func(ctx context.Context, req *transport.Request, ep string) error
 
 	// RequestTimeout bounds each request to the device; default 0 leaves
 	// it to the transport (no answer after its last retransmission,
@@ -305,7 +307,7 @@ func (s *Server) lookup(ctx context.Context, req *transport.Request) (request, *
 		return r, nil, err
 	}
 	if s.cfg.Authorize != nil {
-		if err := s.cfg.Authorize(req, r.ep); err != nil {
+		if err := s.cfg.Authorize(ctx, req, r.ep); err != nil {
 			if c := model.CodeOf(err); c.Class() != 4 {
 				err = &model.Error{Code: model.Forbidden, Msg: "bootstrap: not authorized for " + r.ep, Err: err}
 			}

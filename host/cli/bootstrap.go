@@ -12,10 +12,18 @@ import (
 	"time"
 
 	"github.com/wasm2m/wasm2m/core/bootstrap"
+	"github.com/wasm2m/wasm2m/core/model"
+	"github.com/wasm2m/wasm2m/core/security"
 	"github.com/wasm2m/wasm2m/core/store"
+	"github.com/wasm2m/wasm2m/core/transport"
 	"github.com/wasm2m/wasm2m/host/config"
 	"github.com/wasm2m/wasm2m/host/httpapi"
 )
+
+// defaultBootstrapSecureAddr is where `wasm2m bootstrap` serves
+// bootstrap over DTLS (coaps): beside the plain :5783, as the server's
+// :5684 is beside its :5683.
+const defaultBootstrapSecureAddr = ":5784"
 
 // defaultBootstrapData is the data folder of `wasm2m bootstrap`: not the
 // server's, so that both commands can run side by side on the file store.
@@ -42,11 +50,21 @@ func runBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return nil
 	})
 	httpNoAuth := fs.Bool("http-no-auth", false, "serve the HTTP API without authentication (for local use only)")
+	sf := addSecurityFlags(fs)
+	*sf.addr = defaultBootstrapSecureAddr
+	fs.Lookup("secure-addr").DefValue = defaultBootstrapSecureAddr
+	fs.Lookup("secure-addr").Usage = "UDP address for LwM2M bootstrap over DTLS (coaps), or \"off\"; devices authenticate with the credentials of the security store (-config's security section, whose addr is wasm2m server's and is not used here)"
 	requestTimeout := fs.Duration("request-timeout", 0, "bound on each request to a device (0: the transport's retransmissions decide, about 93 s)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	cfg, err := config.Load(*configPath)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	fileSec := cfg.Security
+	fileSec.Addr = "" // the server's DTLS address: -secure-addr says the bootstrap server's
+	secCfg, err := sf.merge(fileSec)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -77,6 +95,10 @@ func runBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if !ok {
 		return fmt.Errorf("store %s keeps no key-value space for bootstrap configurations", sc.Backend)
 	}
+	sec, err := openSecurity(ctx, secCfg, st)
+	if err != nil {
+		return err
+	}
 	configs := store.NewBootstraps(kv)
 	for _, e := range cfg.Bootstrap.Configs {
 		c, err := bootstrapConfig(e)
@@ -95,7 +117,29 @@ func runBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if !explicit(fs, "addr") && cfg.Bootstrap.Addr != "" {
 		listen = cfg.Bootstrap.Addr
 	}
-	bs, err := bootstrap.New(bootstrap.Config{Addr: listen, Configs: configs, Logger: log, RequestTimeout: *requestTimeout})
+	if secCfg.NoSecOff {
+		listen = "off"
+	}
+	bc := bootstrap.Config{Addr: listen, Configs: configs, Logger: log, RequestTimeout: *requestTimeout}
+	if sec.addr != "" {
+		dc := sec.dtls
+		dc.PSK = security.PSK(sec.store)
+		bc.SecureAddr = sec.addr
+		bc.ListenSecure = func(addr string, tc transport.Config) (*transport.Endpoint, error) {
+			return transport.ListenDTLS(addr, tc, dc)
+		}
+	}
+	if sec.store != nil {
+		bc.Authorize = func(ctx context.Context, req *transport.Request, ep string) error {
+			id := peerIdentity(req.Identity)
+			err := security.Authorize(ctx, sec.store, id, ep)
+			if err != nil && errors.Is(err, model.ErrForbidden) {
+				log.Warn("device refused", "endpoint", ep, "addr", req.Peer.String(), "identity", id.String(), "err", err)
+			}
+			return err
+		}
+	}
+	bs, err := bootstrap.New(bc)
 	if err != nil {
 		return err
 	}
@@ -116,7 +160,14 @@ func runBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		defer stopHTTP()
 		httpInfo = "HTTP API on http://" + bound
 	}
-	fmt.Fprintf(stdout, "wasm2m bootstrap: LwM2M bootstrap on udp %s, %d configurations, %s, %s\n", bs.Addr(), n, storeInfo, httpInfo)
+	lwm2mInfo := "udp " + bs.Addr().String()
+	switch {
+	case secCfg.NoSecOff:
+		lwm2mInfo = "dtls " + bs.SecureAddr().String()
+	case bs.SecureAddr().IsValid():
+		lwm2mInfo += " and dtls " + bs.SecureAddr().String()
+	}
+	fmt.Fprintf(stdout, "wasm2m bootstrap: LwM2M bootstrap on %s, %d configurations, %s, %s\n", lwm2mInfo, n, storeInfo, httpInfo)
 	<-ctx.Done()
 	log.Info("stopping")
 	if err := bs.Close(); err != nil && !errors.Is(err, context.Canceled) {
@@ -156,6 +207,23 @@ func newBootstrapHTTP(bs *bootstrap.Server, configs store.Bootstraps, hc config.
 		},
 		Logger: log.With("component", "httpapi"),
 	})
+}
+
+// peerIdentity is what a device proved in its DTLS handshake, as
+// core/security sees it (core/server reads a request's identity the same
+// way): a PSK identity, a certificate verified against the trust store,
+// or, for a certificate nothing vouched for, an identity that no
+// credential authorizes; the zero Identity over plain CoAP.
+func peerIdentity(id *transport.PeerIdentity) security.Identity {
+	switch {
+	case id == nil:
+		return security.Identity{}
+	case id.PSKIdentity != "":
+		return security.Identity{PSK: id.PSKIdentity}
+	case id.Certificate != nil && id.Verified:
+		return security.Identity{Certificate: id.Certificate}
+	}
+	return security.Identity{Unverified: true}
 }
 
 // bootstrapConfig turns an entry of the config file's bootstrap section

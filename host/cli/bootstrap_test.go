@@ -41,7 +41,7 @@ func startBootstrapCommandHTTP(t *testing.T, args ...string) (netip.AddrPort, st
 	logs := &syncBuffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- Main(ctx, append([]string{"bootstrap", "-addr", "127.0.0.1:0", "-data", t.TempDir()}, args...), pw, logs)
+		done <- Main(ctx, append([]string{"bootstrap", "-addr", "127.0.0.1:0", "-secure-addr", "127.0.0.1:0", "-data", t.TempDir()}, args...), pw, logs)
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
@@ -51,12 +51,15 @@ func startBootstrapCommandHTTP(t *testing.T, args ...string) (netip.AddrPort, st
 		<-done
 		t.Fatalf("bootstrap printed nothing: %v; logs:\n%s", err, logs.String())
 	}
-	var addr netip.AddrPort
+	var addr, secure netip.AddrPort
 	httpURL := ""
 	f := strings.Fields(line)
 	for i, w := range f {
 		if w == "udp" && i+1 < len(f) {
 			addr, err = netip.ParseAddrPort(strings.TrimSuffix(f[i+1], ","))
+		}
+		if w == "dtls" && i+1 < len(f) {
+			secure, _ = netip.ParseAddrPort(strings.TrimSuffix(f[i+1], ","))
 		}
 		if strings.HasPrefix(w, "http://") {
 			httpURL = strings.TrimSuffix(w, ",")
@@ -83,8 +86,12 @@ func startBootstrapCommandHTTP(t *testing.T, args ...string) (netip.AddrPort, st
 		return -1
 	}
 	t.Cleanup(func() { stop() })
+	lastSecure = secure
 	return addr, httpURL, logs, stop
 }
+
+// lastSecure is the DTLS address of the last bootstrap command started.
+var lastSecure netip.AddrPort
 
 // TestBootstrapCommand runs `wasm2m bootstrap` with a configuration file
 // that gives a device an account on an LwM2M server; the device, which
@@ -211,7 +218,7 @@ func TestBootstrapCommandStopsOnSignal(t *testing.T) {
 	data := t.TempDir()
 	for _, sig := range []os.Signal{syscall.SIGTERM, os.Interrupt} {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "WASM2M_CLI_CHILD=1", "WASM2M_CLI_ARGS=bootstrap -addr 127.0.0.1:0 -data "+data)
+		cmd.Env = append(os.Environ(), "WASM2M_CLI_CHILD=1", "WASM2M_CLI_ARGS=bootstrap -addr 127.0.0.1:0 -secure-addr 127.0.0.1:0 -data "+data)
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -303,5 +310,82 @@ func TestBootstrapCommandHTTP(t *testing.T) {
 	resp, err := dev.Do(ctx, addr, m)
 	if err != nil || resp.Code != model.BadRequest {
 		t.Errorf("bootstrap-request after the delete: %v %v", resp, err)
+	}
+}
+
+// TestBootstrapCommandDTLS: a device whose bootstrap account is coaps://
+// with a pre-shared key (its credential in the config file's security
+// section) is bootstrapped over DTLS by the command and registers with the
+// server it was given; the same endpoint over plain CoAP is refused,
+// since it has a credential.
+func TestBootstrapCommandDTLS(t *testing.T) {
+	reg, err := objects.NewRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := transport.Config{ACKTimeout: 200 * time.Millisecond, PeerRate: -1}
+	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", Definitions: reg, Transport: tc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "bootstrap.json")
+	doc := `{"security": {"credentials": [{"endpoint": "psk-dev", "psk_identity": "psk-dev-id", "psk_key": "000102030405060708090a0b0c0d0e0f"}]},
+		"bootstrap": {"configs": [{"endpoint": "psk-dev", "servers": [{"uri": "coap://` + srv.Addr().String() + `", "short_server_id": 5}]}]}}`
+	if err := os.WriteFile(cfgPath, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	plain, logs, _ := startBootstrapCommand(t, "-config", cfgPath, "-store", "memory")
+	secure := lastSecure
+	if !secure.IsValid() {
+		t.Fatalf("no dtls address; logs:\n%s", logs.String())
+	}
+
+	// Plain CoAP for an endpoint that has a credential: 4.03.
+	dev, err := transport.Listen("127.0.0.1:0", tc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	m := &transport.Message{Code: transport.POST}
+	m.SetPath("/bs")
+	m.AddQuery("ep=psk-dev")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if resp, err := dev.Do(ctx, plain, m); err != nil || resp.Code != model.Forbidden {
+		t.Errorf("plain bootstrap-request of psk-dev: %v %v", resp, err)
+	}
+
+	key := []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
+	sec := stdobj.NewSecurity(stdobj.SecurityAccount{ServerURI: "coaps://" + secure.String(), Mode: stdobj.SecurityPSK,
+		PublicKeyOrIdentity: []byte("psk-dev-id"), SecretKey: key, Bootstrap: true})
+	e, err := client.New(client.Config{
+		Endpoint:  "psk-dev",
+		Objects:   []client.Object{sec, stdobj.NewServer(), stdobj.NewDevice(stdobj.DeviceConfig{Manufacturer: "wasm2m"})},
+		Addr:      "127.0.0.1:0",
+		Transport: tc,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if err := e.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.WaitRegistered(ctx); err != nil {
+		t.Fatalf("%v; logs:\n%s", err, logs.String())
+	}
+	// The device may register before the command logs the outcome.
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(logs.String(), "bootstrap succeeded"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no success logged:\n%s", logs.String())
+		}
+	}
+	if acc := sec.Accounts(); len(acc) != 2 || acc[1].SSID != 5 {
+		t.Errorf("security accounts %+v", acc)
 	}
 }
