@@ -38,7 +38,7 @@ func commands() []command {
 		{"version", "print the version, the content formats and the built-in object definitions", runVersion},
 		{"objects", "list object definitions: the built-ins plus any DDF files given with -ddf", runObjects},
 		{"server", "run the LwM2M server (UDP :5683, embedded store in ./wasm2m-data)", runServer},
-		{"bootstrap", "run the LwM2M bootstrap server (UDP :5783, configurations from -config, embedded store in ./wasm2m-bootstrap-data)", runBootstrap},
+		{"bootstrap", "run the LwM2M bootstrap server (UDP :5783, DTLS :5784, configurations from -config, embedded store in ./wasm2m-bootstrap-data)", runBootstrap},
 		{"client", "run a simulated device (or -devices N of them) with the built-in objects", runClient},
 		{"load", "simulate many devices against a server and report rates, latencies and ratios to baselines", runLoad},
 		{"plugin", "build a Go plugin for Wasm (plugin build <dir>) or inspect a .wasm plugin (plugin inspect <file>)", runPlugin},
