@@ -18,9 +18,10 @@
 //
 // Like core/server, it is a library: it starts no goroutine it does not
 // stop in Close and logs nothing unless given a *slog.Logger. DTLS is
-// plugged in through Config.Listen (an endpoint that speaks coaps) and
+// plugged in through Config.SecureAddr and ListenSecure (a second
+// endpoint that speaks coaps, transport.ListenDTLS) or Config.Listen, and
 // Config.Authorize (whether the peer's DTLS identity may bootstrap an
-// endpoint name).
+// endpoint name, core/security.Authorize).
 //
 // bootstrap imports the standard library and core packages only (model,
 // codec, link, objects, store, transport); never host, plugins or sdk.
