@@ -36,10 +36,12 @@ func BenchmarkDTLSHandshake(b *testing.B) {
 		{"psk-resumed", DTLSConfig{PSK: pskTable(testPSK)}, DTLSClientConfig{PSKIdentity: "dev-1", PSK: []byte("secret-1")}, true, false},
 		{"ecdsa-mutual", DTLSConfig{Certificates: []tls.Certificate{pki.server}, ClientCAs: pki.pool},
 			DTLSClientConfig{Certificates: []tls.Certificate{pki.device}, RootCAs: pki.pool, ServerName: "lwm2m.test"}, false, false},
+		{"ecdsa-mutual-pion-listener", DTLSConfig{Certificates: []tls.Certificate{pki.server}, ClientCAs: pki.pool},
+			DTLSClientConfig{Certificates: []tls.Certificate{pki.device}, RootCAs: pki.pool, ServerName: "lwm2m.test"}, false, true},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			if tc.pion {
-				benchPionListener(b, tc.cli)
+				benchPionListener(b, tc.srv, tc.cli)
 				return
 			}
 			tc.srv.MaxHandshakesPerIP = 1 << 10
@@ -96,14 +98,14 @@ func handshakes(b *testing.B, to *net.UDPAddr, pc *dtls.Config) {
 	b.ReportMetric(float64(failed.Load()), "failed")
 }
 
-// benchPionListener is the baseline: pion's dtls.Listen, PSK, a goroutine
-// per accepted connection that handshakes and waits for the close.
-func benchPionListener(b *testing.B, cli DTLSClientConfig) {
-	l, err := dtls.Listen("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}, &dtls.Config{
-		PSK:                  func(id []byte) ([]byte, error) { return pskTable(testPSK)(string(id)) },
-		CipherSuites:         pskSuites,
-		ExtendedMasterSecret: dtls.RequestExtendedMasterSecret,
-	})
+// benchPionListener is the baseline: pion's dtls.Listen with the pion
+// configuration ListenDTLS would derive from srv, a goroutine per accepted
+// connection that handshakes and waits for the close.
+func benchPionListener(b *testing.B, srv DTLSConfig, cli DTLSClientConfig) {
+	if srv.PSK == nil && srv.Certificates == nil {
+		srv.PSK = pskTable(testPSK)
+	}
+	l, err := dtls.Listen("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}, ptr(pionServerConfig(srv, slog.New(slog.DiscardHandler))))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -279,3 +281,5 @@ func BenchmarkDTLSSessionMemory(b *testing.B) {
 		srv.Close()
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -235,7 +235,18 @@ func newDTLSServer(udp *net.UDPConn, dc DTLSConfig, log *slog.Logger) *dtlsServe
 	if a, ok := udp.LocalAddr().(*net.UDPAddr); ok {
 		s.local = a.AddrPort()
 	}
-	s.base = dtls.Config{
+	s.base = pionServerConfig(dc, log)
+	if dc.ResumptionEntries > 0 {
+		s.resume = newResumptionStore(dc.ResumptionEntries, dc.ResumptionLifetime)
+		s.base.SessionStore = s.resume
+	}
+	return s
+}
+
+// pionServerConfig is the pion configuration every session's is copied
+// from.
+func pionServerConfig(dc DTLSConfig, log *slog.Logger) dtls.Config {
+	c := dtls.Config{
 		CipherSuites:         cipherSuites(dc.PSK != nil, len(dc.Certificates) > 0),
 		Certificates:         dc.Certificates,
 		ExtendedMasterSecret: dtls.RequestExtendedMasterSecret,
@@ -244,20 +255,16 @@ func newDTLSServer(udp *net.UDPConn, dc DTLSConfig, log *slog.Logger) *dtlsServe
 	}
 	if dc.PSK != nil {
 		psk := dc.PSK
-		s.base.PSK = func(identity []byte) ([]byte, error) { return psk(string(identity)) }
+		c.PSK = func(identity []byte) ([]byte, error) { return psk(string(identity)) }
 	}
 	switch {
 	case dc.ClientCAs != nil:
-		s.base.ClientCAs = dc.ClientCAs
-		s.base.ClientAuth = dtls.RequireAndVerifyClientCert
+		c.ClientCAs = dc.ClientCAs
+		c.ClientAuth = dtls.RequireAndVerifyClientCert
 	case len(dc.Certificates) > 0:
-		s.base.ClientAuth = dtls.RequireAnyClientCert
+		c.ClientAuth = dtls.RequireAnyClientCert
 	}
-	if dc.ResumptionEntries > 0 {
-		s.resume = newResumptionStore(dc.ResumptionEntries, dc.ResumptionLifetime)
-		s.base.SessionStore = s.resume
-	}
-	return s
+	return c
 }
 
 func (s *dtlsServer) now() int64 { return int64(time.Since(s.epoch)) }
