@@ -274,3 +274,49 @@ func TestBootstrapFinishRefused(t *testing.T) {
 		t.Fatalf("ended %v: %+v", done.Type, r)
 	}
 }
+
+// TestBootstrapReplacesAccount: a configuration that deletes nothing
+// (Delete: []) and gives a short server id the device already has
+// rewrites that account's instances in place, found by
+// Bootstrap-Discover and Bootstrap-Read, rather than adding a second
+// account with the same id; the device then registers with the new URI.
+func TestBootstrapReplacesAccount(t *testing.T) {
+	checkLeaks(t)
+	old := startServer(t)
+	next := startServer(t)
+	cfg := dmConfig("dev-move", next.Addr(), 4)
+	cfg.Delete = []string{}
+	bs := startBootstrap(t, newConfigs(cfg), nil)
+	sub := bs.Subscribe(16)
+	defer sub.Close()
+	oldSub := old.Subscribe(server.SubscribeOptions{Types: []server.EventType{server.EventRegistered}})
+	defer oldSub.Close()
+	nextSub := next.Subscribe(server.SubscribeOptions{Types: []server.EventType{server.EventRegistered}})
+	defer nextSub.Close()
+
+	d := newDevice(bs.Addr(), dmAccount{ssid: 4, uri: uriOf(old.Addr())})
+	e, ev := startClient(t, "dev-move", d, nil)
+	nextServerEvent(t, oldSub, server.EventRegistered, 10*time.Second)
+	if err := e.WaitRegistered(ctxT(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Execute(ctxT(t, 5*time.Second), "dev-move", model.MustPath("/1/0/9"), ""); err != nil {
+		t.Fatal(err)
+	}
+	done := nextEvent(t, sub, 10*time.Second, bootstrap.EventSucceeded, bootstrap.EventFailed)
+	if done.Type != bootstrap.EventSucceeded {
+		t.Fatalf("bootstrap ended %v: %+v", done.Type, done.Result)
+	}
+	nextServerEvent(t, nextSub, server.EventRegistered, 10*time.Second)
+	acc := d.security.Accounts()
+	if len(acc) != 2 || acc[1].InstanceID != 1 || acc[1].SSID != 4 || acc[1].ServerURI != uriOf(next.Addr()) {
+		t.Errorf("security accounts %+v", acc)
+	}
+	if ids, _ := d.server.Instances(ctxT(t, time.Second)); len(ids) != 1 || ids[0] != 0 {
+		t.Errorf("server instances %v", ids)
+	}
+	ops := ev.ops()
+	if !slices.Contains(ops, client.OpBootstrapRead) || slices.Contains(ops, client.OpBootstrapDelete) {
+		t.Errorf("operations served %v: want a bootstrap-read and no bootstrap-delete", ops)
+	}
+}
