@@ -98,7 +98,8 @@ func (c *DTLSClientConfig) pion(log *slog.Logger) (*dtls.Config, error) {
 // returns the DTLS configuration for a peer, or nil for plain CoAP. It is
 // called when a datagram is written to a peer without a session and when
 // one arrives from such a peer, on the endpoint's goroutines, and must be
-// quick.
+// quick and must not call the endpoint. A session keeps the configuration
+// it started with; ResetSession makes a changed one apply.
 //
 // A DTLS session starts with the first datagram written to its peer (up
 // to 8 datagrams wait for the handshake; more are dropped, and CoAP
