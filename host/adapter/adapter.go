@@ -47,14 +47,16 @@ func call(ctx context.Context, c Caller, m abi.Method, req message, resp decodab
 }
 
 // ReadManifest asks the plugin what it is (abi.MethodManifest). It checks
-// what the host relies on: an id and a kind.
+// what the host relies on: an id of the ABI's form (abi.CheckID, which
+// keeps a plugin out of the host's own key-value namespaces, where the
+// DTLS credentials live) and a kind.
 func ReadManifest(ctx context.Context, c Caller) (*abi.Manifest, error) {
 	var m abi.Manifest
 	if err := call(ctx, c, abi.MethodManifest, &abi.ManifestRequest{}, &m); err != nil {
 		return nil, fmt.Errorf("manifest: %w", err)
 	}
-	if m.ID == "" {
-		return nil, model.Errorf(model.InternalServerError, "manifest: no id")
+	if err := abi.CheckID(m.ID); err != nil {
+		return nil, model.Errorf(model.InternalServerError, "%v", err)
 	}
 	switch abi.Kind(m.Kind) {
 	case abi.KindObject, abi.KindLogic, abi.KindStorage:

@@ -298,7 +298,7 @@ func serverChild(storeKind, config, profile string, gcPercent int) func() (*chil
 			return nil, err
 		}
 		// No HTTP API: it is not what is measured, and :8080 may be taken.
-		args := []string{"server", "-addr", "127.0.0.1:0", "-data", dir, "-log-level", "warn", "-http", "off"}
+		args := []string{"server", "-addr", "127.0.0.1:0", "-data", dir, "-log-level", "warn", "-http", "off", "-secure-addr", "127.0.0.1:0"}
 		if config != "" {
 			args = append(args, "-config", config)
 		}

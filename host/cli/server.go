@@ -264,6 +264,7 @@ func newHTTPAPI(srv *server.Server, hc config.HTTP, data string, log *slog.Logge
 	}
 	return httpapi.New(httpapi.Config{
 		Server:         srv,
+		Security:       srv.Security(),
 		Tokens:         tokens,
 		AuthDisabled:   hc.AuthDisabled,
 		RequestTimeout: time.Duration(hc.RequestTimeout),

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 
 	"github.com/wasm2m/wasm2m/core/model"
@@ -40,7 +39,7 @@ type Manifest struct {
 // lowercase words, a known kind, a version, and known capabilities given
 // once. It does not parse ConfigSchema (sdk/plugintest does).
 func (m *Manifest) Validate() error {
-	if err := checkID(m.ID); err != nil {
+	if err := abi.CheckID(m.ID); err != nil {
 		return err
 	}
 	switch m.Kind {
@@ -76,30 +75,6 @@ func (m *Manifest) Has(c string) bool {
 		}
 	}
 	return false
-}
-
-// checkID accepts dotted words of lowercase letters, digits, '-' and '_',
-// each starting with a letter, at least two of them.
-func checkID(id string) error {
-	if id == "" {
-		return errors.New("manifest: no id")
-	}
-	words := strings.Split(id, ".")
-	if len(words) < 2 {
-		return fmt.Errorf("manifest %q: want a dotted id such as objects.temperature", id)
-	}
-	for _, w := range words {
-		if w == "" || w[0] < 'a' || w[0] > 'z' {
-			return fmt.Errorf("manifest %q: each dotted word starts with a lowercase letter", id)
-		}
-		for i := 0; i < len(w); i++ {
-			c := w[i]
-			if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-				return fmt.Errorf("manifest %q: %q is not allowed in an id", id, c)
-			}
-		}
-	}
-	return nil
 }
 
 // Object is one LwM2M object implemented by a plugin, the same contract as
