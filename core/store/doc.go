@@ -17,6 +17,14 @@
 //
 // The file format is described in format.go.
 //
+// The other kinds are kept once, over the key-value space (KV) that every
+// backend has for plugins' state, in namespaces no plugin can be given
+// (plugin ids are dotted words, abi.CheckID): Security, the devices' DTLS
+// credentials ("#security", NewSecurity), and Bootstraps, a bootstrap
+// server's per-endpoint configurations ("#bootstrap", NewBootstraps).
+// Their records are versioned JSON (security_kv.go), so a backend,
+// including a storage plugin, gets them by implementing KV.
+//
 // Package store depends on the standard library, core/model and core/link
 // only. It must never import a database driver or any third-party module
 // (core/imports_test.go enforces this), nor host, plugins or sdk: other
