@@ -630,3 +630,43 @@ func TestDTLSIdleExpiry(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// TestDTLSConnectionIDKeyCollision is the collision rule: a device moved
+// away from address A with its connection ID, keeping A as its key; a new
+// device handshakes from A and takes the key; the moved device's session
+// is closed (close_notify to where it is now), and it handshakes again
+// under a key of its own.
+func TestDTLSConnectionIDKeyCollision(t *testing.T) {
+	checkLeaks(t)
+	var ss, cs1, cs2 seen
+	srv := dtlsServerT(t, ss.handler("server"), DTLSConfig{PSK: pskTable(testPSK), ConnectionID: true})
+	r := newRelay(t, srv.LocalAddr())
+	cli1 := dtlsClientT(t, "127.0.0.1:0", cs1.handler("first"), &DTLSClientConfig{PSKIdentity: "dev-1", PSK: []byte("secret-1"), ConnectionID: true})
+	mustGet(t, cli1, r.addr(), "/a", "server /a")
+	keyA, _ := ss.last()
+	moved := r.rebind() // frees A
+	mustGet(t, cli1, r.addr(), "/b", "server /b")
+	if p, _ := ss.last(); p != keyA {
+		t.Fatalf("moved session seen as %v, want its key %v", p, keyA)
+	}
+
+	cli2 := dtlsClientT(t, keyA.String(), cs2.handler("second"), &DTLSClientConfig{PSKIdentity: "dev-2", PSK: []byte("secret-2")})
+	mustGet(t, cli2, srv.LocalAddr(), "/c", "server /c")
+	if p, id := ss.last(); p != keyA || id.PSKIdentity != "dev-2" {
+		t.Fatalf("new device seen as %v %+v", p, id)
+	}
+	if st := srv.Stats().DTLS; st.Replaced != 1 || st.Sessions != 1 {
+		t.Fatalf("stats %+v: want the moved session replaced", st)
+	}
+	mustGet(t, srv, keyA, "/3/0", "second /3/0")
+
+	// The first device learnt its session ended and comes back under the
+	// key of where it is now.
+	waitFor(t, 2*time.Second, "the first device's session to end", func() bool { return cli1.Stats().DTLS.Sessions == 0 })
+	mustGet(t, cli1, r.addr(), "/d", "server /d")
+	if p, id := ss.last(); p != moved || id.PSKIdentity != "dev-1" {
+		t.Fatalf("first device back as %v %+v, want %v", p, id, moved)
+	}
+	mustGet(t, srv, moved, "/3/0", "first /3/0")
+	mustGet(t, srv, keyA, "/3/0", "second /3/0")
+}

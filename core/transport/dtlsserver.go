@@ -187,7 +187,7 @@ type dtlsServer struct {
 	done chan struct{}
 	wg   sync.WaitGroup
 
-	mu       sync.Mutex
+	mu       sync.RWMutex
 	closed   bool
 	byAddr   map[netip.AddrPort]*session // established, by current address
 	byKey    map[netip.AddrPort]*session // established, by peer key
@@ -290,9 +290,9 @@ func (s *dtlsServer) ReadFrom(b []byte) (int, netip.AddrPort, error) {
 // WriteTo encrypts b for the session with key peer and sends it to the
 // session's current address.
 func (s *dtlsServer) WriteTo(b []byte, peer netip.AddrPort) error {
-	s.mu.Lock()
+	s.mu.RLock()
 	sess := s.byKey[peer]
-	s.mu.Unlock()
+	s.mu.RUnlock()
 	if sess == nil {
 		s.stats.noSession.Add(1)
 		return ErrNoSession
@@ -385,9 +385,9 @@ func (s *dtlsServer) route(b []byte, from netip.AddrPort) {
 		return
 	}
 	if r.contentType == contentCID {
-		s.mu.Lock()
+		s.mu.RLock()
 		sess := s.byCID[string(r.cid)]
-		s.mu.Unlock()
+		s.mu.RUnlock()
 		if sess == nil {
 			s.stats.unroutable.Add(1)
 			return
@@ -395,11 +395,17 @@ func (s *dtlsServer) route(b []byte, from netip.AddrPort) {
 		s.deliver(sess, b, from)
 		return
 	}
-	s.mu.Lock()
+	s.mu.RLock()
 	old, hs := s.byAddr[from], s.pending[from]
+	s.mu.RUnlock()
 	if r.epoch == 0 && hs == nil && isClientHello(b) {
 		var why string
-		hs, why = s.startLocked(from)
+		started := false
+		s.mu.Lock()
+		if hs = s.pending[from]; hs == nil {
+			hs, why = s.startLocked(from)
+			started = hs != nil
+		}
 		s.mu.Unlock()
 		if hs == nil {
 			s.stats.refused.Add(1)
@@ -407,11 +413,12 @@ func (s *dtlsServer) route(b []byte, from netip.AddrPort) {
 			return
 		}
 		s.deliver(hs, b, from)
-		s.wg.Add(1)
-		go s.serve(hs)
+		if started {
+			s.wg.Add(1)
+			go s.serve(hs)
+		}
 		return
 	}
-	s.mu.Unlock()
 	switch {
 	case r.epoch == 0 && hs != nil:
 		s.deliver(hs, b, from)
@@ -641,9 +648,9 @@ func (s *dtlsServer) janitor() {
 }
 
 func (s *dtlsServer) identity(peer netip.AddrPort) (*PeerIdentity, bool) {
-	s.mu.Lock()
+	s.mu.RLock()
 	sess := s.byKey[peer]
-	s.mu.Unlock()
+	s.mu.RUnlock()
 	if sess == nil {
 		return nil, false
 	}
