@@ -68,6 +68,16 @@ func (s *Server) sequence(ctx context.Context, l *listener, peer netip.AddrPort,
 // neither Bootstrap-Discover nor Bootstrap-Read, is written in TLV into
 // the common layout.
 func (s *Server) runSequence(ctx context.Context, l *listener, peer netip.AddrPort, r request, c *store.BootstrapConfig, res *Result) error {
+	if d := s.cfg.StartDelay; d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			res.Step = "start"
+			return &stepError{step: res.Step, err: context.Cause(ctx)}
+		}
+	}
 	dev := unknownDevice()
 	if r.hasPCT {
 		res.Step = "bootstrap-discover /"

@@ -66,6 +66,13 @@ type Config struct {
 	// about 93 s with the default transmission parameters).
 	RequestTimeout time.Duration
 
+	// StartDelay is how long a sequence waits after its Bootstrap-Request
+	// was answered before it sends its first request, so that the device
+	// has the 2.04 first: some clients refuse bootstrap requests that
+	// arrive before it. The transport sends the answer as soon as the
+	// handler returns; default 20 ms, negative for none.
+	StartDelay time.Duration
+
 	// SequenceTimeout bounds a whole sequence; default 5 minutes.
 	SequenceTimeout time.Duration
 
@@ -93,6 +100,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Addr == "off" && c.SecureAddr == "" {
 		return errors.New("config: Addr is off and there is no SecureAddr: nothing to listen on")
+	}
+	if c.StartDelay == 0 {
+		c.StartDelay = 20 * time.Millisecond
 	}
 	if c.SequenceTimeout <= 0 {
 		c.SequenceTimeout = 5 * time.Minute
