@@ -171,6 +171,7 @@ func TestDTLSPSKRefused(t *testing.T) {
 // testPKI is a CA with server and device certificates.
 type testPKI struct {
 	pool   *x509.CertPool
+	ca     []byte // DER
 	server tls.Certificate
 	device tls.Certificate
 }
@@ -210,7 +211,7 @@ func newTestPKI(t testing.TB, name string) *testPKI {
 		}
 		return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: k}
 	}
-	p := &testPKI{pool: x509.NewCertPool()}
+	p := &testPKI{pool: x509.NewCertPool(), ca: caDER}
 	p.pool.AddCert(caCert)
 	p.server = leaf(2, "lwm2m.test", x509.ExtKeyUsageServerAuth)
 	p.device = leaf(3, "urn:dev:"+name, x509.ExtKeyUsageClientAuth)
