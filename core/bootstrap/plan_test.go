@@ -135,6 +135,10 @@ func TestParseQuery(t *testing.T) {
 		{[]string{"ep=a", "pct=-1"}, "4.00"},
 		{[]string{"ep=a", "pct=70000"}, "4.00"},
 		{[]string{"ep=a", "pct=112", "pct=112"}, "4.00"},
+		{[]string{"ep=a", "lwm2m=1.1"}, "a - 1.1"},
+		{[]string{"ep=a", "lwm2m=1.0", "pct=11542"}, "a 11542 1.0"},
+		{[]string{"ep=a", "lwm2m=x"}, "4.00"},
+		{[]string{"ep=a", "lwm2m=1.1", "lwm2m=1.1"}, "4.00"},
 	}
 	for _, tc := range cases {
 		r, err := parseQuery(tc.q)
@@ -146,6 +150,9 @@ func TestParseQuery(t *testing.T) {
 			got = fmt.Sprintf("%s %d", r.ep, uint16(r.pct))
 		default:
 			got = r.ep + " -"
+		}
+		if err == nil && !r.version.IsZero() {
+			got += " " + r.version.String()
 		}
 		if got != tc.want {
 			t.Errorf("%q: got %s (%v), want %s", tc.q, got, err, tc.want)

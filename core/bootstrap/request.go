@@ -18,11 +18,22 @@ type request struct {
 	ep     string
 	pct    codec.Format // codec.None when absent
 	hasPCT bool
+	// version is the lwm2m= a client may add (not a parameter of the
+	// specification's Bootstrap-Request, but some clients send it);
+	// zero when absent.
+	version model.Version
 }
 
-// parseQuery reads the ep= and pct= parameters of a bootstrap request.
-// A missing, empty or repeated ep, and a repeated or malformed pct, are
-// 4.00; a pct that names no format able to carry object instances is
+// discoverable reports whether the device can answer Bootstrap-Discover
+// and Bootstrap-Read (1.1 and later): it sent pct= (new in 1.1) or said
+// it is 1.1 or later.
+func (r request) discoverable() bool {
+	return r.hasPCT || r.version.Compare(model.V1_1) >= 0
+}
+
+// parseQuery reads the ep= and pct= parameters of a bootstrap request,
+// and lwm2m= if a client sends it. A missing, empty or repeated ep, and a
+// repeated or malformed pct or lwm2m, are 4.00; a pct that names no format able to carry object instances is
 // 4.15 (Core 1.1 section 6.1.3: the Preferred Content Format). Other
 // parameters are ignored, as later versions may add some.
 func parseQuery(queries []string) (request, error) {
@@ -53,6 +64,15 @@ func parseQuery(queries []string) (request, error) {
 				return r, model.Errorf(model.UnsupportedContentFormat, "bootstrap-request: pct %d cannot carry object instances", n)
 			}
 			r.pct, r.hasPCT = f, true
+		case "lwm2m":
+			if !r.version.IsZero() {
+				return r, model.Errorf(model.BadRequest, "bootstrap-request: lwm2m given twice")
+			}
+			v, err := model.ParseVersion(v)
+			if err != nil || v.IsZero() {
+				return r, model.Errorf(model.BadRequest, "bootstrap-request: lwm2m %q is not a version", q)
+			}
+			r.version = v
 		}
 	}
 	if !hasEP {

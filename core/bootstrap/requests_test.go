@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -237,5 +240,71 @@ func TestBootstrapCloseEndsSequences(t *testing.T) {
 	}
 	if _, ok := <-sub.C; ok {
 		t.Error("subscription still open after Close")
+	}
+}
+
+// scripted is a device that answers every bootstrap request with
+// success (a Bootstrap-Discover with the bootstrap account in /0/0) and
+// records them as "METHOD /path".
+func scripted(t *testing.T) (*transport.Endpoint, func() []string) {
+	t.Helper()
+	method := map[model.Code]string{transport.GET: "GET", transport.POST: "POST", transport.PUT: "PUT", transport.DELETE: "DELETE"}
+	var mu sync.Mutex
+	var served []string
+	ep := peer(t, func(ctx context.Context, r *transport.Request) *transport.Message {
+		mu.Lock()
+		served = append(served, method[r.Msg.Code]+" "+r.Msg.Path())
+		mu.Unlock()
+		switch r.Msg.Code {
+		case transport.GET:
+			m := &transport.Message{Code: model.Content, Payload: []byte(`</>;lwm2m=1.1,</0/0>;uri="coap://bs",</3/0>`)}
+			m.SetContentFormat(uint16(codec.LinkFormat))
+			return m
+		case transport.DELETE:
+			return &transport.Message{Code: model.Deleted}
+		}
+		return &transport.Message{Code: model.Changed}
+	})
+	return ep, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(served)
+	}
+}
+
+// TestBootstrapVersionQuery: a device that sends lwm2m=1.1 without pct=
+// is discovered and written in TLV; with lwm2m=1.0 (or neither) it is not
+// discovered.
+func TestBootstrapVersionQuery(t *testing.T) {
+	checkLeaks(t)
+	cases := []struct {
+		query    []string
+		discover bool
+		format   codec.Format
+	}{
+		{[]string{"lwm2m=1.1"}, true, codec.TLV},
+		{[]string{"lwm2m=1.0"}, false, codec.TLV},
+		{nil, false, codec.TLV},
+		{[]string{"pct=" + strconv.Itoa(int(codec.SenMLJSON))}, true, codec.SenMLJSON},
+	}
+	for i, tc := range cases {
+		t.Run(strings.Join(tc.query, "&"), func(t *testing.T) {
+			ep := "dev-v" + strconv.Itoa(i)
+			bs := startBootstrap(t, newConfigs(dmConfig(ep, netip.MustParseAddrPort("127.0.0.1:5683"), 1)), nil)
+			sub := bs.Subscribe(16)
+			defer sub.Close()
+			dev, served := scripted(t)
+			if resp := ask(t, dev, bs.Addr(), transport.POST, "/bs", codec.None, append([]string{"ep=" + ep}, tc.query...)...); resp.Code != model.Changed {
+				t.Fatal(resp)
+			}
+			done := nextEvent(t, sub, 5*time.Second, bootstrap.EventSucceeded, bootstrap.EventFailed)
+			r := done.Result
+			if done.Type != bootstrap.EventSucceeded || r.Discovered != tc.discover || r.Format != tc.format {
+				t.Fatalf("ended %v: %+v", done.Type, r)
+			}
+			if got := served(); len(got) == 0 || (got[0] == "GET /") != tc.discover {
+				t.Errorf("device served %q", got)
+			}
+		})
 	}
 }

@@ -64,9 +64,9 @@ func (s *Server) sequence(ctx context.Context, l *listener, peer netip.AddrPort,
 }
 
 // runSequence sends the requests of one sequence. A device that asked
-// with pct= (1.1 and later) is discovered first; a 1.0 device, which has
-// neither Bootstrap-Discover nor Bootstrap-Read, is written in TLV into
-// the common layout.
+// with pct= or lwm2m=1.1 or later is discovered first; a 1.0 device,
+// which has neither Bootstrap-Discover nor Bootstrap-Read, is written in
+// TLV (or its pct) into the common layout.
 func (s *Server) runSequence(ctx context.Context, l *listener, peer netip.AddrPort, r request, c *store.BootstrapConfig, res *Result) error {
 	if d := s.cfg.StartDelay; d > 0 {
 		t := time.NewTimer(d)
@@ -79,7 +79,7 @@ func (s *Server) runSequence(ctx context.Context, l *listener, peer netip.AddrPo
 		}
 	}
 	dev := unknownDevice()
-	if r.hasPCT {
+	if r.discoverable() {
 		res.Step = "bootstrap-discover /"
 		resp, err := s.do(ctx, l, peer, transport.GET, model.RootPath(), codec.None, codec.LinkFormat, nil)
 		if err != nil {
