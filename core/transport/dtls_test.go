@@ -671,3 +671,40 @@ func TestDTLSConnectionIDKeyCollision(t *testing.T) {
 	mustGet(t, srv, moved, "/3/0", "first /3/0")
 	mustGet(t, srv, keyA, "/3/0", "second /3/0")
 }
+
+// TestDTLSDualStack: a server on the wildcard address of a dual-stack
+// socket (":5684" is one) serves IPv4 devices, whose peer keys are in the
+// 4-byte form, and IPv6 ones.
+func TestDTLSDualStack(t *testing.T) {
+	checkLeaks(t)
+	var ss seen
+	srv, err := ListenDTLS("[::]:0", fast(ss.handler("server")), DTLSConfig{PSK: pskTable(testPSK), ConnectionID: true})
+	if err != nil {
+		t.Skipf("no IPv6: %v", err)
+	}
+	defer srv.Close()
+	port := srv.LocalAddr().Port()
+	for _, tc := range []struct{ local, server string }{
+		{"127.0.0.1:0", "127.0.0.1"},
+		{"[::1]:0", "::1"},
+	} {
+		t.Run(tc.server, func(t *testing.T) {
+			cli, err := ListenSecure(tc.local, fast(nil), func(netip.AddrPort) *DTLSClientConfig {
+				return &DTLSClientConfig{PSKIdentity: "dev-1", PSK: []byte("secret-1"), ConnectionID: true}
+			})
+			if err != nil {
+				t.Skipf("cannot listen on %s: %v", tc.local, err)
+			}
+			defer cli.Close()
+			to := netip.AddrPortFrom(netip.MustParseAddr(tc.server), port)
+			mustGet(t, cli, to, "/a", "server /a")
+			peer, _ := ss.last()
+			if peer != cli.LocalAddr() {
+				t.Fatalf("server saw %v, want %v", peer, cli.LocalAddr())
+			}
+			if _, err := srv.Do(ctxT(t, 5*time.Second), peer, get("/3/0")); err != nil {
+				t.Fatalf("server to device: %v", err)
+			}
+		})
+	}
+}
