@@ -15,7 +15,7 @@ func codeOf(err error) string { return model.CodeOf(err).String() }
 // one per line) from the network: parseQuery never panics, and what it
 // accepts has an endpoint and a pct that carries instances.
 func FuzzParseQuery(f *testing.F) {
-	for _, s := range []string{"ep=dev", "ep=dev\npct=112", "pct=11542\nep=a", "ep=", "ep=a\nep=b", "pct=0\nep=a", "ep=a\npct=99999999999"} {
+	for _, s := range []string{"ep=dev", "ep=dev\npct=112", "pct=11542\nep=a", "ep=", "ep=a\nep=b", "pct=0\nep=a", "ep=a\npct=99999999999", "ep=a\nlwm2m=1.1", "lwm2m=1.0\nep=b\npct=11542"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
