@@ -1,7 +1,10 @@
 package transport
 
 import (
+	"bytes"
 	"context"
+	"crypto"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -308,3 +311,34 @@ func runHandshake(c *dtls.Conn, d time.Duration) error {
 // pion reads records into 8 KiB (its inboundBufferSize), so no datagram
 // it hands over is larger.
 const sessionReadBuffer = 8192
+
+// X509KeyPairDER builds a certificate for DTLSConfig.Certificates or
+// DTLSClientConfig.Certificates from DER bytes as the LwM2M Security
+// object holds them (resource 3, the certificate; resource 5, the private
+// key in PKCS #8, SEC 1 or PKCS #1 form). The key must match the
+// certificate.
+func X509KeyPairDER(certDER, keyDER []byte) (tls.Certificate, error) {
+	cert, err := x509.ParseCertificate(certDER)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("transport: certificate: %w", err)
+	}
+	var key crypto.Signer
+	if k, err := x509.ParsePKCS8PrivateKey(keyDER); err == nil {
+		s, ok := k.(crypto.Signer)
+		if !ok {
+			return tls.Certificate{}, fmt.Errorf("transport: private key: %T cannot sign", k)
+		}
+		key = s
+	} else if k, err := x509.ParseECPrivateKey(keyDER); err == nil {
+		key = k
+	} else if k, err := x509.ParsePKCS1PrivateKey(keyDER); err == nil {
+		key = k
+	} else {
+		return tls.Certificate{}, errors.New("transport: private key: neither PKCS #8, SEC 1 nor PKCS #1")
+	}
+	type equaler interface{ Equal(crypto.PublicKey) bool }
+	if pub, ok := key.Public().(equaler); !ok || !pub.Equal(cert.PublicKey) {
+		return tls.Certificate{}, errors.New("transport: private key does not match the certificate")
+	}
+	return tls.Certificate{Certificate: [][]byte{bytes.Clone(certDER)}, PrivateKey: key, Leaf: cert}, nil
+}

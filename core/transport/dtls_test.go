@@ -708,3 +708,25 @@ func TestDTLSDualStack(t *testing.T) {
 		})
 	}
 }
+
+func TestX509KeyPairDER(t *testing.T) {
+	pki, other := newTestPKI(t, "ours"), newTestPKI(t, "other")
+	key := pki.device.PrivateKey.(*ecdsa.PrivateKey)
+	pkcs8, _ := x509.MarshalPKCS8PrivateKey(key)
+	sec1, _ := x509.MarshalECPrivateKey(key)
+	for _, kb := range [][]byte{pkcs8, sec1} {
+		c, err := X509KeyPairDER(pki.device.Certificate[0], kb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Leaf.Subject.CommonName != "urn:dev:ours" {
+			t.Errorf("leaf %v", c.Leaf.Subject)
+		}
+	}
+	if _, err := X509KeyPairDER(other.device.Certificate[0], pkcs8); err == nil {
+		t.Error("a key of another certificate accepted")
+	}
+	if _, err := X509KeyPairDER(pki.device.Certificate[0], []byte("junk")); err == nil {
+		t.Error("junk accepted as a key")
+	}
+}
