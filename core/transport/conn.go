@@ -6,10 +6,10 @@ import (
 )
 
 // packetConn is the socket an Endpoint reads and writes datagrams through.
-// The UDP socket implements it; a DTLS listener (a later addition) is
-// meant to implement it too, demultiplexing its sessions into one stream
-// of (datagram, peer) pairs, so that the message layer above is the same
-// for both.
+// The UDP socket implements it, and so do the DTLS roles (dtlsServer,
+// dtlsClient), which demultiplex their sessions into one stream of
+// (datagram, peer) pairs, so that the message layer above is the same for
+// both.
 //
 // ReadFrom is called from one goroutine at a time; WriteTo from many at
 // once. ReadFrom returns an error wrapping net.ErrClosed once Close was

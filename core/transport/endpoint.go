@@ -248,10 +248,11 @@ type counters struct {
 	received, sent, duplicates, dropped, malformed, retransmissions, timeouts, rejected, writeErrors atomic.Uint64
 }
 
-// Endpoint is a CoAP-over-UDP endpoint (RFC 7252): it serves requests
-// through Config.Handler, delivers notifications to Config.Notify, and
-// sends requests (Do) and notifications (Notify). All methods are safe for
-// concurrent use. Close stops it.
+// Endpoint is a CoAP endpoint (RFC 7252) over UDP (Listen) or DTLS
+// (ListenDTLS, ListenSecure): it serves requests through Config.Handler,
+// delivers notifications to Config.Notify, and sends requests (Do) and
+// notifications (Notify). All methods are safe for concurrent use. Close
+// stops it.
 type Endpoint struct {
 	cfg   Config
 	conn  packetConn
