@@ -5,7 +5,8 @@
 // matches the identity the client authenticated with"), and the pre-shared
 // key lookup a DTLS handshake makes, both against a store.Security.
 //
-// security imports the standard library, core/model and core/store only.
+// security imports the standard library, core/model, core/store and
+// core/transport only.
 package security
 
 import (
@@ -17,6 +18,7 @@ import (
 
 	"github.com/wasm2m/wasm2m/core/model"
 	"github.com/wasm2m/wasm2m/core/store"
+	"github.com/wasm2m/wasm2m/core/transport"
 )
 
 // Identity is what a device authenticated with in its DTLS handshake: a
@@ -28,6 +30,22 @@ type Identity struct {
 	// Unverified marks a DTLS session whose certificate no trust store
 	// vouched for: it is secure but authorizes nothing.
 	Unverified bool
+}
+
+// Of returns the identity a transport peer proved in its DTLS handshake;
+// the zero Identity for nil (plain CoAP). A certificate that no trust
+// store verified (the DTLS endpoint has no ClientCAs) proves nothing: it
+// yields an Unverified identity, which no credential authorizes.
+func Of(id *transport.PeerIdentity) Identity {
+	switch {
+	case id == nil:
+		return Identity{}
+	case id.PSKIdentity != "":
+		return Identity{PSK: id.PSKIdentity}
+	case id.Certificate != nil && id.Verified:
+		return Identity{Certificate: id.Certificate}
+	}
+	return Identity{Unverified: true}
 }
 
 // Secure reports whether id came from a DTLS handshake.

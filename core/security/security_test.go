@@ -15,6 +15,7 @@ import (
 	"github.com/wasm2m/wasm2m/core/model"
 	"github.com/wasm2m/wasm2m/core/security"
 	"github.com/wasm2m/wasm2m/core/store"
+	"github.com/wasm2m/wasm2m/core/transport"
 )
 
 func cert(t *testing.T, cn string) *x509.Certificate {
@@ -122,5 +123,31 @@ func TestPSK(t *testing.T) {
 	}
 	if k, err := lookup("unknown"); err == nil {
 		t.Fatalf("unknown identity gave key %x", k)
+	}
+}
+
+func TestOf(t *testing.T) {
+	c := cert(t, "dev-1")
+	cases := []struct {
+		in   *transport.PeerIdentity
+		want security.Identity
+	}{
+		{nil, security.Identity{}},
+		{&transport.PeerIdentity{PSKIdentity: "id"}, security.Identity{PSK: "id"}},
+		{&transport.PeerIdentity{Certificate: c, Verified: true}, security.Identity{Certificate: c}},
+		{&transport.PeerIdentity{Certificate: c}, security.Identity{Unverified: true}},
+	}
+	for _, tc := range cases {
+		if got := security.Of(tc.in); got != tc.want {
+			t.Errorf("Of(%+v) = %+v, want %+v", tc.in, got, tc.want)
+		}
+	}
+	// An unverified certificate authorizes nothing, even with a credential.
+	sec := store.NewSecurity(store.NewMemory())
+	if err := sec.PutCredential(context.Background(), &store.Credential{Endpoint: "dev-1", X509: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := security.Authorize(context.Background(), sec, security.Of(&transport.PeerIdentity{Certificate: c}), "dev-1"); !errors.Is(err, model.ErrForbidden) {
+		t.Fatalf("unverified certificate: %v", err)
 	}
 }

@@ -11,23 +11,8 @@ import (
 	"github.com/wasm2m/wasm2m/core/transport"
 )
 
-// identityOf returns the DTLS identity req came with; the zero Identity
-// over plain CoAP. A certificate that was not verified against a trust
-// store (DTLS.ClientCAs) proves nothing: it yields an identity that no
-// credential authorizes.
-func identityOf(req *transport.Request) security.Identity {
-	id := req.Identity
-	if id == nil {
-		return security.Identity{}
-	}
-	if id.PSKIdentity != "" {
-		return security.Identity{PSK: id.PSKIdentity}
-	}
-	if id.Certificate != nil && id.Verified {
-		return security.Identity{Certificate: id.Certificate}
-	}
-	return security.Identity{Unverified: true}
-}
+// identityOf returns the DTLS identity req came with (security.Of).
+func identityOf(req *transport.Request) security.Identity { return security.Of(req.Identity) }
 
 // authorize checks that the device that sent req may act as endpoint ep
 // (security.Authorize against Config.Security). The error is a 4.03 to

@@ -131,7 +131,7 @@ func runBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	if sec.store != nil {
 		bc.Authorize = func(ctx context.Context, req *transport.Request, ep string) error {
-			id := peerIdentity(req.Identity)
+			id := security.Of(req.Identity)
 			err := security.Authorize(ctx, sec.store, id, ep)
 			if err != nil && errors.Is(err, model.ErrForbidden) {
 				log.Warn("device refused", "endpoint", ep, "addr", req.Peer.String(), "identity", id.String(), "err", err)
@@ -207,23 +207,6 @@ func newBootstrapHTTP(bs *bootstrap.Server, configs store.Bootstraps, hc config.
 		},
 		Logger: log.With("component", "httpapi"),
 	})
-}
-
-// peerIdentity is what a device proved in its DTLS handshake, as
-// core/security sees it (core/server reads a request's identity the same
-// way): a PSK identity, a certificate verified against the trust store,
-// or, for a certificate nothing vouched for, an identity that no
-// credential authorizes; the zero Identity over plain CoAP.
-func peerIdentity(id *transport.PeerIdentity) security.Identity {
-	switch {
-	case id == nil:
-		return security.Identity{}
-	case id.PSKIdentity != "":
-		return security.Identity{PSK: id.PSKIdentity}
-	case id.Certificate != nil && id.Verified:
-		return security.Identity{Certificate: id.Certificate}
-	}
-	return security.Identity{Unverified: true}
 }
 
 // bootstrapConfig turns an entry of the config file's bootstrap section
