@@ -79,6 +79,9 @@ func (e *Endpoint) initialTimeout() time.Duration {
 
 // startExchange registers ex, arms its timer and sends it.
 func (e *Endpoint) startExchange(ex *exchange) error {
+	if e.sec != nil && !e.sec.canSend(ex.peer) {
+		return ErrNoSession
+	}
 	mk := midKey{ex.peer, ex.mid}
 	e.mu.Lock()
 	if e.closed {
@@ -154,6 +157,25 @@ func (e *Endpoint) onTimer(ex *exchange) {
 		e.sec.peerTimedOut(ex.peer)
 	}
 	ex.finish(result{err: ErrTimeout})
+}
+
+// failPeer fails every exchange with peer: the DTLS handshake with it
+// failed, and what they sent is gone.
+func (e *Endpoint) failPeer(peer netip.AddrPort, err error) {
+	var failed []*exchange
+	e.mu.Lock()
+	for _, ex := range e.byMID {
+		if ex.peer == peer && !ex.finished {
+			failed = append(failed, ex)
+		}
+	}
+	for _, ex := range failed {
+		e.removeLocked(ex)
+	}
+	e.mu.Unlock()
+	for _, ex := range failed {
+		ex.finish(result{err: fmt.Errorf("%w: %v", ErrHandshake, err)})
+	}
 }
 
 // onACK handles an ACK from peer, empty (m nil) or with a piggybacked
@@ -495,6 +517,9 @@ func (e *Endpoint) Notify(ctx context.Context, peer netip.AddrPort, msg *Message
 		e.mu.Unlock()
 		if closed {
 			return ErrClosed
+		}
+		if e.sec != nil && !e.sec.canSend(peer) {
+			return fmt.Errorf("transport: notify %s: %w", peer, ErrNoSession)
 		}
 		if e.cfg.OnReset != nil {
 			// Remembered before it is sent, so that no RST can outrun it.

@@ -20,11 +20,6 @@ import (
 	"github.com/pion/logging"
 )
 
-// ErrNoSession is returned (and the datagram dropped) when a DTLS endpoint
-// is asked to send to a peer it has no session with: a server cannot open
-// DTLS to a device, the device handshakes again. It carries 5.03.
-var ErrNoSession = errors.New("transport: no DTLS session with peer")
-
 // PeerIdentity is who a DTLS peer proved to be in its handshake.
 type PeerIdentity struct {
 	// PSKIdentity is the identity the peer's key belongs to (RFC 4279
@@ -93,6 +88,9 @@ type secureConn interface {
 	dtlsStats() DTLSStats
 	// peerTimedOut learns that a request or CON to peer got no answer.
 	peerTimedOut(peer netip.AddrPort)
+	// canSend reports whether a datagram to peer can go out (a server
+	// needs a session; a client starts one).
+	canSend(peer netip.AddrPort) bool
 }
 
 // PeerIdentity returns the DTLS identity of the peer with the given key,

@@ -96,21 +96,15 @@ func mustGet(t testing.TB, e *Endpoint, peer netip.AddrPort, path string, want s
 }
 
 // getOrRefused sends a GET to a DTLS server and returns nil if it was
-// answered, or an error once the client's handshake failed (its CON would
-// only start another handshake that fails the same way) or after 3 s.
+// answered, or the error: one wrapping ErrHandshake as soon as the
+// client's handshake failed.
 func getOrRefused(cli *Endpoint, to netip.AddrPort) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	go func() {
-		for ctx.Err() == nil {
-			if cli.Stats().DTLS.HandshakeFailures > 0 {
-				cancel()
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}()
 	_, err := cli.Do(ctx, to, get("/hello"))
+	if err != nil && !errors.Is(err, ErrHandshake) {
+		return fmt.Errorf("not a handshake error: %w", err)
+	}
 	return err
 }
 
@@ -148,14 +142,19 @@ func TestDTLSPSKBothWays(t *testing.T) {
 	if _, ok := srv.PeerIdentity(netip.MustParseAddrPort("127.0.0.1:9")); ok {
 		t.Error("identity of an unknown peer")
 	}
-	// A write to a peer without a session is refused and counted.
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	if _, err := srv.Do(ctx, netip.MustParseAddrPort("127.0.0.1:9"), get("/x")); err == nil {
-		t.Error("Do to a peer without a session succeeded")
+	// A request or notification to a peer without a session fails at
+	// once, and is counted.
+	nobody := netip.MustParseAddrPort("127.0.0.1:9")
+	if _, err := srv.Do(ctxT(t, 5*time.Second), nobody, get("/x")); !errors.Is(err, ErrNoSession) || !errors.Is(err, model.ErrServiceUnavailable) {
+		t.Errorf("Do to a peer without a session: %v", err)
 	}
-	if srv.Stats().DTLS.NoSession == 0 {
-		t.Error("NoSession not counted")
+	for _, typ := range []Type{Confirmable, NonConfirmable} {
+		if err := srv.Notify(ctxT(t, 5*time.Second), nobody, &Message{Type: typ, Code: model.Content, Token: []byte{1}}); !errors.Is(err, ErrNoSession) {
+			t.Errorf("%s notification to a peer without a session: %v", typ, err)
+		}
+	}
+	if n := srv.Stats().DTLS.NoSession; n != 3 {
+		t.Errorf("NoSession %d, want 3", n)
 	}
 }
 
@@ -171,8 +170,9 @@ func TestDTLSPSKRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cli := dtlsClientT(t, "127.0.0.1:0", nil, &DTLSClientConfig{PSKIdentity: tc.id, PSK: []byte(tc.key), HandshakeTimeout: time.Second})
-			if err := getOrRefused(cli, srv.LocalAddr()); err == nil {
-				t.Fatal("answered")
+			err := getOrRefused(cli, srv.LocalAddr())
+			if !errors.Is(err, ErrHandshake) {
+				t.Fatalf("want a handshake error, got %v", err)
 			}
 			if _, ok := srv.PeerIdentity(cli.LocalAddr()); ok {
 				t.Error("server holds a session")
@@ -260,21 +260,21 @@ func TestDTLSCertificates(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	t.Run("device not in trust store", func(t *testing.T) {
-		if err := try(t, &DTLSClientConfig{Certificates: []tls.Certificate{other.device}, RootCAs: pki.pool, ServerName: "lwm2m.test"}); err == nil {
-			t.Fatal("answered")
-		}
-	})
-	t.Run("untrusted server", func(t *testing.T) {
-		if err := try(t, &DTLSClientConfig{Certificates: []tls.Certificate{pki.device}, RootCAs: other.pool, ServerName: "lwm2m.test"}); err == nil {
-			t.Fatal("answered")
-		}
-	})
-	t.Run("wrong pin", func(t *testing.T) {
-		if err := try(t, &DTLSClientConfig{Certificates: []tls.Certificate{pki.device}, ServerCertificate: other.server.Certificate[0]}); err == nil {
-			t.Fatal("answered")
-		}
-	})
+	for _, tc := range []struct {
+		name string
+		dc   *DTLSClientConfig
+	}{
+		{"device not in trust store", &DTLSClientConfig{Certificates: []tls.Certificate{other.device}, RootCAs: pki.pool, ServerName: "lwm2m.test"}},
+		{"untrusted server", &DTLSClientConfig{Certificates: []tls.Certificate{pki.device}, RootCAs: other.pool, ServerName: "lwm2m.test"}},
+		{"wrong server name", &DTLSClientConfig{Certificates: []tls.Certificate{pki.device}, RootCAs: pki.pool, ServerName: "elsewhere.test"}},
+		{"wrong pin", &DTLSClientConfig{Certificates: []tls.Certificate{pki.device}, ServerCertificate: other.server.Certificate[0]}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := try(t, tc.dc); !errors.Is(err, ErrHandshake) {
+				t.Fatalf("want a handshake error, got %v", err)
+			}
+		})
+	}
 	if n := srv.Stats().DTLS.HandshakesDone; n != 2 {
 		t.Errorf("%d handshakes done, want 2", n)
 	}

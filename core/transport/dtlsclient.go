@@ -106,7 +106,9 @@ func (c *DTLSClientConfig) pion(log *slog.Logger) (*dtls.Config, error) {
 // retransmits them) and is started again the same way after it ended: a
 // fatal alert or close_notify from the server, SessionIdleTimeout,
 // ResetSession, or a CON to the peer that got no answer at all (a server
-// that restarted has forgotten the session and drops its records).
+// that restarted has forgotten the session and drops its records). When
+// a handshake fails, every Do and Notify waiting on that peer fails at
+// once with an error wrapping ErrHandshake.
 func ListenSecure(addr string, cfg Config, secure func(peer netip.AddrPort) *DTLSClientConfig) (*Endpoint, error) {
 	ua, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil {
@@ -155,6 +157,7 @@ func NewSecureEndpoint(conn *net.UDPConn, cfg Config, secure func(peer netip.Add
 	}
 	e := newEndpoint(c, cfg)
 	e.sec = c
+	c.failed = e.failPeer
 	e.readBuffer = readBufferSize(conn)
 	e.readBufferLimit = readBufferLimit()
 	c.wg.Add(2)
@@ -184,6 +187,10 @@ type dtlsClient struct {
 
 	stats  dtlsCounters
 	resume *resumptionStore // pion keys it by server address and name
+
+	// failed learns of a failed handshake (the Endpoint fails what waits
+	// on the peer); set before the first write.
+	failed func(peer netip.AddrPort, err error)
 }
 
 func (c *dtlsClient) now() int64 { return int64(time.Since(c.epoch)) }
@@ -274,6 +281,8 @@ func (c *dtlsClient) serve(sess *session, timeout time.Duration) {
 	if err := runHandshake(sess.conn, timeout); err != nil {
 		c.stats.failures.Add(1)
 		c.log.Debug("dtls handshake failed", "peer", sess.key, "err", err)
+		c.remove(sess)
+		c.failed(sess.key, err)
 		return
 	}
 	c.mu.Lock()
@@ -453,6 +462,8 @@ func (c *dtlsClient) peerTimedOut(peer netip.AddrPort) {
 		c.resetSession(peer)
 	}
 }
+
+func (c *dtlsClient) canSend(netip.AddrPort) bool { return true }
 
 func (c *dtlsClient) dtlsStats() DTLSStats {
 	var st DTLSStats

@@ -676,6 +676,16 @@ func (s *dtlsServer) resetSession(peer netip.AddrPort) bool {
 // idle.
 func (s *dtlsServer) peerTimedOut(netip.AddrPort) {}
 
+func (s *dtlsServer) canSend(peer netip.AddrPort) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.byKey[peer] == nil {
+		s.stats.noSession.Add(1)
+		return false
+	}
+	return true
+}
+
 func (s *dtlsServer) dtlsStats() DTLSStats {
 	var st DTLSStats
 	s.mu.Lock()

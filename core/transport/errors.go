@@ -22,4 +22,17 @@ var (
 	// ErrClosed is returned by calls on an Endpoint that is closed, and by
 	// calls pending when it closes. It carries 5.03 Service Unavailable.
 	ErrClosed error = &model.Error{Code: model.ServiceUnavailable, Msg: "transport: endpoint closed"}
+
+	// ErrNoSession is returned by Do and Notify on a DTLS server endpoint
+	// for a peer it has no session with: the server cannot open DTLS to a
+	// device, the device has to handshake again (after its session went
+	// idle, say). It carries 5.03 Service Unavailable.
+	ErrNoSession error = &model.Error{Code: model.ServiceUnavailable, Msg: "transport: no DTLS session with peer"}
+
+	// ErrHandshake is wrapped by the error of every Do and Notify waiting
+	// on a DTLS client endpoint when the handshake with their peer fails
+	// (a refused key or certificate, no answer within the handshake
+	// timeout): the datagrams queued for it are gone. It carries 5.02 Bad
+	// Gateway.
+	ErrHandshake error = &model.Error{Code: model.BadGateway, Msg: "transport: DTLS handshake failed"}
 )
