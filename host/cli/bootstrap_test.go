@@ -155,6 +155,14 @@ func TestBootstrapCommand(t *testing.T) {
 	if acc := sec.Accounts(); len(acc) != 2 || acc[1].SSID != 3 {
 		t.Errorf("security accounts %+v", acc)
 	}
+	// The device registers as soon as it accepted Bootstrap-Finish,
+	// which may be before the command has its answer and logs the
+	// outcome.
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(logs.String(), "bootstrap succeeded"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no success logged:\n%s", logs.String())
+		}
+	}
 	if code := stop(); code != 0 {
 		t.Errorf("exit status %d; logs:\n%s", code, logs.String())
 	}
