@@ -142,3 +142,84 @@ func TestServerCommandDTLS(t *testing.T) {
 		t.Errorf("a device with a wrong key: %d %s\nserver:\n%s\nclient:\n%s", code, body, logs.String(), wrong.String())
 	}
 }
+
+// TestBootstrapThenRegisterOverDTLS is the whole path: a device that has
+// only a bootstrap account, over DTLS with a pre-shared key, is given a
+// device management account with its own DTLS credentials by `wasm2m
+// bootstrap`, then registers with `wasm2m server` over DTLS with them, and
+// is read and observed through the server's HTTP API.
+func TestBootstrapThenRegisterOverDTLS(t *testing.T) {
+	const bsKey, dmKey = "101112131415161718191a1b1c1d1e1f", "202122232425262728292a2b2c2d2e2f"
+	dir := t.TempDir()
+	dmCfg := filepath.Join(dir, "server.json")
+	if err := os.WriteFile(dmCfg, []byte(`{"security": {"credentials": [{"endpoint": "full-dev", "psk_identity": "full-dev-dm", "psk_key": "`+dmKey+`"}]}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dm, base, _ := startSecureServerCommand(t, "-store", "memory", "-http-token", "tok", "-config", dmCfg)
+	bsCfg := filepath.Join(dir, "bootstrap.json")
+	doc := `{"security": {"credentials": [{"endpoint": "full-dev", "psk_identity": "full-dev-bs", "psk_key": "` + bsKey + `"}]},
+		"bootstrap": {"configs": [{"endpoint": "full-dev", "servers": [{"uri": "coaps://` + dm.String() + `", "short_server_id": 1,
+			"mode": "psk", "psk_identity": "full-dev-dm", "psk_key": "` + dmKey + `", "lifetime": "60s"}]}]}}`
+	if err := os.WriteFile(bsCfg, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, bsLogs, stopBS := startBootstrapCommand(t, "-config", bsCfg, "-store", "memory")
+	defer stopBS()
+	bs := lastSecure
+	if !bs.IsValid() {
+		t.Fatal("no DTLS address of wasm2m bootstrap")
+	}
+	events := sseEvents(t, base+"/api/event?ep=full-dev", "tok")
+	devLogs := runClientCommand(t, "-bootstrap", "coaps://"+bs.String(), "-endpoint", "full-dev", "-psk-identity", "full-dev-bs", "-psk-key", bsKey,
+		"-temperature-interval", "100ms")
+	body := waitFor(t, base+"/api/clients/full-dev", "tok", func(code int, body string) bool {
+		return code == 200 && strings.Contains(body, `"secure":true`)
+	})
+	if !strings.Contains(bsLogs.String(), "bootstrap started") {
+		t.Errorf("the bootstrap server did not bootstrap the device:\n%s", bsLogs.String())
+	}
+	if code, read := httpGet(t, base+"/api/clients/full-dev/3/0/0", "tok"); code != 200 || !strings.Contains(read, `"value":"wasm2m"`) {
+		t.Fatalf("read over DTLS: %d %s\n%s", code, read, devLogs.String())
+	}
+	if code, obs := httpSend(t, "POST", base+"/api/clients/full-dev/3303/0/5700/observe", "tok", ""); code != 200 || !strings.Contains(obs, `"success":true`) {
+		t.Fatalf("observe over DTLS: %d %s (registration %s)", code, obs, body)
+	}
+	select {
+	case <-events:
+	case <-time.After(15 * time.Second):
+		t.Fatal("no NOTIFICATION event from the observation over DTLS")
+	}
+}
+
+// sseEvents reads the event stream at url and signals each NOTIFICATION.
+func sseEvents(t *testing.T, url, token string) <-chan struct{} {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 {
+		t.Fatalf("event stream: %s", resp.Status)
+	}
+	ch := make(chan struct{}, 64)
+	go func() {
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if strings.TrimSpace(sc.Text()) == "event: NOTIFICATION" {
+				select {
+				case ch <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	return ch
+}
