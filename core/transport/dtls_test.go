@@ -743,3 +743,38 @@ func TestX509KeyPairDER(t *testing.T) {
 		t.Error("junk accepted as a key")
 	}
 }
+
+// TestDTLSClientMixed: one client socket talks plain CoAP to one server
+// and DTLS to another, both ways.
+func TestDTLSClientMixed(t *testing.T) {
+	checkLeaks(t)
+	var ps, ds, cs seen
+	plain := listen(t, fast(ps.handler("plain")))
+	secure := dtlsServerT(t, ds.handler("secure"), DTLSConfig{PSK: pskTable(testPSK)})
+	cli, err := ListenSecure("127.0.0.1:0", fast(cs.handler("device")), func(peer netip.AddrPort) *DTLSClientConfig {
+		if peer == secure.LocalAddr() {
+			return &DTLSClientConfig{PSKIdentity: "dev-1", PSK: []byte("secret-1")}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	mustGet(t, cli, plain.LocalAddr(), "/p", "plain /p")
+	mustGet(t, cli, secure.LocalAddr(), "/s", "secure /s")
+	mustGet(t, plain, cli.LocalAddr(), "/3/0", "device /3/0")
+	if _, id := cs.last(); id != nil {
+		t.Errorf("a plain request carries identity %+v", id)
+	}
+	mustGet(t, secure, cli.LocalAddr(), "/3/0", "device /3/0")
+	if _, id := cs.last(); id == nil {
+		t.Error("a DTLS request carries no identity")
+	}
+	if _, ok := cli.PeerIdentity(plain.LocalAddr()); ok {
+		t.Error("identity for the plain server")
+	}
+	if st := cli.Stats().DTLS; st.Sessions != 1 {
+		t.Errorf("client stats %+v", st)
+	}
+}
