@@ -151,6 +151,9 @@ func (c *serverConn) run() {
 	}
 	for {
 		if !c.registerSequence() {
+			// Stopped: a Register whose answer came meanwhile
+			// (register's grace) left a registration to end.
+			c.deregister()
 			return
 		}
 		switch c.registered() {
@@ -324,8 +327,19 @@ func (c *serverConn) register() error {
 	m.SetContentFormat(uint16(codec.LinkFormat))
 	m.Payload = payload
 	c.touch()
-	resp, err := e.do(c.work, a.addr, m)
+	// A stop (Close, a bootstrap a server triggered with /1/x/9) while
+	// the Register is on its way gives its answer registerGrace more: a
+	// registration the server made and the client never learnt the
+	// location of could not be de-registered.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(c.work))
+	defer cancel()
+	grace := context.AfterFunc(c.work, func() { time.AfterFunc(registerGrace, cancel) })
+	defer grace()
+	resp, err := e.do(ctx, a.addr, m)
 	if err != nil {
+		if c.work.Err() != nil {
+			return c.work.Err()
+		}
 		return err
 	}
 	if resp.Code != model.Created {
@@ -354,6 +368,10 @@ func (c *serverConn) register() error {
 	c.event(Event{Type: EventRegistered, Location: location})
 	return nil
 }
+
+// registerGrace is how long a Register in flight when its server
+// connection stops may still get its answer.
+const registerGrace = 2 * time.Second
 
 // responseError turns a response that is not the one expected into an
 // error carrying its code.
