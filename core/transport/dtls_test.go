@@ -778,3 +778,28 @@ func TestDTLSClientMixed(t *testing.T) {
 		t.Errorf("client stats %+v", st)
 	}
 }
+
+// TestDTLSClientQueue: datagrams written while the handshake runs wait
+// for it, 8 at most; the rest are dropped and counted.
+func TestDTLSClientQueue(t *testing.T) {
+	checkLeaks(t)
+	hole, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}) // never answers
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hole.Close()
+	cli := dtlsClientT(t, "127.0.0.1:0", nil, &DTLSClientConfig{PSKIdentity: "dev-1", PSK: []byte("secret-1"), HandshakeTimeout: 300 * time.Millisecond})
+	to := hole.LocalAddr().(*net.UDPAddr).AddrPort()
+	for i := range 20 {
+		if err := cli.conn.WriteTo([]byte{0x50, 0x01, 0, byte(i)}, to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := cli.Stats().DTLS; st.Handshakes != 1 || st.QueueDrops != 20-pendingLimit {
+		t.Fatalf("stats %+v: want one handshake and %d drops", st, 20-pendingLimit)
+	}
+	waitFor(t, 2*time.Second, "the handshake to fail", func() bool { return cli.Stats().DTLS.HandshakeFailures == 1 })
+	if st := cli.Stats().DTLS; st.Handshakes != 0 || st.QueueDrops != 20 {
+		t.Errorf("stats %+v: want the queue dropped with the handshake", st)
+	}
+}
