@@ -23,7 +23,8 @@ import (
 // PeerIdentity is who a DTLS peer proved to be in its handshake.
 type PeerIdentity struct {
 	// PSKIdentity is the identity the peer's key belongs to (RFC 4279
-	// section 2), empty for a certificate handshake.
+	// section 2), empty for a certificate handshake. On the client role
+	// it is the server's identity hint, usually empty.
 	PSKIdentity string
 
 	// Certificate is the peer's leaf certificate, nil for PSK.
