@@ -15,9 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wasm2m/wasm2m/core/bootstrap"
 	"github.com/wasm2m/wasm2m/core/client"
 	"github.com/wasm2m/wasm2m/core/client/stdobj"
 	"github.com/wasm2m/wasm2m/core/model"
+	"github.com/wasm2m/wasm2m/core/security"
 	"github.com/wasm2m/wasm2m/core/store"
 	"github.com/wasm2m/wasm2m/core/transport"
 )
@@ -195,16 +197,22 @@ func TestNoSecOff(t *testing.T) {
 	}
 }
 
-// startEngine starts a core/client device with one server account.
-func startEngine(t *testing.T, ep string, acct stdobj.SecurityAccount) *client.Engine {
+// startEngine starts a core/client device with one account: a device
+// management account (Short Server ID 1, with its Server instance) when
+// dm, else acct as it is (a bootstrap account).
+func startEngine(t *testing.T, ep string, acct stdobj.SecurityAccount, dm bool) *client.Engine {
 	t.Helper()
-	acct.SSID = 1
+	srv := stdobj.NewServer()
+	if dm {
+		acct.SSID = 1
+		srv = stdobj.NewServer(stdobj.ServerAccount{SSID: 1, Lifetime: 300 * time.Second, Binding: "U"})
+	}
 	e, err := client.New(client.Config{
 		Endpoint: ep,
 		Addr:     "127.0.0.1:0",
 		Objects: []client.Object{
 			stdobj.NewSecurity(acct),
-			stdobj.NewServer(stdobj.ServerAccount{SSID: 1, Lifetime: 300 * time.Second, Binding: "U"}),
+			srv,
 			stdobj.NewDevice(stdobj.DeviceConfig{Manufacturer: "wasm2m test", ModelNumber: "dtls"}),
 		},
 		Transport: transport.Config{ACKTimeout: 500 * time.Millisecond, PeerRate: -1},
@@ -225,7 +233,7 @@ func TestDTLSClientEngine(t *testing.T) {
 	s := startSecureServer(t, Config{}, &store.Credential{Endpoint: "engine-1", PSKIdentity: "engine-1", PSK: pskKey})
 	sub := s.Subscribe(SubscribeOptions{})
 	startEngine(t, "engine-1", stdobj.SecurityAccount{ServerURI: "coaps://" + s.SecureAddr().String(), Mode: stdobj.SecurityPSK,
-		PublicKeyOrIdentity: []byte("engine-1"), SecretKey: pskKey})
+		PublicKeyOrIdentity: []byte("engine-1"), SecretKey: pskKey}, true)
 	r := next(t, sub, EventRegistered).Registration
 	if !r.Secure || r.Identity != "engine-1" {
 		t.Fatalf("registration %+v", r)
@@ -471,5 +479,61 @@ func TestDTLSConnectionIDKeepsRegistrationAcrossNATRebinding(t *testing.T) {
 	r, err := s.Registration(ctxT(t), "nat-dev")
 	if err != nil || r.ID != reg.ID {
 		t.Fatalf("registration after the rebinding: %+v %v", r, err)
+	}
+}
+
+// The certificate path end to end: a device whose only account is a
+// bootstrap account in certificate mode (its certificate and key, the
+// bootstrap server's certificate pinned) is given, over DTLS, a device
+// management account in certificate mode by the bootstrap server, then
+// registers with the server over DTLS with that certificate, which chains
+// to the server's trust store and names the endpoint, and is read.
+func TestBootstrapAndRegisterWithCertificates(t *testing.T) {
+	ca := newCA(t, "wasm2m devices CA")
+	bsCert, dmCert := ca.issue(t, "localhost", true), ca.issue(t, "localhost", true)
+	devCert := ca.issue(t, "cert-full", false)
+	devKey, err := x509.MarshalPKCS8PrivateKey(devCert.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startSecureServer(t, Config{DTLS: transport.DTLSConfig{Certificates: []tls.Certificate{dmCert}, ClientCAs: ca.pool()}},
+		&store.Credential{Endpoint: "cert-full", X509: true})
+	sub := s.Subscribe(SubscribeOptions{})
+
+	bsSec := store.NewSecurity(store.NewMemory())
+	if err := bsSec.PutCredential(ctxT(t), &store.Credential{Endpoint: "cert-full", X509: true}); err != nil {
+		t.Fatal(err)
+	}
+	configs := store.NewBootstraps(store.NewMemory())
+	if err := configs.PutBootstrapConfig(ctxT(t), &store.BootstrapConfig{Endpoint: "cert-full", Servers: []store.ServerAccount{{
+		ShortID: 1, URI: "coaps://" + s.SecureAddr().String(), Mode: store.ModeCertificate, Lifetime: 60,
+		Certificate: devCert.Certificate[0], PrivateKey: devKey, ServerCertificate: dmCert.Certificate[0]}}}); err != nil {
+		t.Fatal(err)
+	}
+	bs, err := bootstrap.New(bootstrap.Config{Addr: "off", SecureAddr: "127.0.0.1:0", Configs: configs, Transport: fastTransport,
+		ListenSecure: func(addr string, tc transport.Config) (*transport.Endpoint, error) {
+			return transport.ListenDTLS(addr, tc, transport.DTLSConfig{Certificates: []tls.Certificate{bsCert}, ClientCAs: ca.pool()})
+		},
+		Authorize: func(ctx context.Context, req *transport.Request, ep string) error {
+			return security.Authorize(ctx, bsSec, security.Of(req.Identity), ep)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bs.Close() })
+	if err := bs.Start(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	startEngine(t, "cert-full", stdobj.SecurityAccount{ServerURI: "coaps://" + bs.SecureAddr().String(), Bootstrap: true, Mode: stdobj.SecurityCertificate,
+		PublicKeyOrIdentity: devCert.Certificate[0], SecretKey: devKey, ServerPublicKey: bsCert.Certificate[0]}, false)
+	r := next(t, sub, EventRegistered).Registration
+	if !r.Secure || r.Identity != "x509:cert-full" || r.Lifetime != 60 {
+		t.Fatalf("registration %+v", r)
+	}
+	if res, ok := bs.Result("cert-full"); !ok || !res.Secure {
+		t.Errorf("bootstrap result %+v", res)
+	}
+	if n, err := s.Read(ctxT(t), "cert-full", mustPath("/3/0/0")); err != nil || n.Value.Str() != "wasm2m test" {
+		t.Fatalf("read over DTLS: %v %v", n, err)
 	}
 }
