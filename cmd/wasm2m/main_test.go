@@ -118,7 +118,7 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-var startLine = regexp.MustCompile(`LwM2M on udp (\S+), .*HTTP API on (http://\S+)`)
+var startLine = regexp.MustCompile(`LwM2M on udp ([0-9.:]+)[ ,].*HTTP API on (http://\S+)`)
 
 // startServer runs `wasm2m server args...` with the HTTP API open on a
 // free loopback port and waits for its start-up line.

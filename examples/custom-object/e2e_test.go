@@ -41,7 +41,7 @@ func TestEndToEnd(t *testing.T) {
 	const token = "e2e-secret"
 	srv := start(t, wasm2m, "server", "-addr", "127.0.0.1:0", "-secure-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-http-token", token,
 		"-data", filepath.Join(dir, "data"), "-ddf", "26241.xml")
-	m := srv.waitLine(t, regexp.MustCompile(`LwM2M on udp ([0-9.:]+),.*HTTP API on (http://[0-9.:]+)`))
+	m := srv.waitLine(t, regexp.MustCompile(`LwM2M on udp ([0-9.:]+)[ ,].*HTTP API on (http://[0-9.:]+)`))
 	coap, api := m[1], m[2]
 
 	// 3. A device serving the plugin.

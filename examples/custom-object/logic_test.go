@@ -33,7 +33,7 @@ func TestServerLogicOpensValve(t *testing.T) {
 	srv := start(t, wasm2m, "server", "-addr", "127.0.0.1:0", "-secure-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-http-token", token,
 		"-data", filepath.Join(dir, "data"), "-ddf", "26241.xml", "-plugin-cache", filepath.Join(dir, "compiled"),
 		"-plugin", logic, "-grant", "logic.autoobserve=lwm2m.request,kv", "-plugin-config", config)
-	m := srv.waitLine(t, regexp.MustCompile(`LwM2M on udp ([0-9.:]+),.*HTTP API on (http://[0-9.:]+)`))
+	m := srv.waitLine(t, regexp.MustCompile(`LwM2M on udp ([0-9.:]+)[ ,].*HTTP API on (http://[0-9.:]+)`))
 	dev := start(t, wasm2m, "client", "-server", "coap://"+m[1], "-endpoint", "valve-2",
 		"-plugin", valve, "-grant", "objects.valve=kv,changed", "-plugin-cache", filepath.Join(dir, "compiled"))
 

@@ -3,10 +3,12 @@ package cli
 import (
 	"bufio"
 	"context"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -223,3 +225,42 @@ func sseEvents(t *testing.T, url, token string) <-chan struct{} {
 	}()
 	return ch
 }
+
+// TestLibcoapDTLSAgainstServerCommand: the real libcoap DTLS client
+// (Debian's coap-client-openssl) completes a PSK handshake with `wasm2m
+// server` and registers; with a wrong key it registers nothing.
+func TestLibcoapDTLSAgainstServerCommand(t *testing.T) {
+	bin, err := exec.LookPath("coap-client-openssl")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("coap-client-openssl not found; .ci/run installs libcoap3-bin")
+		}
+		t.Skip("coap-client-openssl not found (apt-get install libcoap3-bin)")
+	}
+	cfg := filepath.Join(t.TempDir(), "wasm2m.json")
+	if err := os.WriteFile(cfg, []byte(`{"security": {"credentials": [{"endpoint": "libcoap-cmd", "psk_identity": "libcoap-cmd-id", "psk_key": "`+hexOf("libcoap secret")+`"}]}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr, base, _ := startSecureServerCommand(t, "-store", "memory", "-http-token", "tok", "-config", cfg)
+	register := func(key string) string {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		out, _ := exec.CommandContext(ctx, bin, "-B", "5", "-v", "7", "-m", "post", "-t", "40", "-e", "</1/0>,</3/0>", "-u", "libcoap-cmd-id", "-k", key,
+			"coaps://"+addr.String()+"/rd?ep=libcoap-cmd&lt=120&lwm2m=1.1").CombinedOutput()
+		return string(out)
+	}
+	if out := register("wrong secret!!"); strings.Contains(out, "2.01") {
+		t.Fatalf("a wrong key registered:\n%s", out)
+	}
+	if code, body := httpGet(t, base+"/api/clients/libcoap-cmd", "tok"); code != 404 {
+		t.Fatalf("after the wrong key: %d %s", code, body)
+	}
+	if out := register("libcoap secret"); !strings.Contains(out, "2.01") {
+		t.Fatalf("register over DTLS: no 2.01 in\n%s", out)
+	}
+	waitFor(t, base+"/api/clients/libcoap-cmd", "tok", func(code int, body string) bool {
+		return code == 200 && strings.Contains(body, `"secure":true`)
+	})
+}
+
+func hexOf(s string) string { return hex.EncodeToString([]byte(s)) }
