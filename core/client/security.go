@@ -74,11 +74,8 @@ func (a *account) readSecurity(n *model.Node) error {
 		if len(a.identity) == 0 || len(a.secret) == 0 {
 			return fmt.Errorf("%s: certificate mode needs the client certificate (/0/%d/3) and its private key (/0/%d/5)", where, a.secID, a.secID)
 		}
-		if _, err := x509.ParseCertificate(a.identity); err != nil {
-			return fmt.Errorf("%s: client certificate (/0/%d/3): %w", where, a.secID, err)
-		}
-		if _, err := parsePrivateKey(a.secret); err != nil {
-			return fmt.Errorf("%s: private key (/0/%d/5): %w", where, a.secID, err)
+		if _, err := transport.X509KeyPairDER(a.identity, a.secret); err != nil {
+			return fmt.Errorf("%s: client certificate (/0/%d/3) and private key (/0/%d/5): %w", where, a.secID, a.secID, err)
 		}
 		if len(a.serverCert) > 0 {
 			if _, err := x509.ParseCertificate(a.serverCert); err != nil {
@@ -95,21 +92,6 @@ func (a *account) readSecurity(n *model.Node) error {
 	return nil
 }
 
-// parsePrivateKey parses a DER private key: PKCS #8, SEC 1 (EC) or PKCS #1
-// (RSA).
-func parsePrivateKey(der []byte) (any, error) {
-	if k, err := x509.ParsePKCS8PrivateKey(der); err == nil {
-		return k, nil
-	}
-	if k, err := x509.ParseECPrivateKey(der); err == nil {
-		return k, nil
-	}
-	if k, err := x509.ParsePKCS1PrivateKey(der); err == nil {
-		return k, nil
-	}
-	return nil, errors.New("not a PKCS #8, SEC 1 or PKCS #1 private key")
-}
-
 // dtlsConfig returns the DTLS configuration of a coaps account, whose
 // credentials readSecurity checked.
 func (a *account) dtlsConfig() *transport.DTLSClientConfig {
@@ -118,8 +100,8 @@ func (a *account) dtlsConfig() *transport.DTLSClientConfig {
 	case modePSK:
 		c.PSKIdentity, c.PSK = string(a.identity), a.secret
 	case modeCertificate:
-		key, _ := parsePrivateKey(a.secret)
-		c.Certificates = []tls.Certificate{{Certificate: [][]byte{a.identity}, PrivateKey: key}}
+		cert, _ := transport.X509KeyPairDER(a.identity, a.secret) // checked by readSecurity
+		c.Certificates = []tls.Certificate{cert}
 		if len(a.serverCert) > 0 {
 			c.ServerCertificate = a.serverCert
 		} else if u, err := url.Parse(a.uri); err == nil {
