@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"strconv"
 
 	"github.com/wasm2m/wasm2m/core/model"
 )
@@ -24,3 +25,15 @@ var ErrFormat = errors.New("unsupported store file")
 // ErrLocked is wrapped by the error OpenFile returns when another File, in
 // this process or another, has the same path open.
 var ErrLocked = errors.New("store file in use")
+
+// notFound returns the 4.04 a store answers for a missing thing: "store:
+// no WHAT KEY". Its text is only formatted when read, since a miss is an
+// ordinary answer on hot paths (every plain Register asks the security
+// store whether its endpoint has a credential).
+func notFound(what, key string) error {
+	return &model.Error{Code: model.NotFound, Err: missing{what, key}}
+}
+
+type missing struct{ what, key string }
+
+func (m missing) Error() string { return "store: no " + m.what + " " + strconv.Quote(m.key) }

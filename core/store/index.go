@@ -314,11 +314,11 @@ func checkObservation(o *Observation) error {
 }
 
 func notFoundRegistration(id string) error {
-	return model.Errorf(model.NotFound, "store: registration %q not found", id)
+	return notFound("registration", id)
 }
 
 func notFoundEndpoint(ep string) error {
-	return model.Errorf(model.NotFound, "store: no registration of endpoint %q", ep)
+	return notFound("registration of endpoint", ep)
 }
 
 func notFoundObservation(token string) error {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -149,9 +150,7 @@ func checkKVValue(v []byte) error {
 	return nil
 }
 
-func notFoundKV(ns, key string) error {
-	return model.Errorf(model.NotFound, "store: kv: no key %q in %q", key, ns)
-}
+func notFoundKV(ns, key string) error { return notFound("kv key in "+strconv.Quote(ns)+":", key) }
 
 // KVGet implements KV for Memory and File.
 func (s *indexed) KVGet(ctx context.Context, ns, key string) ([]byte, error) {

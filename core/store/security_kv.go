@@ -398,7 +398,7 @@ func (s *kvSecurity) get(ctx context.Context, ep string) (*Credential, error) {
 	b, err := s.kv.KVGet(ctx, SecurityNamespace, credentialKey(ep))
 	if err != nil {
 		if errors.Is(err, model.ErrNotFound) {
-			return nil, model.Errorf(model.NotFound, "store: no credential for endpoint %q", ep)
+			return nil, notFound("credential for endpoint", ep)
 		}
 		return nil, err
 	}
@@ -537,7 +537,7 @@ func (s *kvSecurity) CredentialByPSKIdentity(ctx context.Context, id string) (*C
 		return nil, err
 	}
 	if c == nil {
-		return nil, model.Errorf(model.NotFound, "store: no credential with PSK identity %q", id)
+		return nil, notFound("credential with PSK identity", id)
 	}
 	return c, nil
 }
@@ -612,7 +612,7 @@ func (s *kvBootstraps) DeleteBootstrapConfig(ctx context.Context, ep string) err
 	// KVDelete of a missing key is no error: look first, for the 4.04.
 	if _, err := s.kv.KVGet(ctx, BootstrapNamespace, keyEndpoint+ep); err != nil {
 		if errors.Is(err, model.ErrNotFound) {
-			return model.Errorf(model.NotFound, "store: no bootstrap configuration for endpoint %q", ep)
+			return notFound("bootstrap configuration for endpoint", ep)
 		}
 		return err
 	}
@@ -630,7 +630,7 @@ func (s *kvBootstraps) BootstrapConfig(ctx context.Context, ep string) (*Bootstr
 	b, err := s.kv.KVGet(ctx, BootstrapNamespace, keyEndpoint+ep)
 	if err != nil {
 		if errors.Is(err, model.ErrNotFound) {
-			return nil, model.Errorf(model.NotFound, "store: no bootstrap configuration for endpoint %q", ep)
+			return nil, notFound("bootstrap configuration for endpoint", ep)
 		}
 		return nil, err
 	}

@@ -277,11 +277,16 @@ func writeError(w http.ResponseWriter, status int, kind, msg string) {
 }
 
 // errText is the message of err for a caller: an LwM2M error without its
-// code prefix.
+// code prefix (its message, or its cause's when it has none).
 func errText(err error) string {
 	var me *model.Error
-	if errors.As(err, &me) && me.Msg != "" {
-		return me.Msg
+	if errors.As(err, &me) {
+		switch {
+		case me.Msg != "":
+			return me.Msg
+		case me.Err != nil:
+			return me.Err.Error()
+		}
 	}
 	return err.Error()
 }
