@@ -80,6 +80,15 @@ type Config struct {
 	// every server; default 5 s.
 	CloseTimeout time.Duration
 
+	// DTLSIdleTimeout ends the DTLS session with a server that sent
+	// nothing for that long, so that the next message starts with a new
+	// handshake: a server forgets idle sessions (wasm2m's after 30
+	// minutes by default) and drops the records of a session it forgot
+	// without a word, and without this the client would learn it only
+	// when a request timed out (about 93 s). Default 20 minutes; negative
+	// keeps sessions for ever.
+	DTLSIdleTimeout time.Duration
+
 	// ConfirmableNotifications sends notifications as confirmable
 	// messages; by default they are non-confirmable, except that one in
 	// every 24 hours is confirmable (RFC 7641 section 4.5) and the con
@@ -194,6 +203,9 @@ func (c *Config) setDefaults() error {
 		c.Now = time.Now
 	}
 	c.BootstrapRetry = c.BootstrapRetry.withDefaults()
+	if c.DTLSIdleTimeout == 0 {
+		c.DTLSIdleTimeout = 20 * time.Minute
+	}
 	if c.BootstrapTimeout <= 0 {
 		c.BootstrapTimeout = 247 * time.Second
 	}

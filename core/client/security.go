@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
+	"time"
 
 	"github.com/wasm2m/wasm2m/core/model"
 	"github.com/wasm2m/wasm2m/core/transport"
@@ -93,9 +94,9 @@ func (a *account) readSecurity(n *model.Node) error {
 }
 
 // dtlsConfig returns the DTLS configuration of a coaps account, whose
-// credentials readSecurity checked.
-func (a *account) dtlsConfig() *transport.DTLSClientConfig {
-	c := &transport.DTLSClientConfig{ConnectionID: true}
+// credentials readSecurity checked; idle is Config.DTLSIdleTimeout.
+func (a *account) dtlsConfig(idle time.Duration) *transport.DTLSClientConfig {
+	c := &transport.DTLSClientConfig{ConnectionID: true, SessionIdleTimeout: max(idle, 0)}
 	switch a.mode {
 	case modePSK:
 		c.PSKIdentity, c.PSK = string(a.identity), a.secret
@@ -122,7 +123,7 @@ func (e *Engine) setSecureLocked(dm []account, bs *account) (reset []netip.AddrP
 	add := func(a *account) {
 		if a.err == nil && a.secure {
 			if _, dup := next[a.addr]; !dup {
-				next[a.addr] = a.dtlsConfig()
+				next[a.addr] = a.dtlsConfig(e.cfg.DTLSIdleTimeout)
 			}
 		}
 	}

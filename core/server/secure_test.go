@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -335,6 +336,7 @@ type natRelay struct {
 	outside *net.UDPConn
 	device  *net.UDPAddr
 	wg      sync.WaitGroup
+	mute    atomic.Bool // drop what the server sends
 }
 
 func newNATRelay(t *testing.T, server netip.AddrPort) *natRelay {
@@ -398,7 +400,7 @@ func (r *natRelay) rebind(t *testing.T) netip.AddrPort {
 			r.mu.Lock()
 			dev := r.device
 			r.mu.Unlock()
-			if dev != nil {
+			if dev != nil && !r.mute.Load() {
 				r.inside.WriteToUDP(buf[:n], dev)
 			}
 		}
@@ -535,5 +537,68 @@ func TestBootstrapAndRegisterWithCertificates(t *testing.T) {
 	}
 	if n, err := s.Read(ctxT(t), "cert-full", mustPath("/3/0/0")); err != nil || n.Value.Str() != "wasm2m test" {
 		t.Fatalf("read over DTLS: %v %v", n, err)
+	}
+}
+
+// A server forgets an idle DTLS session and drops the records of a session
+// it forgot. Its close_notify may be lost (here a relay drops it; a server
+// that crashed sends none), and the device would then learn of it only
+// when its next request timed out. A device that was silent longer than
+// its DTLSIdleTimeout starts its next message with a new handshake, and is
+// heard at once.
+func TestDTLSDeviceAfterServerForgotSession(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		idle time.Duration
+		ok   bool
+	}{
+		{"client idle timeout below the server's", 300 * time.Millisecond, true},
+		{"client keeps its session", -1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startSecureServer(t, Config{DTLS: transport.DTLSConfig{SessionIdleTimeout: 600 * time.Millisecond}},
+				&store.Credential{Endpoint: "idle-dev", PSKIdentity: "idle-dev", PSK: pskKey})
+			sub := s.Subscribe(SubscribeOptions{Types: []EventType{EventRegistered, EventSend}})
+			relay := newNATRelay(t, s.SecureAddr())
+			e, err := client.New(client.Config{
+				Endpoint: "idle-dev",
+				Addr:     "127.0.0.1:0",
+				Objects: []client.Object{
+					stdobj.NewSecurity(stdobj.SecurityAccount{SSID: 1, ServerURI: "coaps://" + relay.addr().String(), Mode: stdobj.SecurityPSK,
+						PublicKeyOrIdentity: []byte("idle-dev"), SecretKey: pskKey}),
+					stdobj.NewServer(stdobj.ServerAccount{SSID: 1, Lifetime: 300 * time.Second, Binding: "U"}),
+					stdobj.NewDevice(stdobj.DeviceConfig{Manufacturer: "wasm2m test"}),
+				},
+				Transport:       transport.Config{ACKTimeout: time.Second, MaxRetransmit: 1, PeerRate: -1},
+				DTLSIdleTimeout: tc.idle,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.Start(ctxT(t)); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { e.Close() })
+			next(t, sub, EventRegistered)
+			if err := e.WaitRegistered(ctxT(t)); err != nil { // the 2.01 is through
+				t.Fatal(err)
+			}
+			relay.mute.Store(true)              // the close_notify is lost
+			time.Sleep(1500 * time.Millisecond) // the server forgets the session
+			relay.mute.Store(false)
+			if n := s.sep.Stats().DTLS.Expired; n == 0 {
+				t.Fatal("the server kept the idle session")
+			}
+			// Within the first transmission and its retransmission (3 s).
+			ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
+			defer cancel()
+			err = e.Send(ctx, 1, mustPath("/3/0/0"))
+			if tc.ok && err != nil {
+				t.Fatalf("send after the server forgot the session: %v", err)
+			}
+			if !tc.ok && err == nil {
+				t.Fatal("a device that kept its forgotten session was heard at once: the test shows nothing")
+			}
+		})
 	}
 }
