@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -215,34 +214,24 @@ func bootstrapConfig(e config.BootstrapEndpoint) (*store.BootstrapConfig, error)
 	c := &store.BootstrapConfig{Endpoint: e.Endpoint, Delete: e.Delete}
 	for _, a := range e.Servers {
 		s := store.ServerAccount{
-			ShortID:  a.ShortServerID,
-			URI:      a.URI,
-			Mode:     store.ModeNoSec,
-			Lifetime: uint32(time.Duration(a.Lifetime) / time.Second),
-			Binding:  a.Binding,
+			ShortID:             a.ShortServerID,
+			URI:                 a.URI,
+			Mode:                store.ModeNoSec,
+			Lifetime:            uint32(time.Duration(a.Lifetime) / time.Second),
+			DefaultPmin:         uint32(time.Duration(a.DefaultPmin) / time.Second),
+			DefaultPmax:         uint32(time.Duration(a.DefaultPmax) / time.Second),
+			NotificationStoring: a.NotificationStoring,
+			Binding:             a.Binding,
+		}
+		id, secret, serverCert, err := accountKeys(a)
+		if err != nil {
+			return nil, err
 		}
 		switch a.Mode {
 		case config.ModePSK:
-			key, err := hex.DecodeString(a.PSKKey)
-			if err != nil {
-				return nil, fmt.Errorf("server %s: psk key: %v", a.URI, err)
-			}
-			s.Mode, s.PSKIdentity, s.PSK = store.ModePSK, a.PSKIdentity, key
+			s.Mode, s.PSKIdentity, s.PSK = store.ModePSK, string(id), secret
 		case config.ModeCertificate:
-			cert, err := readPEMBlock(a.Certificate, "CERTIFICATE")
-			if err != nil {
-				return nil, err
-			}
-			key, err := readPrivateKey(a.Key)
-			if err != nil {
-				return nil, err
-			}
-			s.Mode, s.Certificate, s.PrivateKey = store.ModeCertificate, cert, key
-			if a.ServerCertificate != "" {
-				if s.ServerCertificate, err = readPEMBlock(a.ServerCertificate, "CERTIFICATE"); err != nil {
-					return nil, err
-				}
-			}
+			s.Mode, s.Certificate, s.PrivateKey, s.ServerCertificate = store.ModeCertificate, id, secret, serverCert
 		}
 		c.Servers = append(c.Servers, s)
 	}

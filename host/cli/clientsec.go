@@ -79,33 +79,20 @@ func deviceAccounts(accts []config.Account, ep string, f clientFlags) ([]stdobj.
 	var srv []stdobj.ServerAccount
 	for _, a := range accts {
 		s := stdobj.SecurityAccount{ServerURI: a.URI, Bootstrap: a.Bootstrap, Mode: stdobj.SecurityNoSec}
+		id, secret, serverCert, err := accountKeys(a)
+		if err != nil {
+			return nil, nil, err
+		}
 		switch a.Mode {
 		case config.ModePSK:
-			id := a.PSKIdentity
-			if id == identityFromEndpoint {
-				id = ep
+			if a.PSKIdentity == identityFromEndpoint {
+				id = []byte(ep)
 			}
-			key, err := hex.DecodeString(a.PSKKey)
-			if err != nil {
-				return nil, nil, fmt.Errorf("server %s: psk key: %v", a.URI, err)
-			}
-			s.Mode, s.PublicKeyOrIdentity, s.SecretKey = stdobj.SecurityPSK, []byte(id), key
+			s.Mode = stdobj.SecurityPSK
 		case config.ModeCertificate:
-			cert, err := readPEMBlock(a.Certificate, "CERTIFICATE")
-			if err != nil {
-				return nil, nil, err
-			}
-			key, err := readPrivateKey(a.Key)
-			if err != nil {
-				return nil, nil, err
-			}
-			s.Mode, s.PublicKeyOrIdentity, s.SecretKey = stdobj.SecurityCertificate, cert, key
-			if a.ServerCertificate != "" {
-				if s.ServerPublicKey, err = readPEMBlock(a.ServerCertificate, "CERTIFICATE"); err != nil {
-					return nil, nil, err
-				}
-			}
+			s.Mode = stdobj.SecurityCertificate
 		}
+		s.PublicKeyOrIdentity, s.SecretKey, s.ServerPublicKey = id, secret, serverCert
 		if !a.Bootstrap {
 			s.SSID = a.ShortServerID
 			lifetime := time.Duration(a.Lifetime)
@@ -123,11 +110,44 @@ func deviceAccounts(accts []config.Account, ep string, f clientFlags) ([]stdobj.
 				}
 			}
 			srv = append(srv, stdobj.ServerAccount{SSID: a.ShortServerID, Lifetime: lifetime, Binding: binding,
+				DefaultMinPeriod: time.Duration(a.DefaultPmin), DefaultMaxPeriod: time.Duration(a.DefaultPmax), NotificationStoring: a.NotificationStoring,
 				CommunicationRetryCount: 5, CommunicationRetryTimer: 5 * time.Second, SequenceDelayTimer: time.Minute, SequenceRetryCount: 1000})
 		}
 		sec = append(sec, s)
 	}
 	return sec, srv, nil
+}
+
+// accountKeys reads an account's keys as a Security instance holds them:
+// for mode psk the identity and the key (/0/x/3, /0/x/5), for mode
+// certificate the device's certificate (DER), its private key (PKCS #8
+// DER) and the server's certificate (DER, nil when none is given); nothing
+// for nosec.
+func accountKeys(a config.Account) (identity, secret, serverCert []byte, err error) {
+	switch a.Mode {
+	case config.ModePSK:
+		key, err := hex.DecodeString(a.PSKKey)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("server %s: psk key: %v", a.URI, err)
+		}
+		return []byte(a.PSKIdentity), key, nil, nil
+	case config.ModeCertificate:
+		cert, err := readPEMBlock(a.Certificate, "CERTIFICATE")
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		key, err := readPrivateKey(a.Key)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if a.ServerCertificate != "" {
+			if serverCert, err = readPEMBlock(a.ServerCertificate, "CERTIFICATE"); err != nil {
+				return nil, nil, nil, err
+			}
+		}
+		return cert, key, serverCert, nil
+	}
+	return nil, nil, nil, nil
 }
 
 // readPEMBlock returns the DER bytes of the first PEM block of type typ in

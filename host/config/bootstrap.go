@@ -1,9 +1,7 @@
 package config
 
 import (
-	"encoding/hex"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 )
@@ -119,40 +117,11 @@ func (a *Account) checkServer() error {
 	if a.Bootstrap {
 		return fmt.Errorf("a bootstrap server writes no bootstrap account")
 	}
-	u, err := url.Parse(a.URI)
-	if err != nil || (u.Scheme != "coap" && u.Scheme != "coaps") || u.Host == "" {
-		return fmt.Errorf("uri %q is not coap://host:port or coaps://host:port", a.URI)
-	}
-	if a.Mode == "" {
-		a.Mode = ModeNoSec
-	}
-	switch a.Mode {
-	case ModeNoSec:
-		if u.Scheme == "coaps" {
-			return fmt.Errorf("a coaps:// account needs mode psk or certificate")
-		}
-	case ModePSK:
-		if a.PSKIdentity == "" || a.PSKKey == "" {
-			return fmt.Errorf("mode psk needs psk_identity and psk_key")
-		}
-		if _, err := hex.DecodeString(a.PSKKey); err != nil {
-			return fmt.Errorf("psk_key is not hex: %v", err)
-		}
-	case ModeCertificate:
-		if a.Certificate == "" || a.Key == "" {
-			return fmt.Errorf("mode certificate needs certificate and key")
-		}
-	default:
-		return fmt.Errorf("unknown mode %q (nosec, psk, certificate)", a.Mode)
-	}
-	if a.Mode != ModeNoSec && u.Scheme != "coaps" {
-		return fmt.Errorf("mode %s needs a coaps:// uri", a.Mode)
+	if err := a.check(); err != nil {
+		return err
 	}
 	if a.ShortServerID < 1 || a.ShortServerID > 65534 {
 		return fmt.Errorf("short_server_id must be 1 to 65534")
-	}
-	if a.Lifetime < 0 || strings.TrimSpace(a.Binding) != a.Binding {
-		return fmt.Errorf("bad lifetime or binding")
 	}
 	return nil
 }

@@ -44,6 +44,12 @@ type Account struct {
 	// Lifetime and Binding are the registration's (Server /1/x/1, /1/x/7).
 	Lifetime Duration `json:"lifetime,omitempty"`
 	Binding  string   `json:"binding,omitempty"`
+	// DefaultPmin and DefaultPmax are the notification periods of
+	// observations that set none (/1/x/2, /1/x/3), whole seconds;
+	// NotificationStoring is /1/x/6.
+	DefaultPmin         Duration `json:"default_pmin,omitempty"`
+	DefaultPmax         Duration `json:"default_pmax,omitempty"`
+	NotificationStoring bool     `json:"notification_storing,omitempty"`
 }
 
 // The security modes of Account.Mode.
@@ -59,34 +65,8 @@ func (c *Client) validate() error {
 	for i := range c.Accounts {
 		a := &c.Accounts[i]
 		where := fmt.Sprintf("client: accounts[%d]", i)
-		u, err := url.Parse(a.URI)
-		if err != nil || (u.Scheme != "coap" && u.Scheme != "coaps") || u.Host == "" {
-			return fmt.Errorf("%w: %s: uri %q is not coap://host:port or coaps://host:port", ErrInvalid, where, a.URI)
-		}
-		if a.Mode == "" {
-			a.Mode = ModeNoSec
-		}
-		switch a.Mode {
-		case ModeNoSec:
-			if u.Scheme == "coaps" {
-				return fmt.Errorf("%w: %s: a coaps:// account needs mode psk or certificate", ErrInvalid, where)
-			}
-		case ModePSK:
-			if a.PSKIdentity == "" || a.PSKKey == "" {
-				return fmt.Errorf("%w: %s: mode psk needs psk_identity and psk_key", ErrInvalid, where)
-			}
-			if _, err := hex.DecodeString(a.PSKKey); err != nil {
-				return fmt.Errorf("%w: %s: psk_key is not hex: %v", ErrInvalid, where, err)
-			}
-		case ModeCertificate:
-			if a.Certificate == "" || a.Key == "" {
-				return fmt.Errorf("%w: %s: mode certificate needs certificate and key", ErrInvalid, where)
-			}
-		default:
-			return fmt.Errorf("%w: %s: unknown mode %q (nosec, psk, certificate)", ErrInvalid, where, a.Mode)
-		}
-		if a.Mode != ModeNoSec && u.Scheme != "coaps" {
-			return fmt.Errorf("%w: %s: mode %s needs a coaps:// uri", ErrInvalid, where, a.Mode)
+		if err := a.check(); err != nil {
+			return fmt.Errorf("%w: %s: %v", ErrInvalid, where, err)
 		}
 		if a.Bootstrap {
 			if bootstrap {
@@ -102,9 +82,49 @@ func (c *Client) validate() error {
 			return fmt.Errorf("%w: %s: short_server_id %d given twice", ErrInvalid, where, a.ShortServerID)
 		}
 		ssids[a.ShortServerID] = true
-		if a.Lifetime < 0 || strings.TrimSpace(a.Binding) != a.Binding {
-			return fmt.Errorf("%w: %s: bad lifetime or binding", ErrInvalid, where)
+	}
+	return nil
+}
+
+// check checks what every account needs, in the client section and in a
+// bootstrap configuration: a coap:// or coaps:// URI, a security mode its
+// scheme allows with that mode's keys (mode "" becomes nosec), and sane
+// registration parameters.
+func (a *Account) check() error {
+	u, err := url.Parse(a.URI)
+	if err != nil || (u.Scheme != "coap" && u.Scheme != "coaps") || u.Host == "" {
+		return fmt.Errorf("uri %q is not coap://host:port or coaps://host:port", a.URI)
+	}
+	if a.Mode == "" {
+		a.Mode = ModeNoSec
+	}
+	switch a.Mode {
+	case ModeNoSec:
+		if u.Scheme == "coaps" {
+			return fmt.Errorf("a coaps:// account needs mode psk or certificate")
 		}
+	case ModePSK:
+		if a.PSKIdentity == "" || a.PSKKey == "" {
+			return fmt.Errorf("mode psk needs psk_identity and psk_key")
+		}
+		if _, err := hex.DecodeString(a.PSKKey); err != nil {
+			return fmt.Errorf("psk_key is not hex: %v", err)
+		}
+	case ModeCertificate:
+		if a.Certificate == "" || a.Key == "" {
+			return fmt.Errorf("mode certificate needs certificate and key")
+		}
+	default:
+		return fmt.Errorf("unknown mode %q (nosec, psk, certificate)", a.Mode)
+	}
+	if a.Mode != ModeNoSec && u.Scheme != "coaps" {
+		return fmt.Errorf("mode %s needs a coaps:// uri", a.Mode)
+	}
+	if a.Lifetime < 0 || strings.TrimSpace(a.Binding) != a.Binding {
+		return fmt.Errorf("bad lifetime or binding")
+	}
+	if a.DefaultPmin < 0 || a.DefaultPmax < 0 || (a.DefaultPmax > 0 && a.DefaultPmax < a.DefaultPmin) {
+		return fmt.Errorf("default_pmin and default_pmax must not be negative, nor pmax below pmin")
 	}
 	return nil
 }

@@ -15,7 +15,7 @@ func TestClientSection(t *testing.T) {
 	doc := `{"client": {"endpoint": "dev-7", "accounts": [
 		{"uri": "coaps://127.0.0.1:5784", "bootstrap": true, "mode": "psk", "psk_identity": "dev-7", "psk_key": "0a0b"},
 		{"uri": "coaps://127.0.0.1:5684", "short_server_id": 101, "mode": "certificate", "certificate": "dev.pem", "key": "dev.key", "server_certificate": "/etc/srv.pem", "lifetime": "5m", "binding": "UQ"},
-		{"uri": "coap://127.0.0.1:5683", "short_server_id": 102}]}}`
+		{"uri": "coap://127.0.0.1:5683", "short_server_id": 102, "default_pmin": "5s", "default_pmax": "1m", "notification_storing": true}]}}`
 	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -26,6 +26,9 @@ func TestClientSection(t *testing.T) {
 	a := c.Client.Accounts
 	if c.Client.Endpoint != "dev-7" || len(a) != 3 || !a[0].Bootstrap || a[0].Mode != ModePSK || a[2].Mode != ModeNoSec {
 		t.Fatalf("client %+v", c.Client)
+	}
+	if time.Duration(a[2].DefaultPmin) != 5*time.Second || time.Duration(a[2].DefaultPmax) != time.Minute || !a[2].NotificationStoring {
+		t.Errorf("account %+v", a[2])
 	}
 	if a[1].Certificate != filepath.Join(dir, "dev.pem") || a[1].ServerCertificate != "/etc/srv.pem" ||
 		time.Duration(a[1].Lifetime) != 5*time.Minute || a[1].Binding != "UQ" {
@@ -46,6 +49,7 @@ func TestClientSectionInvalid(t *testing.T) {
 		"short id 65535":       `{"uri": "coap://x:1", "short_server_id": 65535}`,
 		"two bootstrap":        `{"uri": "coap://x:1", "bootstrap": true}, {"uri": "coap://y:1", "bootstrap": true}`,
 		"short id given twice": `{"uri": "coap://x:1", "short_server_id": 3}, {"uri": "coap://y:1", "short_server_id": 3}`,
+		"pmax below pmin":      `{"uri": "coap://x:1", "short_server_id": 1, "default_pmin": "1m", "default_pmax": "10s"}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := Parse(strings.NewReader(`{"client": {"accounts": [` + acct + `]}}`))
