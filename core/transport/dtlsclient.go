@@ -110,20 +110,7 @@ func (c *DTLSClientConfig) pion(log *slog.Logger) (*dtls.Config, error) {
 // a handshake fails, every Do and Notify waiting on that peer fails at
 // once with an error wrapping ErrHandshake.
 func ListenSecure(addr string, cfg Config, secure func(peer netip.AddrPort) *DTLSClientConfig) (*Endpoint, error) {
-	ua, err := net.ResolveUDPAddr("udp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("transport: listen %s: %w", addr, err)
-	}
-	c, err := net.ListenUDP("udp", ua)
-	if err != nil {
-		return nil, fmt.Errorf("transport: listen %s: %w", addr, err)
-	}
-	e, err := NewSecureEndpoint(c, cfg, secure)
-	if err != nil {
-		c.Close()
-		return nil, err
-	}
-	return e, nil
+	return listenUDP(addr, func(c *net.UDPConn) (*Endpoint, error) { return NewSecureEndpoint(c, cfg, secure) })
 }
 
 // NewSecureEndpoint is ListenSecure over conn, which it owns from then on.

@@ -121,20 +121,7 @@ const (
 // starts an Endpoint that speaks CoAP over DTLS 1.2 (RFC 7252 section 9)
 // on it, in the server role.
 func ListenDTLS(addr string, cfg Config, dc DTLSConfig) (*Endpoint, error) {
-	ua, err := net.ResolveUDPAddr("udp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("transport: listen %s: %w", addr, err)
-	}
-	c, err := net.ListenUDP("udp", ua)
-	if err != nil {
-		return nil, fmt.Errorf("transport: listen %s: %w", addr, err)
-	}
-	e, err := NewDTLSEndpoint(c, cfg, dc)
-	if err != nil {
-		c.Close()
-		return nil, err
-	}
-	return e, nil
+	return listenUDP(addr, func(c *net.UDPConn) (*Endpoint, error) { return NewDTLSEndpoint(c, cfg, dc) })
 }
 
 // NewDTLSEndpoint starts a DTLS server Endpoint on conn, which it owns from

@@ -292,6 +292,13 @@ const maxDatagram = 65535
 // Listen opens a UDP socket on addr ("127.0.0.1:0", ":5683") and starts an
 // Endpoint on it.
 func Listen(addr string, cfg Config) (*Endpoint, error) {
+	return listenUDP(addr, func(c *net.UDPConn) (*Endpoint, error) { return NewEndpoint(c, cfg) })
+}
+
+// listenUDP opens a UDP socket on addr and starts an Endpoint on it with
+// start, which owns the socket once it succeeds; Listen, ListenDTLS and
+// ListenSecure differ only in start.
+func listenUDP(addr string, start func(*net.UDPConn) (*Endpoint, error)) (*Endpoint, error) {
 	ua, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("transport: listen %s: %w", addr, err)
@@ -300,7 +307,7 @@ func Listen(addr string, cfg Config) (*Endpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("transport: listen %s: %w", addr, err)
 	}
-	e, err := NewEndpoint(c, cfg)
+	e, err := start(c)
 	if err != nil {
 		c.Close()
 		return nil, err
