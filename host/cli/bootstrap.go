@@ -177,22 +177,11 @@ func runBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 // newBootstrapHTTP builds the HTTP API of `wasm2m bootstrap`:
 // host/httpapi's BootstrapAPI over configs (/api/bootstrap), ready while
-// bs listens, with hc's tokens or, as newHTTPAPI does, one generated into
-// data.
+// bs listens, with the tokens httpTokens gives.
 func newBootstrapHTTP(bs *bootstrap.Server, configs store.Bootstraps, hc config.HTTP, data string, log *slog.Logger) (http.Handler, error) {
-	tokens, err := hc.ResolveTokens()
+	tokens, err := httpTokens(hc, data, "the bootstrap configurations", log)
 	if err != nil {
 		return nil, err
-	}
-	if hc.AuthDisabled {
-		log.Warn("HTTP API authentication is disabled: anyone who reaches the port manages the bootstrap configurations")
-	} else if len(tokens) == 0 {
-		tok, path, err := generatedToken(data)
-		if err != nil {
-			return nil, fmt.Errorf("HTTP API token: %w (give one with -http-token, or -http-no-auth)", err)
-		}
-		log.Info("HTTP API token (no token configured)", "path", path)
-		tokens = []string{tok}
 	}
 	return httpapi.NewBootstrap(httpapi.BootstrapConfig{
 		Store:        configs,

@@ -248,19 +248,9 @@ const tokenFile = "http-token"
 // kept in the data folder (generated the first time), unless
 // authentication is explicitly disabled.
 func newHTTPAPI(srv *server.Server, hc config.HTTP, data string, log *slog.Logger) (*httpapi.API, error) {
-	tokens, err := hc.ResolveTokens()
+	tokens, err := httpTokens(hc, data, "the fleet", log)
 	if err != nil {
 		return nil, err
-	}
-	if hc.AuthDisabled {
-		log.Warn("HTTP API authentication is disabled: anyone who reaches the port manages the fleet")
-	} else if len(tokens) == 0 {
-		tok, path, err := generatedToken(data)
-		if err != nil {
-			return nil, fmt.Errorf("HTTP API token: %w (give one with -http-token, or -http-no-auth)", err)
-		}
-		log.Info("HTTP API token (no token configured)", "path", path)
-		tokens = []string{tok}
 	}
 	return httpapi.New(httpapi.Config{
 		Server:         srv,
@@ -272,6 +262,28 @@ func newHTTPAPI(srv *server.Server, hc config.HTTP, data string, log *slog.Logge
 		MaxDelayed:     hc.MaxDelayed,
 		Logger:         log.With("component", "httpapi"),
 	})
+}
+
+// httpTokens returns the bearer tokens of an HTTP API: hc's, or, when it
+// has none and authentication is not disabled, the one kept in the data
+// folder (generated the first time). With authentication disabled it
+// warns that anyone who reaches the port manages what.
+func httpTokens(hc config.HTTP, data, what string, log *slog.Logger) ([]string, error) {
+	tokens, err := hc.ResolveTokens()
+	if err != nil {
+		return nil, err
+	}
+	if hc.AuthDisabled {
+		log.Warn("HTTP API authentication is disabled: anyone who reaches the port manages " + what)
+	} else if len(tokens) == 0 {
+		tok, path, err := generatedToken(data)
+		if err != nil {
+			return nil, fmt.Errorf("HTTP API token: %w (give one with -http-token, or -http-no-auth)", err)
+		}
+		log.Info("HTTP API token (no token configured)", "path", path)
+		tokens = []string{tok}
+	}
+	return tokens, nil
 }
 
 // generatedToken returns the token kept in data/http-token, creating the
