@@ -7,10 +7,8 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -223,42 +221,7 @@ func TestBootstrapCommandUsage(t *testing.T) {
 // process on the file store and stops it with SIGTERM, then SIGINT: it
 // exits 0 each time, having closed its store.
 func TestBootstrapCommandStopsOnSignal(t *testing.T) {
-	data := t.TempDir()
-	for _, sig := range []os.Signal{syscall.SIGTERM, os.Interrupt} {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "WASM2M_CLI_CHILD=1", "WASM2M_CLI_ARGS=bootstrap -addr 127.0.0.1:0 -secure-addr 127.0.0.1:0 -data "+data)
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var stderr syncBuffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		line, err := bufio.NewReader(stdout).ReadString('\n')
-		if err != nil || !strings.Contains(line, "wasm2m bootstrap") {
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatalf("child printed %q, %v; stderr:\n%s", line, err, stderr.String())
-		}
-		cmd.Process.Signal(sig)
-		errc := make(chan error, 1)
-		go func() { errc <- cmd.Wait() }()
-		select {
-		case err := <-errc:
-			if err != nil {
-				t.Errorf("%v: %v; stderr:\n%s", sig, err, stderr.String())
-			}
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-errc
-			t.Fatalf("%v: did not stop", sig)
-		}
-		if !strings.Contains(stderr.String(), "stopping") {
-			t.Errorf("%v: no stopping log:\n%s", sig, stderr.String())
-		}
-	}
+	stopsOnSignal(t, "bootstrap -addr 127.0.0.1:0 -secure-addr 127.0.0.1:0", "wasm2m bootstrap")
 }
 
 // TestBootstrapCommandHTTP serves the bootstrap HTTP API (host/httpapi's

@@ -155,12 +155,21 @@ func TestServerCommandFlags(t *testing.T) {
 }
 
 // TestServerCommandStopsOnSIGTERM runs the command as a process and stops
-// it with SIGTERM: it exits 0, having closed its store cleanly.
+// it with SIGTERM, then SIGINT: it exits 0, having closed its store cleanly.
 func TestServerCommandStopsOnSIGTERM(t *testing.T) {
+	stopsOnSignal(t, "server -addr 127.0.0.1:0 -secure-addr 127.0.0.1:0 -http 127.0.0.1:0", "wasm2m server")
+}
+
+// stopsOnSignal runs the command line args (data folder added) in a child
+// process, waits for its start-up line (which contains banner), and stops
+// it with SIGTERM, then again with SIGINT: each time it must exit 0 within
+// 10 s and log that it is stopping.
+func stopsOnSignal(t *testing.T, args, banner string) {
+	t.Helper()
 	data := t.TempDir()
 	for _, sig := range []os.Signal{syscall.SIGTERM, os.Interrupt} {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "WASM2M_CLI_CHILD=1", "WASM2M_CLI_ARGS=server -addr 127.0.0.1:0 -http 127.0.0.1:0 -data "+data)
+		cmd.Env = append(os.Environ(), "WASM2M_CLI_CHILD=1", "WASM2M_CLI_ARGS="+args+" -data "+data)
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -171,8 +180,9 @@ func TestServerCommandStopsOnSIGTERM(t *testing.T) {
 			t.Fatal(err)
 		}
 		line, err := bufio.NewReader(stdout).ReadString('\n')
-		if err != nil || !strings.Contains(line, "wasm2m server") {
+		if err != nil || !strings.Contains(line, banner) {
 			cmd.Process.Kill()
+			cmd.Wait()
 			t.Fatalf("child printed %q, %v; stderr:\n%s", line, err, stderr.String())
 		}
 		cmd.Process.Signal(sig)
@@ -185,6 +195,7 @@ func TestServerCommandStopsOnSIGTERM(t *testing.T) {
 			}
 		case <-time.After(10 * time.Second):
 			cmd.Process.Kill()
+			<-errc
 			t.Fatalf("%v: did not stop", sig)
 		}
 		if !strings.Contains(stderr.String(), "stopping") {
