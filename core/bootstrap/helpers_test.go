@@ -2,11 +2,11 @@ package bootstrap_test
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"runtime"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -54,63 +54,16 @@ func ctxT(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
-// configs is a map-based store.Bootstraps for the tests.
-type configs struct {
-	mu sync.Mutex
-	m  map[string]*store.BootstrapConfig
-}
-
-var _ store.Bootstraps = (*configs)(nil)
-
-func newConfigs(cs ...*store.BootstrapConfig) *configs {
-	c := &configs{m: map[string]*store.BootstrapConfig{}}
+// newConfigs returns the store of configurations of the tests, the real
+// one over a memory store, holding cs.
+func newConfigs(cs ...*store.BootstrapConfig) store.Bootstraps {
+	b := store.NewBootstraps(store.NewMemory())
 	for _, x := range cs {
-		c.m[x.Endpoint] = x.Clone()
-	}
-	return c
-}
-
-func (c *configs) PutBootstrapConfig(ctx context.Context, x *store.BootstrapConfig) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.m[x.Endpoint] = x.Clone()
-	return nil
-}
-
-func (c *configs) DeleteBootstrapConfig(ctx context.Context, ep string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.m[ep]; !ok {
-		return model.ErrNotFound
-	}
-	delete(c.m, ep)
-	return nil
-}
-
-func (c *configs) BootstrapConfig(ctx context.Context, ep string) (*store.BootstrapConfig, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	x, ok := c.m[ep]
-	if !ok {
-		return nil, model.ErrNotFound
-	}
-	return x.Clone(), nil
-}
-
-func (c *configs) BootstrapConfigs(ctx context.Context, fn func(*store.BootstrapConfig) bool) error {
-	c.mu.Lock()
-	var all []*store.BootstrapConfig
-	for _, x := range c.m {
-		all = append(all, x.Clone())
-	}
-	c.mu.Unlock()
-	slices.SortFunc(all, func(a, b *store.BootstrapConfig) int { return strings.Compare(a.Endpoint, b.Endpoint) })
-	for _, x := range all {
-		if !fn(x) {
-			break
+		if err := b.PutBootstrapConfig(context.Background(), x); err != nil {
+			panic(fmt.Sprintf("configuration of %s: %v", x.Endpoint, err))
 		}
 	}
-	return nil
+	return b
 }
 
 // startBootstrap starts a bootstrap server on loopback.
