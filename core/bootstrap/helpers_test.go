@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -14,6 +13,7 @@ import (
 	"github.com/wasm2m/wasm2m/core/bootstrap"
 	"github.com/wasm2m/wasm2m/core/client"
 	"github.com/wasm2m/wasm2m/core/client/stdobj"
+	"github.com/wasm2m/wasm2m/core/internal/leaktest"
 	"github.com/wasm2m/wasm2m/core/model"
 	"github.com/wasm2m/wasm2m/core/objects"
 	"github.com/wasm2m/wasm2m/core/server"
@@ -29,23 +29,7 @@ var fastTransport = transport.Config{ACKTimeout: 100 * time.Millisecond, MaxRetr
 // Call it first, so that its cleanup runs after every Close.
 func checkLeaks(t *testing.T) {
 	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			n := runtime.NumGoroutine()
-			if n <= before {
-				return
-			}
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("%d goroutines before, %d after:\n%s", before, n, buf)
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	})
+	leaktest.Check(t)
 }
 
 func ctxT(t *testing.T, d time.Duration) context.Context {

@@ -5,11 +5,11 @@ import (
 	"context"
 	"net"
 	"net/netip"
-	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/wasm2m/wasm2m/core/internal/leaktest"
 	"github.com/wasm2m/wasm2m/core/model"
 )
 
@@ -17,23 +17,7 @@ import (
 // Call it first, so that its cleanup runs after the endpoints' Close.
 func checkLeaks(t *testing.T) {
 	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(3 * time.Second)
-		for {
-			n := runtime.NumGoroutine()
-			if n <= before {
-				return
-			}
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<16)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("%d goroutines before, %d after:\n%s", before, n, buf)
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
+	leaktest.Check(t)
 }
 
 // fast is a configuration with short timers for tests.
