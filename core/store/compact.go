@@ -266,6 +266,8 @@ func (f *File) swap(req *swapRequest) (err error) {
 	if f.hookBeforeRename != nil {
 		f.hookBeforeRename()
 	}
+	f.gmu.Lock() // the grower may be writing zeros to the old file
+	defer f.gmu.Unlock()
 	if err := os.Rename(req.tmpPath, f.path); err != nil {
 		return err
 	}
@@ -274,6 +276,8 @@ func (f *File) swap(req *swapRequest) (err error) {
 	req.old = f.file
 	f.file = req.tmp
 	f.base.Store(end - req.size)
+	f.zeroEnd.Store(req.size)
+	defer f.wantZeros()
 	if !f.opts.NoSync {
 		if err := syncDir(filepath.Dir(f.path)); err != nil {
 			// The rename may not survive a crash, and with it every

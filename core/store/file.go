@@ -40,6 +40,17 @@ type FileOptions struct {
 	// compaction off (Compact still works).
 	CompactSize int64
 
+	// Preallocate is how far ahead of the last record the log file is
+	// kept extended with written zeros, in bytes. A commit that overwrites
+	// zeros changes no file metadata, so its fdatasync(2) writes the
+	// records and flushes the disk's cache without committing the file
+	// system's journal; an append must commit it, and waits for every
+	// other process's metadata in that journal. A background goroutine
+	// extends the file in 1 MiB steps, off the commit path. The default is
+	// 4 MiB; a negative value appends instead (fsync per commit). Close
+	// gives the zeros back.
+	Preallocate int64
+
 	// Logger receives what the store has to report: a torn tail dropped
 	// at open, compactions, write failures. The default discards.
 	Logger *slog.Logger
@@ -63,6 +74,9 @@ type FileOptions struct {
 // When the log has grown past FileOptions.CompactSize and to more than
 // twice a snapshot of the live data, a background goroutine compacts it:
 // see Compact.
+//
+// The log file ends in zero bytes written ahead of the records (see
+// FileOptions.Preallocate); replay stops at them.
 //
 // A File holds an exclusive lock on path+".lock" until Close. Close waits
 // for the writer and the compaction goroutine to stop.
@@ -99,6 +113,16 @@ type File struct {
 	taken   []*batch
 	durable atomic.Int64
 	base    atomic.Int64
+
+	// The log file's size is zeroEnd: the bytes from the last record,
+	// at durable-base, up to it are written zeros. The grower goroutine
+	// writes more at zeroEnd, holding gmu; the writer writes beyond
+	// zeroEnd, or changes file and base, only while holding gmu too, so
+	// that zeros never land on records. Records written within the zeros
+	// need no lock.
+	gmu     sync.Mutex
+	zeroEnd atomic.Int64
+	growc   chan struct{}
 
 	cmu          sync.Mutex   // one compaction at a time
 	compactFloor atomic.Int64 // no automatic compaction below this file size (after a failure)
@@ -137,6 +161,9 @@ func OpenFile(path string, opts FileOptions) (*File, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Preallocate == 0 {
+		opts.Preallocate = 4 << 20
+	}
 	f := &File{
 		path:     path,
 		opts:     opts,
@@ -146,6 +173,7 @@ func OpenFile(path string, opts FileOptions) (*File, error) {
 		full:     make(chan struct{}, 1),
 		swapc:    make(chan *swapRequest),
 		compactc: make(chan struct{}, 1),
+		growc:    make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 	}
 	f.pool.New = func() any { b := make([]byte, 0, 512); return &b }
@@ -158,9 +186,11 @@ func OpenFile(path string, opts FileOptions) (*File, error) {
 		}
 		return nil, err
 	}
-	f.wg.Add(2)
+	f.wg.Add(3)
 	go f.run()
 	go f.compactLoop()
+	go f.growLoop()
+	f.wantZeros()
 	return f, nil
 }
 
@@ -187,7 +217,7 @@ func (f *File) open() error {
 	}
 	size := st.Size()
 	if size > 0 {
-		zero, err := allZero(file, size)
+		zero, err := allZero(file, 0, size)
 		if err != nil {
 			return fmt.Errorf("store: open %s: %w", f.path, err)
 		}
@@ -216,12 +246,15 @@ func (f *File) open() error {
 			return fmt.Errorf("store: create %s: %w", f.path, err)
 		}
 		size = headerSize
+		f.zeroEnd.Store(size)
 	} else {
-		end, err := f.replay(size)
+		end, zeroTail, err := f.replay(size)
 		if err != nil {
 			return err
 		}
-		if end < size {
+		// Zeros after the last record were preallocated, not torn: see
+		// FileOptions.Preallocate. They are kept for the records to come.
+		if end < size && !zeroTail {
 			f.log.Warn("store: dropped the torn tail of the log, left by a crash during a write that was never acknowledged",
 				"path", f.path, "offset", end, "bytes", size-end)
 			if err := file.Truncate(end); err != nil {
@@ -232,9 +265,8 @@ func (f *File) open() error {
 			}
 			size = end
 		}
-	}
-	if _, err := file.Seek(size, 0); err != nil {
-		return fmt.Errorf("store: open %s: %w", f.path, err)
+		f.zeroEnd.Store(size)
+		size = end
 	}
 	f.appended = size
 	f.durable.Store(size)
@@ -242,11 +274,11 @@ func (f *File) open() error {
 	return nil
 }
 
-// allZero reports whether the file, of size bytes, holds only zero bytes.
-// It reads no further than the first non-zero byte.
-func allZero(file *os.File, size int64) (bool, error) {
-	buf := make([]byte, min(size, 64<<10))
-	for off := int64(0); off < size; {
+// allZero reports whether the file, of size bytes, holds only zero bytes
+// from offset from. It reads no further than the first non-zero byte.
+func allZero(file *os.File, from, size int64) (bool, error) {
+	buf := make([]byte, max(0, min(size-from, 64<<10)))
+	for off := from; off < size; {
 		n, err := file.ReadAt(buf[:min(int64(len(buf)), size-off)], off)
 		for _, c := range buf[:n] {
 			if c != 0 {
@@ -496,6 +528,12 @@ func (f *File) Close() error {
 	var errs []error
 	if err := f.broken.Load(); err != nil {
 		errs = append(errs, *err)
+	} else if end := f.durable.Load() - f.base.Load(); f.zeroEnd.Load() > end {
+		// Give the preallocated zeros back. Nothing depends on it: a log
+		// that keeps them (a crash now, or a failure here) opens the same.
+		if err := f.file.Truncate(end); err != nil {
+			f.log.Warn("store: could not give the preallocated end of the log back", "path", f.path, "err", err)
+		}
 	}
 	if err := f.file.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("store: close %s: %w", f.path, err))
@@ -568,15 +606,13 @@ func (f *File) commit(b *batch) {
 		b.buf[8] |= batchStart
 		n := binary.LittleEndian.Uint32(b.buf)
 		binary.LittleEndian.PutUint32(b.buf[4:], recordCRC(b.buf[:recordHeader+int(n)]))
-		_, err = f.file.Write(b.buf)
-		if err == nil {
-			err = f.sync(f.file)
-		}
+		err = f.write(b.buf)
 		if err != nil {
 			err = fmt.Errorf("store: %s: write the log: %w", f.path, err)
 			f.fail(err)
 		} else {
 			f.durable.Add(int64(len(b.buf)))
+			f.wantZeros()
 		}
 	}
 	b.err = err
@@ -589,6 +625,92 @@ func (f *File) commit(b *batch) {
 			f.spare = append(f.spare, buf)
 		}
 		f.wmu.Unlock()
+	}
+}
+
+// write writes buf at the end of the log and makes it durable. Within
+// the preallocated zeros that is a write and an fdatasync, which need
+// not commit the file system's journal; beyond them, the file grows and
+// the sync must commit the new size too.
+func (f *File) write(buf []byte) error {
+	off := f.durable.Load() - f.base.Load()
+	end := off + int64(len(buf))
+	if end > f.zeroEnd.Load() {
+		f.gmu.Lock()
+		defer f.gmu.Unlock()
+	}
+	if _, err := f.file.WriteAt(buf, off); err != nil {
+		return err
+	}
+	if end > f.zeroEnd.Load() {
+		f.zeroEnd.Store(end) // gmu is held
+	}
+	if f.opts.NoSync {
+		return nil
+	}
+	return datasync(f.file)
+}
+
+// wantZeros asks the grower for more zeros when fewer than half of
+// FileOptions.Preallocate are left after the last record.
+func (f *File) wantZeros() {
+	if p := f.opts.Preallocate; p > 0 && f.zeroEnd.Load()-(f.durable.Load()-f.base.Load()) < p/2 {
+		signal(f.growc)
+	}
+}
+
+// growChunk is how many zero bytes the grower writes, and syncs, at a
+// time: the commits that run meanwhile may have to flush them with
+// their own records.
+const growChunk = 1 << 20
+
+// growLoop is the goroutine that extends the log with written zeros (see
+// FileOptions.Preallocate). A failure, such as a full disk, is logged and
+// leaves the writer appending; the grower tries again a minute later.
+func (f *File) growLoop() {
+	defer f.wg.Done()
+	var zeros []byte
+	var failed time.Time
+	for {
+		select {
+		case <-f.stop:
+			return
+		case <-f.growc:
+		}
+		if time.Since(failed) < time.Minute {
+			continue
+		}
+		if zeros == nil {
+			zeros = make([]byte, growChunk)
+		}
+		for {
+			f.gmu.Lock()
+			at := f.zeroEnd.Load()
+			if at-(f.durable.Load()-f.base.Load()) >= f.opts.Preallocate || f.broken.Load() != nil {
+				f.gmu.Unlock()
+				break
+			}
+			_, err := f.file.WriteAt(zeros, at)
+			if err == nil {
+				err = f.sync(f.file)
+			}
+			if err == nil {
+				f.zeroEnd.Store(at + growChunk)
+			}
+			f.gmu.Unlock()
+			if err != nil {
+				// What was written beyond zeroEnd may be zeros or not;
+				// records overwrite it either way.
+				failed = time.Now()
+				f.log.Warn("store: could not extend the log ahead of its records; appending instead", "path", f.path, "err", err)
+				break
+			}
+			select {
+			case <-f.stop:
+				return
+			default:
+			}
+		}
 	}
 }
 

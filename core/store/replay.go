@@ -121,38 +121,45 @@ func checkHeader(h []byte) error {
 // A record whose checksum holds but that makes no sense (an unknown kind,
 // a payload that does not decode, a change to something that does not
 // exist) is never a torn write: replay refuses the file with ErrCorrupt.
-func (f *File) replay(size int64) (int64, error) {
+func (f *File) replay(size int64) (end int64, zeroTail bool, err error) {
 	lr := &logReader{r: f.file, size: size}
 	h, _, err := lr.at(0, headerSize)
 	if err != nil {
-		return 0, fmt.Errorf("store: open %s: %w", f.path, err)
+		return 0, false, fmt.Errorf("store: open %s: %w", f.path, err)
 	}
 	if err := checkHeader(h); err != nil {
-		return 0, fmt.Errorf("store: open %s: %w", f.path, err)
+		return 0, false, fmt.Errorf("store: open %s: %w", f.path, err)
 	}
 	off := int64(headerSize)
 	for off < size {
 		kind, payload, ok, err := lr.record(off)
 		if err != nil {
-			return 0, fmt.Errorf("store: open %s: read at offset %d: %w", f.path, off, err)
+			return 0, false, fmt.Errorf("store: open %s: read at offset %d: %w", f.path, off, err)
 		}
 		if !ok {
+			// Only zeros from here: the preallocated end of the log
+			// (FileOptions.Preallocate), where no record was ever written.
+			if zero, err := allZero(f.file, off, size); err != nil {
+				return 0, false, fmt.Errorf("store: open %s: read after offset %d: %w", f.path, off, err)
+			} else if zero {
+				return off, true, nil
+			}
 			next, err := lr.findBatchStart(off + 1)
 			if err != nil {
-				return 0, fmt.Errorf("store: open %s: read after offset %d: %w", f.path, off, err)
+				return 0, false, fmt.Errorf("store: open %s: read after offset %d: %w", f.path, off, err)
 			}
 			if next >= 0 {
-				return 0, fmt.Errorf("store: open %s: %w: damaged record at offset %d, and valid records written after it from offset %d: acknowledged changes would be lost (truncating the file to %d bytes keeps those before it)",
+				return 0, false, fmt.Errorf("store: open %s: %w: damaged record at offset %d, and valid records written after it from offset %d: acknowledged changes would be lost (truncating the file to %d bytes keeps those before it)",
 					f.path, ErrCorrupt, off, next, off)
 			}
-			return off, nil
+			return off, false, nil
 		}
 		if err := f.apply(kind&kindMask, payload); err != nil {
-			return 0, fmt.Errorf("store: open %s: record at offset %d: %w", f.path, off, err)
+			return 0, false, fmt.Errorf("store: open %s: record at offset %d: %w", f.path, off, err)
 		}
 		off += int64(recordHeader + len(payload))
 	}
-	return off, nil
+	return off, false, nil
 }
 
 // apply makes the change of one record, as the Store method that wrote

@@ -70,7 +70,7 @@ func TestTornTailEveryOffset(t *testing.T) {
 			if err := os.WriteFile(path, data[:cut], 0o600); err != nil {
 				t.Fatal(err)
 			}
-			f, err := OpenFile(path, FileOptions{NoSync: true})
+			f, err := OpenFile(path, FileOptions{NoSync: true, Preallocate: -1})
 			if err != nil {
 				t.Fatalf("open with the last record cut at %d of %d bytes: %v", cut-lastAt, len(last), err)
 			}
