@@ -31,9 +31,20 @@ var ErrLocked = errors.New("store file in use")
 // ordinary answer on hot paths (every plain Register asks the security
 // store whether its endpoint has a credential).
 func notFound(what, key string) error {
-	return &model.Error{Code: model.NotFound, Err: missing{what, key}}
+	return &model.Error{Code: model.NotFound, Err: &missing{what: what, key: key}}
 }
 
-type missing struct{ what, key string }
+// notFoundIn is notFound for a key in namespace ns: "store: no WHAT in
+// "NS": KEY".
+func notFoundIn(what, ns, key string) error {
+	return &model.Error{Code: model.NotFound, Err: &missing{what: what, ns: ns, key: key}}
+}
 
-func (m missing) Error() string { return "store: no " + m.what + " " + strconv.Quote(m.key) }
+type missing struct{ what, ns, key string }
+
+func (m *missing) Error() string {
+	if m.ns != "" {
+		return "store: no " + m.what + " in " + strconv.Quote(m.ns) + ": " + strconv.Quote(m.key)
+	}
+	return "store: no " + m.what + " " + strconv.Quote(m.key)
+}

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -150,7 +149,7 @@ func checkKVValue(v []byte) error {
 	return nil
 }
 
-func notFoundKV(ns, key string) error { return notFound("kv key in "+strconv.Quote(ns)+":", key) }
+func notFoundKV(ns, key string) error { return notFoundIn("kv key", ns, key) }
 
 // KVGet implements KV for Memory and File.
 func (s *indexed) KVGet(ctx context.Context, ns, key string) ([]byte, error) {

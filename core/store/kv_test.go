@@ -2,11 +2,13 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/wasm2m/wasm2m/core/model"
 	"github.com/wasm2m/wasm2m/core/store"
 	"github.com/wasm2m/wasm2m/core/store/storetest"
 )
@@ -112,4 +114,19 @@ func TestFileKVRestart(t *testing.T) {
 	storetest.WantKV(t, f, "logic.counter", "k19", "after")
 	storetest.WantKV(t, f, "logic.counter", "k00", "again")
 	storetest.WantNoKV(t, f, "logic.counter", "k01")
+}
+
+// A miss is an ordinary answer, formatted only when read: its text names
+// what was missing, and it is a 4.04.
+func TestNotFoundMessages(t *testing.T) {
+	m := store.NewMemory()
+	defer m.Close()
+	_, err := m.KVGet(context.Background(), "objects.valve", "state")
+	if !errors.Is(err, model.ErrNotFound) || err.Error() != `4.04 Not Found: store: no kv key in "objects.valve": "state"` {
+		t.Errorf("KVGet miss: %v", err)
+	}
+	_, err = m.Registration(context.Background(), "r1")
+	if !errors.Is(err, model.ErrNotFound) || err.Error() != `4.04 Not Found: store: no registration "r1"` {
+		t.Errorf("Registration miss: %v", err)
+	}
 }
