@@ -35,6 +35,18 @@ type batchWriter interface {
 	writeBatch(ds []datagram) (n int, err error)
 }
 
+// batchReader reads several datagrams with one system call. readBatch
+// waits until at least one datagram is queued and reads up to its
+// capacity, returning how many; datagram(i) then returns the i-th, its
+// sender, and whether it was longer than its buffer (and so truncated).
+// What datagram returns is valid until the next readBatch. readBatch
+// returns an error wrapping net.ErrClosed once the socket is closed. One
+// goroutine at a time calls it.
+type batchReader interface {
+	readBatch() (n int, err error)
+	datagram(i int) (b []byte, peer netip.AddrPort, truncated bool)
+}
+
 // udpConn is a packetConn over a *net.UDPConn. Both calls are
 // allocation-free.
 type udpConn struct{ c *net.UDPConn }

@@ -282,6 +282,7 @@ type Endpoint struct {
 	handoff  chan *incoming // to a handler goroutine waiting for work
 	stats    counters
 	out      sender
+	in       batchReader // nil: one ReadFrom per datagram
 
 	readBuffer, readBufferLimit int
 }
@@ -328,6 +329,7 @@ func NewEndpoint(conn *net.UDPConn, cfg Config) (*Endpoint, error) {
 	}
 	e := newEndpoint(udpConn{conn}, cfg)
 	e.out.w = newBatchWriter(conn)
+	e.in = newBatchReader(conn)
 	e.readBuffer = readBufferSize(conn)
 	e.readBufferLimit = readBufferLimit()
 	// Linux reports twice what it accepted (socket(7)).
@@ -525,35 +527,75 @@ func emptyMessage(t Type, mid uint16) []byte {
 	return []byte{1<<6 | byte(t)<<4, 0, byte(mid >> 8), byte(mid)}
 }
 
-// readLoop reads datagrams until the socket closes.
+// readLoop reads datagrams until the socket closes: in batches where
+// the socket allows (e.in), else one at a time.
 func (e *Endpoint) readLoop() {
 	defer e.wg.Done()
-	buf := make([]byte, maxDatagram)
 	scratch := make(message.Options, 0, 32)
+	if e.in != nil {
+		e.readBatches(scratch)
+		return
+	}
+	buf := make([]byte, maxDatagram)
 	for {
 		n, peer, err := e.conn.ReadFrom(buf)
 		if err != nil {
-			select {
-			case <-e.done:
+			if e.readFailed(err) {
 				return
-			default:
-			}
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			// A transient error (an ICMP error reported on the socket,
-			// say): go on reading, but never spin.
-			e.log.Debug("coap read failed", "err", err)
-			select {
-			case <-e.done:
-				return
-			case <-time.After(5 * time.Millisecond):
 			}
 			continue
 		}
 		e.stats.received.Add(1)
 		e.receive(normalize(peer), buf[:n], scratch)
 	}
+}
+
+// readBatches is readLoop over e.in: each datagram of a batch is
+// received in turn, in the order the socket queued them.
+func (e *Endpoint) readBatches(scratch message.Options) {
+	for {
+		n, err := e.in.readBatch()
+		if err != nil {
+			if e.readFailed(err) {
+				return
+			}
+			continue
+		}
+		for i := range n {
+			b, peer, truncated := e.in.datagram(i)
+			peer = normalize(peer)
+			e.stats.received.Add(1)
+			if truncated {
+				// Longer than the largest UDP payload: cannot happen
+				// but with IPv6 jumbograms, and is never served cut.
+				e.malformed(peer, "datagram truncated", nil)
+				continue
+			}
+			e.receive(peer, b, scratch)
+		}
+	}
+}
+
+// readFailed handles a read error: it reports whether the loop is to
+// stop (the endpoint or its socket closed); otherwise, a transient error
+// (an ICMP error reported on the socket, say), it logs it and waits 5 ms
+// so as to go on reading without spinning.
+func (e *Endpoint) readFailed(err error) bool {
+	select {
+	case <-e.done:
+		return true
+	default:
+	}
+	if errors.Is(err, net.ErrClosed) {
+		return true
+	}
+	e.log.Debug("coap read failed", "err", err)
+	select {
+	case <-e.done:
+		return true
+	case <-time.After(5 * time.Millisecond):
+	}
+	return false
 }
 
 // janitor expires idle peers, deduplication entries, remembered
