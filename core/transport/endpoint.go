@@ -279,7 +279,11 @@ type Endpoint struct {
 	blocks   *blockState
 	slow     *separateWatch // CON requests being served, for the separate ACK
 	inflight atomic.Int64
-	handoff  chan *incoming // to a handler goroutine waiting for work
+	handoff  chan *incoming // to a handler goroutine waiting for work; nil retires it
+
+	// idleHandlers counts the handler goroutines waiting for work, and
+	// idleLow the fewest that waited at once since retireHandlers last ran.
+	idleHandlers, idleLow atomic.Int32
 	stats    counters
 	out      sender
 	in       batchReader // nil: one ReadFrom per datagram
@@ -606,16 +610,21 @@ func (e *Endpoint) janitor() {
 	every = max(10*time.Millisecond, min(every, time.Second))
 	t := time.NewTicker(every)
 	defer t.Stop()
+	retired := time.Now()
 	for {
 		select {
 		case <-e.done:
 			return
-		case <-t.C:
+		case tick := <-t.C:
 			now := e.now()
 			e.peers.sweep(now)
 			e.dedup.sweep(now)
 			e.notes.sweep(now)
 			e.blocks.sweep(now)
+			if tick.Sub(retired) >= handlerIdle {
+				e.retireHandlers()
+				retired = tick
+			}
 		}
 	}
 }

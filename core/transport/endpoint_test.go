@@ -916,3 +916,57 @@ func TestReusedMIDWithNewToken(t *testing.T) {
 		t.Fatalf("handler called %d times", n)
 	}
 }
+
+// TestHandlerGoroutinesRetire checks the pool of handler goroutines: a
+// burst starts one per request in flight, they are reused while they are
+// busy, and the ones idle for handlerIdle exit.
+func TestHandlerGoroutinesRetire(t *testing.T) {
+	checkLeaks(t)
+	const burst = 20
+	release := make(chan struct{})
+	var calls atomic.Int32
+	srv := listen(t, fast(HandlerFunc(func(ctx context.Context, r *Request) *Message {
+		if calls.Add(1) <= burst {
+			<-release
+		}
+		return &Message{Code: model.Content}
+	})))
+	p := newRawPeer(t)
+	for i := range burst {
+		req := get("/burst")
+		req.Type, req.MID, req.Token = NonConfirmable, uint16(100+i), []byte{byte(i)}
+		p.send(srv.LocalAddr(), req)
+	}
+	waitFor(t, 5*time.Second, "the burst in its handlers", func() bool { return srv.inflight.Load() == burst })
+	close(release)
+	for range burst {
+		p.mustRecv()
+	}
+	waitFor(t, 5*time.Second, "handlers idle", func() bool { return srv.idleHandlers.Load() == burst })
+
+	// Busy goroutines are reused: requests one after the other start none.
+	for i := range 10 {
+		req := get("/again")
+		req.MID, req.Token = uint16(200+i), []byte{byte(i)}
+		p.send(srv.LocalAddr(), req)
+		p.mustRecv()
+	}
+	if n := srv.idleHandlers.Load(); n > burst {
+		t.Fatalf("%d idle handler goroutines after sequential requests, want at most %d", n, burst)
+	}
+
+	// Idle for handlerIdle, they go: all but the one the last requests
+	// kept busy within the first second, then that one too.
+	start := time.Now()
+	waitFor(t, 10*time.Second, "idle handlers retired", func() bool { return srv.idleHandlers.Load() == 0 })
+	if d := time.Since(start); d < handlerIdle/2 {
+		t.Fatalf("handler goroutines retired after %v, before handlerIdle (%v)", d, handlerIdle)
+	}
+	// And a new request still gets served.
+	req := get("/after")
+	req.MID, req.Token = 300, []byte("after")
+	p.send(srv.LocalAddr(), req)
+	if _, m := p.mustRecv(); m.Code != model.Content {
+		t.Fatalf("after the pool emptied: %v", m)
+	}
+}

@@ -130,10 +130,10 @@ func tooLarge(limit int) *Message {
 	return m
 }
 
-// handlerIdle is how long a handler goroutine waits for another request
-// before it exits. Reusing handler goroutines keeps the stacks they grew:
-// a fresh goroutine per request grew its stack by copying it on every
-// LwM2M Register, about a tenth of the server's CPU (BENCHMARKS.md).
+// handlerIdle is how long a handler goroutine may wait for another
+// request before it exits. Reusing handler goroutines keeps the stacks they
+// grew: a fresh goroutine per request grew its stack by copying it on
+// every LwM2M Register, about a tenth of the server's CPU (BENCHMARKS.md).
 const handlerIdle = time.Second
 
 // dispatch runs the handler for r on a handler goroutine, one that waits
@@ -156,36 +156,45 @@ func (e *Endpoint) dispatch(r *incoming) {
 	go e.handlerLoop(r)
 }
 
-// handlerLoop serves r, then the requests handed to it, until none comes
-// for handlerIdle or the endpoint closes. Its idle timer is not reset
-// after every request (a timer-heap operation each): when it fires, the
-// loop exits only if nothing was served for handlerIdle, and otherwise
-// sets it for the rest of that time.
+// handlerLoop serves r, then the requests handed to it, until it is
+// handed nil (see retireHandlers) or the endpoint closes.
 func (e *Endpoint) handlerLoop(r *incoming) {
 	defer e.wg.Done()
-	idle := time.NewTimer(handlerIdle)
-	defer idle.Stop()
-	for ok := true; ok; {
+	for r != nil {
 		e.serve(r)
-		r, ok = e.nextRequest(idle, e.now())
+		r = e.nextRequest()
 	}
 }
 
-// nextRequest waits for a request handed to a handler goroutine; false
-// when none came for handlerIdle after last, or the endpoint closed.
-func (e *Endpoint) nextRequest(idle *time.Timer, last int64) (*incoming, bool) {
-	for {
+// nextRequest waits for a request handed to a handler goroutine: nil
+// when the goroutine is to exit. It waits on two channels and no timer:
+// a timer in the select was inserted into and taken out of the timer
+// heap every time a handler went idle, a tenth of a microsecond and a
+// lock each, for every request.
+func (e *Endpoint) nextRequest() *incoming {
+	e.idleHandlers.Add(1)
+	select {
+	case r := <-e.handoff:
+		if n := e.idleHandlers.Add(-1); n < e.idleLow.Load() {
+			e.idleLow.Store(n) // a race may lose a lower value: the next retire is one late
+		}
+		return r
+	case <-e.done:
+		e.idleHandlers.Add(-1)
+		return nil
+	}
+}
+
+// retireHandlers, called by the janitor every handlerIdle, ends as many
+// handler goroutines as were idle all that time: the fewest idle at any
+// moment since the last call.
+func (e *Endpoint) retireHandlers() {
+	n := e.idleLow.Swap(e.idleHandlers.Load())
+	for ; n > 0; n-- {
 		select {
-		case r := <-e.handoff:
-			return r, true
-		case <-idle.C:
-			rest := handlerIdle - time.Duration(e.now()-last)
-			if rest <= 0 {
-				return nil, false
-			}
-			idle.Reset(rest)
-		case <-e.done:
-			return nil, false
+		case e.handoff <- nil:
+		default:
+			return
 		}
 	}
 }
