@@ -284,6 +284,7 @@ type Endpoint struct {
 	// idleHandlers counts the handler goroutines waiting for work, and
 	// idleLow the fewest that waited at once since retireHandlers last ran.
 	idleHandlers, idleLow atomic.Int32
+
 	stats    counters
 	out      sender
 	in       batchReader // nil: one ReadFrom per datagram
