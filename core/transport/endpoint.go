@@ -285,9 +285,9 @@ type Endpoint struct {
 	// idleLow the fewest that waited at once since retireHandlers last ran.
 	idleHandlers, idleLow atomic.Int32
 
-	stats    counters
-	out      sender
-	in       batchReader // nil: one ReadFrom per datagram
+	stats counters
+	out   sender
+	in    batchReader // nil: one ReadFrom per datagram
 
 	readBuffer, readBufferLimit int
 }
