@@ -165,6 +165,8 @@ type Server struct {
 	expiry *expiryQueue
 	shared store.Expirer // the store, when it lists lapsed registrations (shared.go)
 
+	layouts layoutCache // parsed object lists of recent payloads (registration.go)
+
 	mu      sync.Mutex
 	byAddr  map[netip.AddrPort]string      // where a device talks from -> registration id
 	obs     map[string]*observation        // token -> observation
