@@ -80,15 +80,15 @@ func Authorize(ctx context.Context, sec store.Security, id Identity, ep string) 
 		}
 		return nil
 	}
-	cred, err := sec.Credential(ctx, ep)
+	cred, found, err := credential(ctx, sec, ep)
 	switch {
-	case errors.Is(err, model.ErrNotFound):
+	case err != nil:
+		return fmt.Errorf("credentials of endpoint %q: %w", ep, err)
+	case !found:
 		if id.Secure() {
 			return model.Errorf(model.Forbidden, "DTLS identity %q does not belong to endpoint %q", id.String(), ep)
 		}
 		return nil
-	case err != nil:
-		return fmt.Errorf("credentials of endpoint %q: %w", ep, err)
 	}
 	switch {
 	case !id.Secure():
@@ -126,4 +126,16 @@ func PSK(sec store.Security) func(identity string) ([]byte, error) {
 		}
 		return cred.PSK, nil
 	}
+}
+
+// credential returns the credential of ep, found false if it has none.
+func credential(ctx context.Context, sec store.Security, ep string) (c *store.Credential, found bool, err error) {
+	if l, ok := sec.(store.CredentialLookup); ok {
+		return l.LookupCredential(ctx, ep)
+	}
+	c, err = sec.Credential(ctx, ep)
+	if errors.Is(err, model.ErrNotFound) {
+		return nil, false, nil
+	}
+	return c, err == nil, err
 }

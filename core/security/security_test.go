@@ -51,6 +51,9 @@ func TestAuthorize(t *testing.T) {
 		}
 	}
 	nosec := security.Identity{}
+	// The same store behind only the methods of store.Security: Authorize
+	// then reads a miss from Credential's 4.04.
+	plain := struct{ store.Security }{sec}
 	cases := []struct {
 		name string
 		sec  store.Security
@@ -69,6 +72,10 @@ func TestAuthorize(t *testing.T) {
 		{"certificate of another name", sec, security.Identity{Certificate: cert(t, "both-dev")}, "cert-dev", false},
 		{"certificate, x509 not allowed", sec, security.Identity{Certificate: cert(t, "psk-only")}, "psk-only", false},
 		{"psk where x509 is also allowed", sec, security.Identity{PSK: "id-2"}, "both-dev", true},
+		{"nosec, endpoint without credentials, no lookup", plain, nosec, "plain-dev", true},
+		{"nosec, endpoint with credentials, no lookup", plain, nosec, "psk-dev", false},
+		{"psk of the endpoint, no lookup", plain, security.Identity{PSK: "id-1"}, "psk-dev", true},
+		{"psk, endpoint without credentials, no lookup", plain, security.Identity{PSK: "id-1"}, "plain-dev", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -92,9 +99,11 @@ func TestAuthorizeStoreFailure(t *testing.T) {
 	sec := store.NewSecurity(store.NewMemory())
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := security.Authorize(ctx, sec, security.Identity{PSK: "x"}, "ep")
-	if err == nil || errors.Is(err, model.ErrForbidden) {
-		t.Fatalf("a store failure gave %v, want an error that is not a 4.03", err)
+	for _, s := range []store.Security{sec, struct{ store.Security }{sec}} {
+		err := security.Authorize(ctx, s, security.Identity{PSK: "x"}, "ep")
+		if err == nil || errors.Is(err, model.ErrForbidden) {
+			t.Fatalf("a store failure gave %v, want an error that is not a 4.03", err)
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/wasm2m/wasm2m/core/model"
+	"github.com/wasm2m/wasm2m/core/store"
 	"github.com/wasm2m/wasm2m/core/transport"
 )
 
@@ -39,8 +40,15 @@ func registerRequest(ep string, peer netip.AddrPort) *transport.Request {
 // endpoint from a new address (no socket, the memory store), with logging
 // at warn as `wasm2m load -compare` runs the server.
 func BenchmarkRegister(b *testing.B) {
+	b.Run("store", func(b *testing.B) { benchmarkRegister(b, nil) })
+	// As wasm2m server runs: with a security store, which every plain
+	// Register asks whether its endpoint has credentials.
+	b.Run("store+security", func(b *testing.B) { benchmarkRegister(b, store.NewSecurity(store.NewMemory())) })
+}
+
+func benchmarkRegister(b *testing.B, sec store.Security) {
 	log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	s, err := New(Config{Logger: log})
+	s, err := New(Config{Logger: log, Security: sec})
 	if err != nil {
 		b.Fatal(err)
 	}

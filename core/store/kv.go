@@ -167,6 +167,28 @@ func (s *indexed) KVGet(ctx context.Context, ns, key string) ([]byte, error) {
 	return slices.Clone(v), nil
 }
 
+// kvLookup is KVGet for a key made of prefix and name, without an error
+// value for a miss (ok false) and without building the key: the security
+// store asks for every plain Register whether its endpoint has a
+// credential, and the answer is almost always no.
+func (s *indexed) kvLookup(ctx context.Context, ns, prefix, name string) (v []byte, ok bool, err error) {
+	if err := s.rlock(ctx); err != nil {
+		return nil, false, err
+	}
+	defer s.mu.RUnlock()
+	v, ok = s.ix.kv[ns][prefix+name]
+	if !ok {
+		return nil, false, nil
+	}
+	return slices.Clone(v), true, nil
+}
+
+// kvLookuper is the KV of Memory and File, which look a key up without
+// allocating for a miss.
+type kvLookuper interface {
+	kvLookup(ctx context.Context, ns, prefix, name string) ([]byte, bool, error)
+}
+
 // KVList implements KV for Memory and File.
 func (s *indexed) KVList(ctx context.Context, ns, prefix, after string, limit int) ([]string, bool, error) {
 	if err := checkKVName("namespace", ns, MaxKVNamespace); err != nil {

@@ -62,6 +62,15 @@ type Security interface {
 	Credentials(ctx context.Context, fn func(*Credential) bool) error
 }
 
+// CredentialLookup is a Security that tells a missing credential apart
+// without an error value: Authorize asks it for every plain Register.
+// The Security of NewSecurity implements it.
+type CredentialLookup interface {
+	// LookupCredential returns the credential of endpoint ep, and false
+	// with no error if it has none.
+	LookupCredential(ctx context.Context, ep string) (*Credential, bool, error)
+}
+
 // SecurityMode is a Security instance's Security Mode (/0/x/2, Core 1.1
 // Appendix E.1).
 type SecurityMode uint8

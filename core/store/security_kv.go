@@ -390,18 +390,42 @@ func CheckBootstrapConfig(c *BootstrapConfig) error {
 	return nil
 }
 
+var _ CredentialLookup = (*kvSecurity)(nil)
+
 // credentialKey returns the key of the credential of ep.
 func credentialKey(ep string) string { return keyEndpoint + ep }
 
 // get returns the credential of ep stored under its key.
 func (s *kvSecurity) get(ctx context.Context, ep string) (*Credential, error) {
-	b, err := s.kv.KVGet(ctx, SecurityNamespace, credentialKey(ep))
-	if err != nil {
-		if errors.Is(err, model.ErrNotFound) {
-			return nil, notFound("credential for endpoint", ep)
-		}
-		return nil, err
+	c, ok, err := s.lookup(ctx, ep)
+	if err == nil && !ok {
+		err = notFound("credential for endpoint", ep)
 	}
+	return c, err
+}
+
+// lookup returns the credential of ep stored under its key, ok false if
+// there is none.
+func (s *kvSecurity) lookup(ctx context.Context, ep string) (c *Credential, ok bool, err error) {
+	var b []byte
+	if l, fast := s.kv.(kvLookuper); fast {
+		b, ok, err = l.kvLookup(ctx, SecurityNamespace, keyEndpoint, ep)
+	} else {
+		b, err = s.kv.KVGet(ctx, SecurityNamespace, credentialKey(ep))
+		ok = err == nil
+		if errors.Is(err, model.ErrNotFound) {
+			err = nil
+		}
+	}
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	c, err = s.decode(ep, b)
+	return c, err == nil, err
+}
+
+// decode decodes the credential b stored under the key of ep.
+func (s *kvSecurity) decode(ep string, b []byte) (*Credential, error) {
 	c, err := decodeCredential(b)
 	if err != nil {
 		return nil, err
@@ -522,6 +546,17 @@ func (s *kvSecurity) Credential(ctx context.Context, ep string) (*Credential, er
 		return nil, err
 	}
 	return s.get(ctx, ep)
+}
+
+// LookupCredential implements CredentialLookup.
+func (s *kvSecurity) LookupCredential(ctx context.Context, ep string) (*Credential, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, err
+	}
+	if err := checkName("endpoint", ep, MaxEndpoint); err != nil {
+		return nil, false, err
+	}
+	return s.lookup(ctx, ep)
 }
 
 // CredentialByPSKIdentity implements Security.

@@ -72,6 +72,7 @@ func RunSecurity(t *testing.T, open func(t *testing.T) SecurityStore) {
 		{"ContextDone", testCredContextDone},
 		{"Concurrent", testCredConcurrent},
 		{"Closed", testCredClosed},
+		{"Lookup", testCredLookup},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -825,4 +826,49 @@ func testBSClosed(t *testing.T, s BootstrapStore) {
 	_, err := s.BootstrapConfig(bg, "dev")
 	wantCode(t, "get after close", err, store.ErrClosed)
 	wantCode(t, "list after close", s.BootstrapConfigs(bg, func(*store.BootstrapConfig) bool { return true }), store.ErrClosed)
+}
+
+// lookupOf returns the CredentialLookup of s, or nil if it has none.
+func lookupOf(s SecurityStore) store.CredentialLookup {
+	if o, ok := s.(securityOverKV); ok {
+		l, _ := o.Security.(store.CredentialLookup)
+		return l
+	}
+	l, _ := s.(store.CredentialLookup)
+	return l
+}
+
+// testCredLookup checks LookupCredential, for a store that has it: the
+// same answers as Credential, with a miss as false and no error.
+func testCredLookup(t *testing.T, s SecurityStore) {
+	l := lookupOf(s)
+	if l == nil {
+		t.Skip("no store.CredentialLookup")
+	}
+	ctx := context.Background()
+	c := NewPSKCredential("dev-l", "id-l")
+	putCred(t, s, c)
+	got, ok, err := l.LookupCredential(ctx, "dev-l")
+	if err != nil || !ok || got.PSKIdentity != "id-l" || got.Endpoint != "dev-l" {
+		t.Fatalf("LookupCredential(dev-l) = %+v, %v, %v", got, ok, err)
+	}
+	got.PSK[0] ^= 0xff // a copy: the stored credential stays
+	wantCred(t, s, "dev-l", c)
+	if got, ok, err := l.LookupCredential(ctx, "nobody"); got != nil || ok || err != nil {
+		t.Fatalf("LookupCredential(nobody) = %+v, %v, %v; want nil, false, nil", got, ok, err)
+	}
+	if _, _, err := l.LookupCredential(ctx, ""); err == nil {
+		t.Fatal("LookupCredential of an empty endpoint name: no error")
+	}
+	if err := s.DeleteCredential(ctx, "dev-l"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := l.LookupCredential(ctx, "dev-l"); ok || err != nil {
+		t.Fatalf("LookupCredential after delete: %v, %v", ok, err)
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, _, err := l.LookupCredential(done, "dev-l"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("LookupCredential with a done context: %v", err)
+	}
 }
