@@ -84,6 +84,9 @@ func FuzzUnmarshal(f *testing.F) {
 		if string(again) != string(out) {
 			t.Fatalf("encoding not stable: % x then % x", out, again)
 		}
+		if want := goCoapEncode(t, &m); string(out) != string(want) {
+			t.Fatalf("%v encodes to % x, go-coap to % x", &m, out, want)
+		}
 		// The helpers never panic on what decodes.
 		_ = m.String()
 		m.Block1()

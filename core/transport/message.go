@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/plgd-dev/go-coap/v3/message"
-	"github.com/plgd-dev/go-coap/v3/message/codes"
 	"github.com/plgd-dev/go-coap/v3/udp/coder"
 
 	"github.com/wasm2m/wasm2m/core/model"
@@ -139,8 +138,6 @@ func (m *Message) AppendBinary(dst []byte) ([]byte, error) {
 	if m.Code == 0 && (len(m.Token) > 0 || len(m.Options) > 0 || len(m.Payload) > 0) {
 		return dst, formatError("empty message with token, options or payload")
 	}
-	var arr [16]message.Option
-	opts := arr[:0]
 	sorted := true
 	for i, o := range m.Options {
 		if o.ID == 0 {
@@ -152,29 +149,60 @@ func (m *Message) AppendBinary(dst []byte) ([]byte, error) {
 		if i > 0 && o.ID < m.Options[i-1].ID {
 			sorted = false
 		}
-		opts = append(opts, message.Option{ID: message.OptionID(o.ID), Value: o.Value})
 	}
+	opts := m.Options
 	if !sorted {
-		slices.SortStableFunc(opts, func(a, b message.Option) int { return int(a.ID) - int(b.ID) })
+		var arr [16]Option
+		opts = append(arr[:0], m.Options...)
+		slices.SortStableFunc(opts, func(a, b Option) int { return int(a.ID) - int(b.ID) })
 	}
-	gm := message.Message{
-		Token:     m.Token,
-		Options:   opts,
-		Code:      codes.Code(m.Code),
-		Payload:   m.Payload,
-		MessageID: int32(m.MID),
-		Type:      message.Type(m.Type),
+	// RFC 7252 section 3: the 4-byte header, the token, the options as
+	// deltas from the previous number, and the payload after a marker.
+	dst = append(dst, 1<<6|byte(m.Type)<<4|byte(len(m.Token)), byte(m.Code), byte(m.MID>>8), byte(m.MID))
+	dst = append(dst, m.Token...)
+	prev := 0
+	for _, o := range opts {
+		dst = appendOptionHeader(dst, int(o.ID)-prev, len(o.Value))
+		dst = append(dst, o.Value...)
+		prev = int(o.ID)
 	}
-	size, err := coder.DefaultCoder.Size(gm)
-	if err != nil {
-		return dst, formatError("%v", err)
-	}
-	n := len(dst)
-	dst = slices.Grow(dst, size)[:n+size]
-	if _, err := coder.DefaultCoder.Encode(gm, dst[n:]); err != nil {
-		return dst[:n], formatError("%v", err)
+	if len(m.Payload) > 0 {
+		dst = append(dst, 0xff)
+		dst = append(dst, m.Payload...)
 	}
 	return dst, nil
+}
+
+// appendOptionHeader appends the byte of an option's delta and length
+// nibbles and their extended bytes (RFC 7252 section 3.1): 0 to 12 in the
+// nibble, 13 and one byte for 13 to 268, 14 and two bytes beyond.
+func appendOptionHeader(dst []byte, delta, length int) []byte {
+	dn, dext := optionNibble(delta)
+	ln, lext := optionNibble(length)
+	dst = append(dst, byte(dn<<4|ln))
+	dst = appendOptionExt(dst, dn, dext)
+	return appendOptionExt(dst, ln, lext)
+}
+
+func optionNibble(v int) (nibble, ext int) {
+	switch {
+	case v < 13:
+		return v, 0
+	case v < 269:
+		return 13, v - 13
+	default:
+		return 14, v - 269
+	}
+}
+
+func appendOptionExt(dst []byte, nibble, ext int) []byte {
+	switch nibble {
+	case 13:
+		return append(dst, byte(ext))
+	case 14:
+		return append(dst, byte(ext>>8), byte(ext))
+	}
+	return dst
 }
 
 // MarshalBinary returns the wire form of m.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -208,6 +209,9 @@ func TestGoCoapRoundTrip(t *testing.T) {
 			wire, err := m.AppendBinary(nil)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if want := goCoapEncode(t, m); !bytes.Equal(wire, want) {
+				t.Fatalf("encoded % x, go-coap encodes % x", wire, want)
 			}
 			var gm message.Message
 			gm.Options = make(message.Options, 0, 32)
@@ -432,4 +436,25 @@ func TestMessageString(t *testing.T) {
 	if got := ack.String(); got != "ACK 2.05 mid=1" {
 		t.Fatalf("String = %q", got)
 	}
+}
+
+// goCoapEncode encodes m with go-coap's encoder, as AppendBinary did before
+// it had its own: what AppendBinary writes must be the same bytes.
+func goCoapEncode(t testing.TB, m *Message) []byte {
+	t.Helper()
+	opts := make(message.Options, 0, len(m.Options))
+	for _, o := range m.Options {
+		opts = append(opts, message.Option{ID: message.OptionID(o.ID), Value: o.Value})
+	}
+	slices.SortStableFunc(opts, func(a, b message.Option) int { return int(a.ID) - int(b.ID) })
+	gm := message.Message{Token: m.Token, Options: opts, Code: codes.Code(m.Code), Payload: m.Payload, MessageID: int32(m.MID), Type: message.Type(m.Type)}
+	size, err := coder.DefaultCoder.Size(gm)
+	if err != nil {
+		t.Fatalf("go-coap Size of %v: %v", m, err)
+	}
+	b := make([]byte, size)
+	if _, err := coder.DefaultCoder.Encode(gm, b); err != nil {
+		t.Fatalf("go-coap Encode of %v: %v", m, err)
+	}
+	return b
 }
