@@ -449,7 +449,17 @@ func (s *Server) register(ctx context.Context, req *transport.Request) *transpor
 	if r.RootPath == "" {
 		r.RootPath = "/"
 	}
+	if async, ok := s.store.(store.AsyncPutter); ok && s.registerAsync(ctx, req, async, r) {
+		return nil // answered by completeLoop (complete.go)
+	}
 	replaced, err := s.store.PutRegistration(ctx, r)
+	return s.registered(ctx, r, replaced, err)
+}
+
+// registered finishes a Register once the store has r durably, or has
+// failed to with err: it tracks r, emits Registered, and returns the
+// answer.
+func (s *Server) registered(ctx context.Context, r, replaced *store.Registration, err error) *transport.Message {
 	if err != nil {
 		s.log.Error("store registration", "endpoint", r.Endpoint, "err", err)
 		return replyErr(err)
@@ -459,10 +469,10 @@ func (s *Server) register(ctx context.Context, req *transport.Request) *transpor
 	}
 	s.trackNew(r) // r.ID was just drawn: 80 random bits
 	if r.Queue {
-		s.wakeFrom(req.Peer)
+		s.wakeFrom(r.Address)
 	}
 	if s.log.Enabled(ctx, slog.LevelInfo) {
-		s.log.Info("registered", "endpoint", r.Endpoint, "registration", r.ID, "addr", req.Peer.String(), "lwm2m", r.Version.String(), "lifetime", r.Lifetime, "binding", r.Binding)
+		s.log.Info("registered", "endpoint", r.Endpoint, "registration", r.ID, "addr", r.Address.String(), "lwm2m", r.Version.String(), "lifetime", r.Lifetime, "binding", r.Binding)
 	}
 	s.emit(Event{Type: EventRegistered, Registration: r, Previous: replaced})
 	return created(r.ID)

@@ -165,7 +165,8 @@ type Server struct {
 	expiry *expiryQueue
 	shared store.Expirer // the store, when it lists lapsed registrations (shared.go)
 
-	layouts layoutCache // parsed object lists of recent payloads (registration.go)
+	layouts     layoutCache     // parsed object lists of recent payloads (registration.go)
+	completions completionQueue // Registers a group commit made durable (complete.go)
 
 	mu      sync.Mutex
 	byAddr  map[netip.AddrPort]string      // where a device talks from -> registration id
@@ -200,6 +201,7 @@ func New(cfg Config) (*Server, error) {
 		queues: make(map[string]*deviceQueue),
 		stop:   make(chan struct{}),
 	}
+	s.completions.wake = make(chan struct{}, 1)
 	return s, nil
 }
 
@@ -220,6 +222,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.shared = s.sharedExpirer(ctx)
 	tc := s.cfg.Transport
 	tc.Handler = transport.HandlerFunc(s.serveCoAP)
+	tc.Inline = s.inlineRegister()
 	tc.Notify = s.onNotify
 	if tc.Logger == nil {
 		tc.Logger = s.log
@@ -245,8 +248,9 @@ func (s *Server) Start(ctx context.Context) error {
 	s.mu.Lock()
 	s.ep, s.sep = ep, sep
 	s.mu.Unlock()
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.expireLoop()
+	go s.completeLoop()
 	if s.shared != nil {
 		s.wg.Add(1)
 		go s.pollExpired()

@@ -139,6 +139,13 @@ type batch struct {
 	n    int           // records
 	done chan struct{} // closed once err is set
 	err  error
+	then []completion // of PutRegistrationAsync, in log order
+}
+
+// completion is a PutRegistrationAsync waiting for its batch.
+type completion struct {
+	done     func(replaced *Registration, err error)
+	replaced *Registration
 }
 
 // OpenFile opens the store at path, creating it if it does not exist, and
@@ -343,7 +350,11 @@ func (f *File) putBuf(b *[]byte) {
 // queue appends the record rec to the open batch and returns the batch.
 // f.mu must be held, so that the log holds records in the order their
 // changes were made.
-func (f *File) queue(rec []byte) *batch {
+func (f *File) queue(rec []byte) *batch { return f.queueThen(rec, completion{}) }
+
+// queueThen is queue, and has the writer call c.done once the batch is
+// durable, if c.done is not nil.
+func (f *File) queueThen(rec []byte, c completion) *batch {
 	f.wmu.Lock()
 	b := f.cur
 	if b == nil {
@@ -355,6 +366,9 @@ func (f *File) queue(rec []byte) *batch {
 	}
 	b.buf = append(b.buf, rec...)
 	b.n++
+	if c.done != nil {
+		b.then = append(b.then, c)
+	}
 	f.appended += int64(len(rec))
 	if b.n >= f.opts.MaxBatch {
 		f.sealed = append(f.sealed, b)
@@ -396,11 +410,27 @@ func (f *File) addLive(delta int) {
 // PutRegistration implements Store. A registration whose record would be
 // larger than 1 MiB is refused with a 4.13.
 func (f *File) PutRegistration(ctx context.Context, r *Registration) (*Registration, error) {
-	if err := ctx.Err(); err != nil {
+	replaced, b, err := f.putRegistration(ctx, r, nil)
+	if err != nil {
 		return nil, err
 	}
+	return replaced, f.wait(ctx, b)
+}
+
+// PutRegistrationAsync implements AsyncPutter.
+func (f *File) PutRegistrationAsync(ctx context.Context, r *Registration, done func(replaced *Registration, err error)) error {
+	_, _, err := f.putRegistration(ctx, r, done)
+	return err
+}
+
+// putRegistration makes the change of PutRegistration and queues its
+// record, to be followed by done if it is not nil.
+func (f *File) putRegistration(ctx context.Context, r *Registration, done func(*Registration, error)) (*Registration, *batch, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
 	if err := checkRegistration(r); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	own := ownRegistration(r)
 	buf := f.getBuf()
@@ -408,12 +438,12 @@ func (f *File) PutRegistration(ctx context.Context, r *Registration) (*Registrat
 	rec := appendRegistrationRecord(*buf, own, 0)
 	*buf = rec
 	if len(rec)-recordHeader > maxPayload {
-		return nil, model.Errorf(model.RequestEntityTooLarge, "store: registration %q takes %d bytes, more than %d", r.ID, len(rec)-recordHeader, maxPayload)
+		return nil, nil, model.Errorf(model.RequestEntityTooLarge, "store: registration %q takes %d bytes, more than %d", r.ID, len(rec)-recordHeader, maxPayload)
 	}
 	f.mu.Lock()
 	if err := f.usable(); err != nil {
 		f.mu.Unlock()
-		return nil, err
+		return nil, nil, err
 	}
 	f.ix.shareOwn(own)
 	prev, replaced, dropped := f.ix.putRegistration(own)
@@ -422,9 +452,9 @@ func (f *File) PutRegistration(ctx context.Context, r *Registration) (*Registrat
 		delta -= observationRecordLen(o)
 	}
 	f.addLive(delta)
-	b := f.queue(rec)
+	b := f.queueThen(rec, completion{done, replaced})
 	f.mu.Unlock()
-	return replaced, f.wait(ctx, b)
+	return replaced, b, nil
 }
 
 // DeleteRegistration implements Store.
@@ -619,6 +649,10 @@ func (f *File) commit(b *batch) {
 	buf := b.buf[:0]
 	b.buf = nil
 	close(b.done)
+	for i, c := range b.then {
+		c.done(c.replaced, err)
+		b.then[i] = completion{}
+	}
 	if cap(buf) <= 4<<20 {
 		f.wmu.Lock()
 		if len(f.spare) < 4 {

@@ -26,6 +26,33 @@ type Request struct {
 	// Identity is who the peer proved to be in its DTLS handshake; nil
 	// over plain UDP.
 	Identity *PeerIdentity
+
+	in       *incoming // nil for a Request not made by an endpoint
+	deferred bool
+}
+
+// Defer tells the endpoint that the handler answers req later, with the
+// function Defer returns, from any goroutine: what ServeCoAP returns is
+// then ignored. Until it is answered the request counts toward
+// Config.MaxInFlightHandlers, and a CON request still gets its empty ACK
+// after Config.SeparateResponseAfter and then its response as a separate
+// CON. The first answer is sent; later calls do nothing. Defer is called
+// by the handler, during ServeCoAP; it returns nil for a Request that no
+// endpoint made (a handler called directly, in a test), which must then be
+// answered by ServeCoAP's result.
+func (req *Request) Defer() func(*Message) {
+	r := req.in
+	if r == nil {
+		return nil
+	}
+	req.deferred = true
+	return func(m *Message) {
+		if r.done.Swap(true) {
+			return
+		}
+		r.e.respond(r, m)
+		r.e.inflight.Add(-1)
+	}
 }
 
 // Handler serves incoming requests. ServeCoAP returns the response's Code,
@@ -58,6 +85,15 @@ func (f HandlerFunc) ServeCoAP(ctx context.Context, req *Request) *Message { ret
 type Config struct {
 	// Handler serves incoming requests; nil answers every request 4.04.
 	Handler Handler
+
+	// Inline picks the requests whose Handler call runs on the goroutine
+	// that reads the socket instead of a handler goroutine of its own: a
+	// handler that defers its answer (Request.Defer) and returns at once,
+	// having neither blocked nor waited on anything that may, saves the
+	// handoff (waking a goroutine, and often an idle thread to run it).
+	// Whatever an inline call waits for, every datagram of the endpoint
+	// waits for too. nil serves every request on a handler goroutine.
+	Inline func(*Message) bool
 
 	// Notify receives response-class messages (2.xx to 5.xx, CON or NON)
 	// that match no request in flight: observe notifications (RFC 7641
@@ -467,6 +503,7 @@ type sender struct {
 	mu       sync.Mutex
 	q, spare []datagram
 	busy     bool // a writer is sending the queue
+	hold     int  // Batch calls in progress: writes only queue
 }
 
 // write sends one datagram, now or as part of a batch that another
@@ -479,7 +516,7 @@ func (e *Endpoint) write(b []byte, peer netip.AddrPort) {
 	}
 	s.mu.Lock()
 	s.q = append(s.q, datagram{b, peer})
-	if s.busy {
+	if s.busy || s.hold > 0 {
 		s.mu.Unlock()
 		return
 	}
@@ -491,6 +528,40 @@ func (e *Endpoint) write(b []byte, peer netip.AddrPort) {
 	s.mu.Unlock()
 	runtime.Gosched()
 	s.mu.Lock()
+	e.sendQueued()
+}
+
+// Batch runs fn and holds back the datagrams written meanwhile, by fn or
+// by other goroutines, until it returns; then they go out together, in
+// as few sendmmsg calls as the socket allows. For a goroutine that answers
+// many requests in a row (the completions of a group commit), whose
+// writes would otherwise each go out on their own.
+func (e *Endpoint) Batch(fn func()) {
+	s := &e.out
+	if s.w == nil {
+		fn()
+		return
+	}
+	s.mu.Lock()
+	s.hold++
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.hold--
+		if s.hold > 0 || s.busy || len(s.q) == 0 {
+			s.mu.Unlock()
+			return
+		}
+		s.busy = true
+		e.sendQueued()
+	}()
+	fn()
+}
+
+// sendQueued sends the queue until it is empty, then clears busy and
+// unlocks s.mu, which the caller holds, having set busy.
+func (e *Endpoint) sendQueued() {
+	s := &e.out
 	for len(s.q) > 0 {
 		ds := s.q
 		s.q = s.spare[:0]
@@ -705,15 +776,15 @@ func (e *Endpoint) malformed(peer netip.AddrPort, what string, err error) {
 
 // callHandler runs h and turns a panic into 5.00, so that a broken
 // handler fails its request and not the endpoint.
-func (e *Endpoint) callHandler(req *Request) (resp *Message) {
+func (e *Endpoint) callHandler(req *Request) (resp *Message, panicked bool) {
 	defer func() {
 		if r := recover(); r != nil {
 			e.log.Error("coap handler panicked", "peer", req.Peer, "path", req.Msg.Path(), "panic", r)
-			resp = &Message{Code: model.InternalServerError}
+			resp, panicked = &Message{Code: model.InternalServerError}, true
 		}
 	}()
 	if e.cfg.Handler == nil {
-		return &Message{Code: model.NotFound}
+		return &Message{Code: model.NotFound}, false
 	}
-	return e.cfg.Handler.ServeCoAP(e.ctx, req)
+	return e.cfg.Handler.ServeCoAP(e.ctx, req), false
 }

@@ -32,6 +32,9 @@ type incoming struct {
 	cached    bool   // msg is answered from the Block2 body cache
 	key       string // requestKey(msg), once computed
 	seq       uint32 // msg's entry in the deduplication cache
+
+	e    *Endpoint
+	done atomic.Bool // answered, once the handler deferred (Request.Defer)
 }
 
 func (r *incoming) dedupKey() dedupKey { return makeDedupKey(r.peer, r.msg.MID) }
@@ -147,6 +150,10 @@ func (e *Endpoint) dispatch(r *incoming) {
 		e.respond(r, resp)
 		return
 	}
+	if e.cfg.Inline != nil && e.cfg.Inline(r.msg) {
+		e.serve(r)
+		return
+	}
 	select {
 	case e.handoff <- r:
 		return
@@ -200,13 +207,19 @@ func (e *Endpoint) retireHandlers() {
 }
 
 func (e *Endpoint) serve(r *incoming) {
-	defer e.inflight.Add(-1)
 	if r.con {
 		e.slow.add(r, e.now()) // separateLoop acknowledges it if the handler is slow
 	}
-	r.req = Request{Peer: r.peer, Msg: r.msg, Identity: e.peerIdentity(r.peer)}
-	resp := e.callHandler(&r.req)
-	e.respond(r, resp)
+	r.e = e
+	r.req = Request{Peer: r.peer, Msg: r.msg, Identity: e.peerIdentity(r.peer), in: r}
+	resp, panicked := e.callHandler(&r.req)
+	if r.req.deferred && !panicked {
+		return // the handler answers later (Request.Defer)
+	}
+	if !r.done.Swap(true) {
+		e.respond(r, resp)
+		e.inflight.Add(-1)
+	}
 }
 
 // ackSlow acknowledges a CON request whose handler is slow, promising a
