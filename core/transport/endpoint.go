@@ -67,9 +67,12 @@ func (req *Request) Defer() func(*Message) {
 // section 5.2.2); returning nil then sends nothing more.
 //
 // ServeCoAP is called on a handler goroutine, concurrently with other calls,
-// at most Config.MaxInFlightHandlers at a time. ctx is cancelled when the
-// endpoint closes, and Close waits for every call to return. The handler
-// may keep req; the endpoint does not reuse it.
+// at most Config.MaxInFlightHandlers at a time (the requests Config.Inline
+// picks, on the goroutine that reads the socket). ctx is cancelled when the
+// endpoint closes, and Close waits for every call to return, not for the
+// answers of deferred requests (Request.Defer): an answer given after
+// Close is dropped. The handler may keep req; the endpoint does not reuse
+// it.
 type Handler interface {
 	ServeCoAP(ctx context.Context, req *Request) *Message
 }
