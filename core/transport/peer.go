@@ -40,21 +40,24 @@ func newPeerTable(idle int64, rate float64, burst int) *peerTable {
 	}
 }
 
-// lookup returns the state of peer, creating it, refilled to now.
-func (p *peerTable) lookup(peer addrKey, now int64) peerState {
+// lookup returns the state of peer, refilled to now, or a new state
+// (known false) if it has none.
+func (p *peerTable) lookup(peer addrKey, now int64) (st peerState, known bool) {
 	st, ok := p.m.get(peer, now)
 	if !ok {
-		return peerState{tokens: p.burst, refill: now, mid: uint16(rand.Uint32())}
+		return peerState{tokens: p.burst, refill: now, mid: uint16(rand.Uint32())}, false
 	}
 	if p.limits {
 		st.tokens = min(p.burst, st.tokens+float64(now-st.refill)*p.rate)
 	}
 	st.refill = now
-	return st
+	return st, true
 }
 
-func (p *peerTable) store(peer addrKey, st peerState, now int64) {
-	if !p.m.set(peer, st, 0, now, true) {
+// store keeps st as the state of peer, which lookup said was known or
+// not: a new peer's state is inserted without looking for it again.
+func (p *peerTable) store(peer addrKey, st peerState, known bool, now int64) {
+	if !known || !p.m.set(peer, st, 0, now, true) {
 		p.m.put(peer, st, 0, now)
 	}
 }
@@ -66,12 +69,12 @@ func (p *peerTable) allow(peer netip.AddrPort, now int64) bool {
 	k := keyOf(peer)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	st := p.lookup(k, now)
+	st, known := p.lookup(k, now)
 	ok := !p.limits || st.tokens >= 1
 	if ok && p.limits {
 		st.tokens--
 	}
-	p.store(k, st, now)
+	p.store(k, st, known, now)
 	return ok
 }
 
@@ -92,10 +95,10 @@ func (p *peerTable) nextMID(peer netip.AddrPort, now int64) uint16 {
 	k := keyOf(peer)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	st := p.lookup(k, now)
+	st, known := p.lookup(k, now)
 	mid := st.mid
 	st.mid++
-	p.store(k, st, now)
+	p.store(k, st, known, now)
 	return mid
 }
 
