@@ -57,14 +57,16 @@ func fuzzSeeds() [][]byte {
 	return seeds
 }
 
-// FuzzUnmarshal checks that UnmarshalBinary never panics, that what it
-// decodes encodes again, and that the encoding decodes to the same
-// message and re-encodes to the same bytes.
+// FuzzUnmarshal checks that UnmarshalBinary never panics, that it accepts
+// and decodes exactly what go-coap's decoder did (goCoapUnmarshal), that
+// what it decodes encodes again, and that the encoding decodes to the same
+// message and re-encodes to the same bytes as go-coap's encoder.
 func FuzzUnmarshal(f *testing.F) {
 	for _, s := range fuzzSeeds() {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
+		checkSameAsGoCoap(t, in)
 		var m Message
 		if err := m.UnmarshalBinary(in); err != nil {
 			return

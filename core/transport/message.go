@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/plgd-dev/go-coap/v3/message"
-	"github.com/plgd-dev/go-coap/v3/udp/coder"
 
 	"github.com/wasm2m/wasm2m/core/model"
 )
@@ -210,35 +209,49 @@ func (m *Message) MarshalBinary() ([]byte, error) { return m.AppendBinary(nil) }
 
 // UnmarshalBinary decodes one CoAP message from b (RFC 7252 section 3).
 // The result aliases b: Token, option values and Payload point into it, so
-// b must not change while m is in use. m.Options reuses its capacity.
+// b must not change while m is in use. m.Options reuses its capacity. On
+// error m is left as it was.
 //
 // Besides what the wire format itself forbids (version other than 1, token
-// length 9 to 15, truncated options, the reserved option nibble 15, a
-// payload marker with no payload), it refuses a code in the reserved
-// classes 1, 3, 6 and 7 and an Empty message with anything after the message
-// ID (RFC 7252 section 4.1). Elective options of a known number whose
-// value length is out of range are dropped (RFC 7252 section 5.4.3);
-// critical ones are kept for the endpoint to refuse.
+// length 9 to 15, truncated header, token or options, the reserved option
+// nibble 15, an option number beyond 65535, a payload marker with no
+// payload), it refuses a code in the reserved classes 1, 3, 6 and 7 and an
+// Empty message with anything after the message ID (RFC 7252 section 4.1).
+// Elective options of a number that go-coap v3.8.0 knows whose value length
+// is out of its range are dropped (RFC 7252 section 5.4.3; see
+// badElectiveLen); critical ones are kept for the endpoint to refuse. An
+// option number 0 (a delta of 0 with no option of another number before
+// it) is dropped.
 func (m *Message) UnmarshalBinary(b []byte) error {
-	var scratch [16]message.Option
-	return m.unmarshal(b, scratch[:0])
+	return m.unmarshal(b, nil)
 }
 
-// unmarshal is UnmarshalBinary with a scratch slice for go-coap's options,
-// which the endpoint's reader keeps from one datagram to the next.
-func (m *Message) unmarshal(b []byte, scratch message.Options) error {
-	gm := message.Message{Options: scratch[:0]}
-	_, err := coder.DefaultCoder.Decode(b, &gm)
-	if errors.Is(err, message.ErrOptionsTooSmall) {
-		// Every option takes at least one byte.
-		gm = message.Message{Options: make(message.Options, 0, len(b))}
-		_, err = coder.DefaultCoder.Decode(b, &gm)
+// unmarshal is UnmarshalBinary. The endpoint's reader passes a scratch
+// slice of go-coap options, from when go-coap decoded for us; it is no
+// longer used.
+func (m *Message) unmarshal(b []byte, _ message.Options) error {
+	// RFC 7252 section 3: the 4-byte header, then the token.
+	if len(b) < 4 {
+		return formatError("message of %d bytes, shorter than the header", len(b))
 	}
-	defer clear(gm.Options) // the scratch must not keep b alive
+	if b[0]>>6 != 1 {
+		return formatError("version %d", b[0]>>6)
+	}
+	tkl := int(b[0] & 0xf)
+	if tkl > message.MaxTokenSize {
+		return formatError("token length %d", tkl)
+	}
+	if len(b) < 4+tkl {
+		return formatError("token truncated")
+	}
+	// The options go to a scratch array first, so that m is unchanged
+	// on error; more than len(arr) go to the heap.
+	var arr [16]Option
+	opts, payload, err := decodeOptions(b[4+tkl:], arr[:0])
 	if err != nil {
-		return formatError("%v", err)
+		return err
 	}
-	code := model.Code(gm.Code)
+	code := model.Code(b[1])
 	switch code.Class() {
 	case 1, 3, 6, 7: // RFC 7252 section 3: "All other class values are reserved."
 		return formatError("code %s in a reserved class", code)
@@ -246,25 +259,116 @@ func (m *Message) unmarshal(b []byte, scratch message.Options) error {
 	if code == 0 && len(b) != 4 {
 		return formatError("empty message of %d bytes", len(b))
 	}
-	m.Type = Type(gm.Type)
+	m.Type = Type(b[0] >> 4 & 3)
 	m.Code = code
 	m.MID = binary.BigEndian.Uint16(b[2:4])
-	m.Token = gm.Token
-	if len(m.Token) == 0 {
-		m.Token = nil
+	m.Token = nil
+	if tkl > 0 {
+		m.Token = b[4 : 4+tkl]
 	}
-	m.Options = m.Options[:0]
-	if len(gm.Options) > 0 && m.Options == nil {
-		m.Options = make([]Option, 0, len(gm.Options))
-	}
-	for _, o := range gm.Options {
-		m.Options = append(m.Options, Option{ID: uint16(o.ID), Value: o.Value})
-	}
-	if len(m.Options) == 0 {
+	if len(opts) == 0 {
 		m.Options = nil
+	} else {
+		if m.Options == nil {
+			m.Options = make([]Option, 0, len(opts))
+		}
+		m.Options = append(m.Options[:0], opts...)
 	}
-	m.Payload = gm.Payload
+	m.Payload = payload
 	return nil
+}
+
+// decodeOptions decodes the options in b and appends them to dst (RFC 7252
+// section 3.1), returning them and the payload after the marker, nil if
+// there is none. It drops what go-coap v3.8.0's Options.Unmarshal drops: an
+// option number 0, and an elective option of a known number whose value
+// length is out of range (badElectiveLen).
+func decodeOptions(b []byte, dst []Option) ([]Option, []byte, error) {
+	prev := 0
+	for len(b) > 0 {
+		h := b[0]
+		if h == 0xff {
+			// RFC 7252 section 3: a marker followed by a zero-length
+			// payload is a message format error.
+			if len(b) == 1 {
+				return dst, nil, formatError("payload marker without payload")
+			}
+			return dst, b[1:], nil
+		}
+		b = b[1:]
+		delta, length := int(h>>4), int(h&0xf)
+		if delta == 15 || length == 15 {
+			return dst, nil, formatError("option nibble 15 without the payload marker")
+		}
+		var ok bool
+		if delta, b, ok = optionExt(b, delta); !ok {
+			return dst, nil, formatError("option delta truncated")
+		}
+		if length, b, ok = optionExt(b, length); !ok {
+			return dst, nil, formatError("option length truncated")
+		}
+		if len(b) < length {
+			return dst, nil, formatError("option value truncated")
+		}
+		id := prev + delta
+		if id > 0xffff {
+			return dst, nil, formatError("option number %d", id)
+		}
+		if id != 0 && !(id%2 == 0 && badElectiveLen(id, length)) {
+			dst = append(dst, Option{ID: uint16(id), Value: b[:length]})
+		}
+		b = b[length:]
+		prev = id
+	}
+	return dst, nil, nil
+}
+
+// optionExt reads the extended bytes that an option delta or length nibble
+// of 13 or 14 announces (RFC 7252 section 3.1). It reports false if they
+// are missing.
+func optionExt(b []byte, nibble int) (int, []byte, bool) {
+	switch nibble {
+	case 13:
+		if len(b) < 1 {
+			return 0, b, false
+		}
+		return int(b[0]) + 13, b[1:], true
+	case 14:
+		if len(b) < 2 {
+			return 0, b, false
+		}
+		return int(binary.BigEndian.Uint16(b)) + 269, b[2:], true
+	}
+	return nibble, b, true
+}
+
+// badElectiveLen reports whether the elective (even) option number id is
+// one that go-coap v3.8.0 knows (message.CoapOptionDefs) and length is
+// outside the range of value lengths it allows for it. TestBadElectiveLen
+// checks it against go-coap's table.
+func badElectiveLen(id, length int) bool {
+	lo, hi := 0, 0
+	switch id {
+	case int(OptETag):
+		lo, hi = 1, 8
+	case int(OptObserve):
+		hi = 3
+	case int(OptLocationPath), int(OptLocationQuery):
+		hi = 255
+	case int(OptContentFormat):
+		hi = 2
+	case int(OptMaxAge), int(OptSize2), int(OptSize1):
+		hi = 4
+	case 252: // Echo, RFC 9175
+		lo, hi = 1, 40
+	case int(OptNoResponse):
+		hi = 1
+	case 292: // Request-Tag, RFC 9175
+		hi = 8
+	default:
+		return false
+	}
+	return length < lo || length > hi
 }
 
 // String formats m for logs, such as
