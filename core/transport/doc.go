@@ -48,10 +48,11 @@
 // complete. Sessions idle beyond SessionIdleTimeout are closed; PSK
 // sessions can be resumed from a bounded store (off by default).
 //
-// Package transport is the only wasm2m package that imports go-coap, and
-// it uses only go-coap's message codec (package message and the UDP
-// coder), never its client or server. Every type it exposes is its own.
-// It imports the standard library, go-coap, pion/dtls (and pion's logging
-// interface) and core/model only; it must never import another wasm2m
-// package above core/model, nor host, plugins or sdk.
+// Package transport encodes and decodes CoAP messages itself; it imports
+// go-coap only in its tests, which check its codec against go-coap's byte
+// for byte, and its baseline subpackage (a bare go-coap server for the
+// benchmarks) is the only other wasm2m package that does. Every type it
+// exposes is its own. It imports the standard library, pion/dtls (and
+// pion's logging interface) and core/model only; it must never import
+// another wasm2m package above core/model, nor host, plugins or sdk.
 package transport

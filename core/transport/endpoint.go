@@ -13,8 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/plgd-dev/go-coap/v3/message"
-
 	"github.com/wasm2m/wasm2m/core/model"
 )
 
@@ -610,9 +608,8 @@ func emptyMessage(t Type, mid uint16) []byte {
 // the socket allows (e.in), else one at a time.
 func (e *Endpoint) readLoop() {
 	defer e.wg.Done()
-	scratch := make(message.Options, 0, 32)
 	if e.in != nil {
-		e.readBatches(scratch)
+		e.readBatches()
 		return
 	}
 	buf := make([]byte, maxDatagram)
@@ -625,13 +622,13 @@ func (e *Endpoint) readLoop() {
 			continue
 		}
 		e.stats.received.Add(1)
-		e.receive(normalize(peer), buf[:n], scratch)
+		e.receive(normalize(peer), buf[:n])
 	}
 }
 
 // readBatches is readLoop over e.in: each datagram of a batch is
 // received in turn, in the order the socket queued them.
-func (e *Endpoint) readBatches(scratch message.Options) {
+func (e *Endpoint) readBatches() {
 	for {
 		n, err := e.in.readBatch()
 		if err != nil {
@@ -650,7 +647,7 @@ func (e *Endpoint) readBatches(scratch message.Options) {
 				e.malformed(peer, "datagram truncated", nil)
 				continue
 			}
-			e.receive(peer, b, scratch)
+			e.receive(peer, b)
 		}
 	}
 }
@@ -705,8 +702,8 @@ func (e *Endpoint) janitor() {
 }
 
 // receive handles one datagram from peer. b is the reader's buffer: what
-// outlives this call is copied. scratch is the reader's decoding space.
-func (e *Endpoint) receive(peer netip.AddrPort, b []byte, scratch message.Options) {
+// outlives this call is copied.
+func (e *Endpoint) receive(peer netip.AddrPort, b []byte) {
 	// RFC 7252 section 3: a datagram shorter than the header or of
 	// another version is silently ignored.
 	if len(b) < 4 || b[0]>>6 != 1 {
@@ -748,7 +745,7 @@ func (e *Endpoint) receive(peer netip.AddrPort, b []byte, scratch message.Option
 	} else {
 		m = new(Message)
 	}
-	if err := m.unmarshal(append([]byte(nil), b...), scratch); err != nil {
+	if err := m.UnmarshalBinary(append([]byte(nil), b...)); err != nil {
 		// RFC 7252 section 4.2: a CON with a format error is rejected
 		// with a RST when its MID can be read; anything else is ignored
 		// (section 4.3).

@@ -140,7 +140,7 @@ func FuzzReceive(f *testing.F) {
 		e := newEndpoint(nc, cfg)
 		peer := netip.MustParseAddrPort("192.0.2.1:5683")
 		for _, d := range [][]byte{a, b, a} {
-			e.receive(peer, d, nil)
+			e.receive(peer, d)
 		}
 		e.Close()
 		nc.mu.Lock()

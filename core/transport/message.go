@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/plgd-dev/go-coap/v3/message"
-
 	"github.com/wasm2m/wasm2m/core/model"
 )
 
@@ -81,6 +79,9 @@ const (
 // (RFC 7252 section 3.1).
 const maxOptionValueLen = 65535 + 269
 
+// maxTokenSize is the longest token, in bytes (RFC 7252 section 3).
+const maxTokenSize = 8
+
 // Option is one CoAP option: its number and its raw value.
 type Option struct {
 	ID    uint16
@@ -131,7 +132,7 @@ func (m *Message) AppendBinary(dst []byte) ([]byte, error) {
 	if m.Type > Reset {
 		return dst, formatError("bad type %d", m.Type)
 	}
-	if len(m.Token) > message.MaxTokenSize {
+	if len(m.Token) > maxTokenSize {
 		return dst, formatError("token of %d bytes, at most 8", len(m.Token))
 	}
 	if m.Code == 0 && (len(m.Token) > 0 || len(m.Options) > 0 || len(m.Payload) > 0) {
@@ -223,13 +224,6 @@ func (m *Message) MarshalBinary() ([]byte, error) { return m.AppendBinary(nil) }
 // option number 0 (a delta of 0 with no option of another number before
 // it) is dropped.
 func (m *Message) UnmarshalBinary(b []byte) error {
-	return m.unmarshal(b, nil)
-}
-
-// unmarshal is UnmarshalBinary. The endpoint's reader passes a scratch
-// slice of go-coap options, from when go-coap decoded for us; it is no
-// longer used.
-func (m *Message) unmarshal(b []byte, _ message.Options) error {
 	// RFC 7252 section 3: the 4-byte header, then the token.
 	if len(b) < 4 {
 		return formatError("message of %d bytes, shorter than the header", len(b))
@@ -238,7 +232,7 @@ func (m *Message) unmarshal(b []byte, _ message.Options) error {
 		return formatError("version %d", b[0]>>6)
 	}
 	tkl := int(b[0] & 0xf)
-	if tkl > message.MaxTokenSize {
+	if tkl > maxTokenSize {
 		return formatError("token length %d", tkl)
 	}
 	if len(b) < 4+tkl {
