@@ -35,24 +35,33 @@ type mmsgWriter struct {
 // newBatchWriter returns a sendmmsg writer for c, or nil if c's socket
 // cannot be inspected.
 func newBatchWriter(c *net.UDPConn) batchWriter {
+	raw, inet6, ok := inspectSocket(c)
+	if !ok {
+		return nil
+	}
+	return &mmsgWriter{c: c, raw: raw, inet6: inet6}
+}
+
+// inspectSocket returns c's raw connection and whether its socket is an
+// IPv6 one; ok is false if it cannot be inspected or is neither IPv4 nor
+// IPv6.
+func inspectSocket(c *net.UDPConn) (raw syscall.RawConn, inet6, ok bool) {
 	raw, err := c.SyscallConn()
 	if err != nil {
-		return nil
+		return nil, false, false
 	}
 	var sa syscall.Sockaddr
 	var serr error
 	if err := raw.Control(func(fd uintptr) { sa, serr = syscall.Getsockname(int(fd)) }); err != nil || serr != nil {
-		return nil
+		return nil, false, false
 	}
-	w := &mmsgWriter{c: c, raw: raw}
 	switch sa.(type) {
 	case *syscall.SockaddrInet4:
+		return raw, false, true
 	case *syscall.SockaddrInet6:
-		w.inet6 = true
-	default:
-		return nil
+		return raw, true, true
 	}
-	return w
+	return nil, false, false
 }
 
 func putPort(p *uint16, port uint16) {

@@ -58,18 +58,8 @@ func newBatchReader(c *net.UDPConn) batchReader {
 // newMmsgReader returns a reader of batches of up to n datagrams of up to
 // size bytes each; a longer one is reported truncated.
 func newMmsgReader(c *net.UDPConn, n, size int) *mmsgReader {
-	raw, err := c.SyscallConn()
-	if err != nil {
-		return nil
-	}
-	var sa syscall.Sockaddr
-	var serr error
-	if err := raw.Control(func(fd uintptr) { sa, serr = syscall.Getsockname(int(fd)) }); err != nil || serr != nil {
-		return nil
-	}
-	switch sa.(type) {
-	case *syscall.SockaddrInet4, *syscall.SockaddrInet6:
-	default:
+	raw, _, ok := inspectSocket(c)
+	if !ok {
 		return nil
 	}
 	r := &mmsgReader{
