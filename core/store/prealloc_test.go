@@ -57,13 +57,20 @@ func waitZeros(t *testing.T, f *File, want int64) int64 {
 	}
 }
 
-// crashCopy copies the log of the open File f as a crash would leave it:
-// with the preallocated zeros after the records.
-func crashCopy(t *testing.T, f *File) (path string, data []byte, end int64) {
+// crashedLog puts n registrations, one commit each, into a new File and
+// copies its log as a crash would leave it: with the preallocated zeros
+// after the records.
+func crashedLog(t *testing.T, n int) (path string, data []byte, end int64) {
 	t.Helper()
+	f, err := OpenFile(filepath.Join(t.TempDir(), "store.log"), FileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	putSome(t, f, n)
 	waitZeros(t, f, growChunk)
 	end = logicalEnd(f)
-	data, err := os.ReadFile(f.path)
+	data, err = os.ReadFile(f.path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,13 +98,7 @@ func putSome(t *testing.T, f *File, n int) {
 }
 
 func TestPreallocatedZerosAreNotATornTail(t *testing.T) {
-	f, err := OpenFile(filepath.Join(t.TempDir(), "store.log"), FileOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	putSome(t, f, 3)
-	path, data, end := crashCopy(t, f)
+	path, data, end := crashedLog(t, 3)
 
 	var logs logBuffer
 	g, err := OpenFile(path, FileOptions{Logger: logs.logger()})
@@ -139,13 +140,7 @@ func TestPreallocatedZerosAreNotATornTail(t *testing.T) {
 }
 
 func TestTornWriteIntoPreallocatedZeros(t *testing.T) {
-	f, err := OpenFile(filepath.Join(t.TempDir(), "store.log"), FileOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	putSome(t, f, 3)
-	path, data, end := crashCopy(t, f)
+	path, data, end := crashedLog(t, 3)
 	// A crash during the next write: the start of its first record
 	// reached the disk, the rest of it did not.
 	next := regRec(sample("r3", "ep-3"), batchStart)
@@ -176,13 +171,7 @@ func TestTornWriteIntoPreallocatedZeros(t *testing.T) {
 }
 
 func TestDamageBeforePreallocatedZerosIsCorruption(t *testing.T) {
-	f, err := OpenFile(filepath.Join(t.TempDir(), "store.log"), FileOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	putSome(t, f, 3) // three commits, each marked as the start of a write
-	path, data, _ := crashCopy(t, f)
+	path, data, _ := crashedLog(t, 3) // three commits, each marked as the start of a write
 	bad := flip(data, headerSize+recordHeader+2) // in the first record
 	if err := os.WriteFile(path, bad, 0o600); err != nil {
 		t.Fatal(err)
