@@ -171,7 +171,7 @@ func TestTornWriteIntoPreallocatedZeros(t *testing.T) {
 }
 
 func TestDamageBeforePreallocatedZerosIsCorruption(t *testing.T) {
-	path, data, _ := crashedLog(t, 3) // three commits, each marked as the start of a write
+	path, data, _ := crashedLog(t, 3)            // three commits, each marked as the start of a write
 	bad := flip(data, headerSize+recordHeader+2) // in the first record
 	if err := os.WriteFile(path, bad, 0o600); err != nil {
 		t.Fatal(err)
