@@ -357,7 +357,9 @@ func (l *leanLoop) retransmit(now time.Duration, job *leanJob) time.Duration {
 }
 
 // runLean is Run on the lean generator.
-func runLean(ctx context.Context, cfg *Config, rec *recorder, begin func() error) error {
+// begin starts the measured part and end ends it, before the sockets
+// are closed.
+func runLean(ctx context.Context, cfg *Config, rec *recorder, begin func() error, end func()) error {
 	t := timing{ackTimeout: cfg.ACKTimeout, maxRetransmit: cfg.MaxRetransmit}
 	l, err := openLean(cfg.Devices, cfg.Bind, cfg.Target, t)
 	if err != nil {
@@ -415,5 +417,6 @@ func runLean(ctx context.Context, cfg *Config, rec *recorder, begin func() error
 		return err
 	}
 	l.run(job)
+	end()
 	return nil
 }

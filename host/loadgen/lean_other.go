@@ -6,6 +6,6 @@ import "context"
 
 const leanAvailable = false
 
-func runLean(ctx context.Context, cfg *Config, rec *recorder, begin func() error) error {
+func runLean(ctx context.Context, cfg *Config, rec *recorder, begin func() error, end func()) error {
 	return errNoLean
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -433,5 +434,55 @@ func TestGeneratorUnknown(t *testing.T) {
 	_, err := Run(context.Background(), Config{Target: netip.MustParseAddrPort("127.0.0.1:9"), Generator: "epoll"})
 	if err == nil || !strings.Contains(err.Error(), "unknown generator") {
 		t.Errorf("err %v", err)
+	}
+}
+
+// TestGeneratorEndsBeforeTeardown checks that a generator ends the
+// measured part while its devices' sockets are still open: closing them
+// is the generator's work and must not count in the target's rate.
+func TestGeneratorEndsBeforeTeardown(t *testing.T) {
+	openFiles := func() int {
+		ents, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Skipf("open files not countable here: %v", err)
+		}
+		return len(ents)
+	}
+	openFiles()
+	const devices = 40
+	for _, g := range generators() {
+		t.Run(string(g), func(t *testing.T) {
+			target := startScripted(t, func(req *transport.Message, nth int) [][]byte {
+				return [][]byte{answerWith(t, transport.Acknowledgement, model.Created, req.MID, req.Token)}
+			})
+			cfg := Config{Target: target.addr(), Generator: g, Devices: devices, Requests: 100, InFlight: 8}
+			if err := cfg.setDefaults(); err != nil {
+				t.Fatal(err)
+			}
+			rec := &recorder{sum: &Summary{Errors: map[string]int{}}}
+			began, atEnd, ends := false, 0, 0
+			begin := func() error { began = true; return nil }
+			end := func() {
+				ends++
+				atEnd = openFiles()
+				if rec.sum.Done != 100 {
+					t.Errorf("ended with %d of 100 requests done", rec.sum.Done)
+				}
+			}
+			run := runNetpoll
+			if g == GeneratorLean {
+				run = runLean
+			}
+			if err := run(context.Background(), &cfg, rec, begin, end); err != nil {
+				t.Fatal(err)
+			}
+			after := openFiles()
+			if !began || ends != 1 {
+				t.Fatalf("begin called: %v, end called %d times", began, ends)
+			}
+			if atEnd-after < devices {
+				t.Errorf("%d files open when the run ended, %d after: the %d sockets were closed inside the measured part", atEnd, after, devices)
+			}
+		})
 	}
 }
