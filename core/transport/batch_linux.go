@@ -4,6 +4,7 @@ package transport
 
 import (
 	"net"
+	"net/netip"
 	"syscall"
 	"unsafe"
 )
@@ -23,7 +24,7 @@ const maxBatch = 64
 // buffers are reused, so one goroutine at a time may call it (the
 // endpoint's sender guarantees that).
 type mmsgWriter struct {
-	c     *net.UDPConn
+	one   func(b []byte, peer netip.AddrPort) error // sends a datagram sendmmsg cannot address
 	raw   syscall.RawConn
 	inet6 bool // the socket is AF_INET6: IPv4 peers as ::ffff:a.b.c.d
 	hs    [maxBatch]mmsghdr
@@ -39,7 +40,7 @@ func newBatchWriter(c *net.UDPConn) batchWriter {
 	if !ok {
 		return nil
 	}
-	return &mmsgWriter{c: c, raw: raw, inet6: inet6}
+	return &mmsgWriter{one: udpConn{c}.WriteTo, raw: raw, inet6: inet6}
 }
 
 // inspectSocket returns c's raw connection and whether its socket is an
@@ -83,7 +84,7 @@ func (w *mmsgWriter) writeBatch(ds []datagram) (int, error) {
 				n = i
 				break
 			}
-			if _, err := w.c.WriteToUDPAddrPort(d.b, d.peer); err != nil {
+			if err := w.one(d.b, d.peer); err != nil {
 				return 0, err
 			}
 			return 1, nil
@@ -112,7 +113,10 @@ func (w *mmsgWriter) writeBatch(ds []datagram) (int, error) {
 	var errno syscall.Errno
 	err := w.raw.Write(func(fd uintptr) bool {
 		for {
-			r, _, e := syscall.Syscall6(sysSendmmsg, fd, uintptr(unsafe.Pointer(&w.hs[0])), uintptr(n), 0, 0, 0)
+			// MSG_DONTWAIT: on a socket taken out of the netpoller
+			// (ownedSocket), which is in blocking mode for its reader,
+			// a full send buffer must not block the sender either.
+			r, _, e := syscall.Syscall6(sysSendmmsg, fd, uintptr(unsafe.Pointer(&w.hs[0])), uintptr(n), syscall.MSG_DONTWAIT, 0, 0)
 			switch e {
 			case syscall.EINTR:
 				continue

@@ -44,6 +44,7 @@ type mmsgReader struct {
 	errno syscall.Errno
 	zones map[uint32]string // IPv6 scope IDs as zone names, as package net spells them
 	read  func(fd uintptr) bool
+	flags uintptr // of recvmmsg: MSG_WAITFORONE on a blocking socket
 }
 
 // newBatchReader returns a recvmmsg reader for c, or nil if c's socket
@@ -62,12 +63,19 @@ func newMmsgReader(c *net.UDPConn, n, size int) *mmsgReader {
 	if !ok {
 		return nil
 	}
+	return newMmsgReaderOn(raw, n, size, 0)
+}
+
+// newMmsgReaderOn is newMmsgReader on a raw connection, whose recvmmsg
+// calls pass flags.
+func newMmsgReaderOn(raw syscall.RawConn, n, size int, flags uintptr) *mmsgReader {
 	r := &mmsgReader{
-		raw:  raw,
-		hs:   make([]mmsghdr, n),
-		iov:  make([]syscall.Iovec, n),
-		sa:   make([]syscall.RawSockaddrInet6, n),
-		bufs: make([][]byte, n),
+		raw:   raw,
+		flags: flags,
+		hs:    make([]mmsghdr, n),
+		iov:   make([]syscall.Iovec, n),
+		sa:    make([]syscall.RawSockaddrInet6, n),
+		bufs:  make([][]byte, n),
 	}
 	mem := make([]byte, n*size)
 	for i := range n {
@@ -93,9 +101,12 @@ func (r *mmsgReader) recvmmsg(fd uintptr) bool {
 		h.n = 0
 	}
 	for {
-		// The socket is non-blocking: recvmmsg returns what is queued,
-		// at least one datagram, or EAGAIN.
-		n, _, e := syscall.Syscall6(syscall.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hs[0])), uintptr(len(r.hs)), 0, 0, 0)
+		// On a non-blocking socket recvmmsg returns what is queued, at
+		// least one datagram, or EAGAIN. On a blocking one (ownedSocket)
+		// it waits for the first datagram, and MSG_WAITFORONE makes it
+		// take only what is queued after that; EAGAIN is then its
+		// receive timeout.
+		n, _, e := syscall.Syscall6(syscall.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hs[0])), uintptr(len(r.hs)), r.flags, 0, 0)
 		switch e {
 		case syscall.EINTR:
 			continue
@@ -149,10 +160,7 @@ func (r *mmsgReader) zone(id uint32) string {
 	if z, ok := r.zones[id]; ok {
 		return z
 	}
-	z := strconv.FormatUint(uint64(id), 10)
-	if ifi, err := net.InterfaceByIndex(int(id)); err == nil {
-		z = ifi.Name
-	}
+	z := zoneName(id)
 	if r.zones == nil {
 		r.zones = make(map[uint32]string)
 	}
@@ -164,4 +172,13 @@ func (r *mmsgReader) zone(id uint32) string {
 func getPort(p *uint16) uint16 {
 	b := (*[2]byte)(unsafe.Pointer(p))
 	return uint16(b[0])<<8 | uint16(b[1])
+}
+
+// zoneName spells an IPv6 scope ID as package net does: the interface's
+// name, or the number if there is no such interface.
+func zoneName(id uint32) string {
+	if ifi, err := net.InterfaceByIndex(int(id)); err == nil {
+		return ifi.Name
+	}
+	return strconv.FormatUint(uint64(id), 10)
 }

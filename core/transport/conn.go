@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 )
@@ -78,3 +79,8 @@ func normalize(ap netip.AddrPort) netip.AddrPort {
 	}
 	return ap
 }
+
+// errNotOwnable is ownUDP's answer where a socket cannot be taken out of
+// the netpoller (another system, or a socket it cannot inspect): the
+// endpoint then keeps it in the poller.
+var errNotOwnable = errors.New("transport: the socket cannot be read outside the network poller here")
