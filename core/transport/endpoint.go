@@ -103,8 +103,8 @@ type Config struct {
 	// It saves the poller's work around every burst of datagrams: a
 	// read that finds the queue empty, the park and the wake-up, and
 	// the spurious wake-up of a polling thread that each datagram sent
-	// causes. Measured on a busy server: 12% less CPU per Register and
-	// 16% more Registers a second (BENCHMARKS.md, "Out of the
+	// causes. Measured on a busy server: 11-12% less CPU per Register
+	// and 11-16% more Registers a second (BENCHMARKS.md, "Out of the
 	// netpoller"). It costs an OS thread per endpoint: the choice for
 	// a server's one busy socket, not for many quiet ones.
 	BlockingReads bool

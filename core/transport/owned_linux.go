@@ -25,7 +25,8 @@ import (
 // wakes a thread parked in epoll_wait for nothing, and every burst read
 // ends in a recvmmsg that finds the queue empty, a park and an epoll
 // wake-up. Measured on a busy server (BENCHMARKS.md, "Out of the
-// netpoller"): 12% less CPU per Register and 16% more Registers a second.
+// netpoller"): 11-12% less CPU per Register, 11-16% more Registers a
+// second.
 //
 // ownedSocket implements syscall.RawConn, so that the recvmmsg and
 // sendmmsg code is the same on both kinds of socket, and packetConn.
