@@ -21,7 +21,7 @@ func ids(n int) (id, ep []string) {
 	id, ep = make([]string, n), make([]string, n)
 	for i := range n {
 		id[i] = "r" + strconv.Itoa(i)
-		ep[i] = "urn:imei:" + strconv.Itoa(490154203000000+i)
+		ep[i] = "urn:imei:" + strconv.FormatInt(490154203000000+int64(i), 10)
 	}
 	return id, ep
 }

@@ -187,7 +187,7 @@ func (e *Endpoint) serveBlock2(r *incoming, out *Message) *Message {
 	}
 	blk := &Message{Code: out.Code, Token: out.Token, Options: slices.Clone(out.Options), Payload: body[off:end]}
 	blk.SetBlock2(Block{Num: num, More: more, Size: size})
-	blk.SetUint(OptSize2, uint32(min(len(body), 1<<32-1)))
+	blk.SetUint(OptSize2, clampUint32(len(body)))
 	return blk
 }
 

@@ -3,6 +3,7 @@ package transport
 import (
 	"bytes"
 	"errors"
+	"math"
 	"reflect"
 	"slices"
 	"strings"
@@ -457,4 +458,22 @@ func goCoapEncode(t testing.TB, m *Message) []byte {
 		t.Fatalf("go-coap Encode of %v: %v", m, err)
 	}
 	return b
+}
+
+// clampUint32 gives a size as a 4-byte option value, also where int has
+// 32 bits.
+func TestClampUint32(t *testing.T) {
+	maxInt := int(^uint(0) >> 1)
+	wantMax := uint32(math.MaxUint32)
+	if uint64(maxInt) < math.MaxUint32 {
+		wantMax = uint32(maxInt)
+	}
+	for _, tc := range []struct {
+		n    int
+		want uint32
+	}{{-1, 0}, {0, 0}, {1024, 1024}, {maxInt, wantMax}} {
+		if got := clampUint32(tc.n); got != tc.want {
+			t.Errorf("clampUint32(%d) = %d, want %d", tc.n, got, tc.want)
+		}
+	}
 }

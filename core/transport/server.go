@@ -2,6 +2,7 @@ package transport
 
 import (
 	"fmt"
+	"math"
 	"net/netip"
 	"slices"
 	"sync/atomic"
@@ -129,8 +130,21 @@ func (e *Endpoint) onRequest(peer netip.AddrPort, m *Message, r *incoming, now i
 // section 2.9.3 and 4).
 func tooLarge(limit int) *Message {
 	m := &Message{Code: model.RequestEntityTooLarge}
-	m.SetUint(OptSize1, uint32(min(limit, 1<<32-1)))
+	m.SetUint(OptSize1, clampUint32(limit))
 	return m
+}
+
+// clampUint32 is n, at least 0, as an option's uint of at most 4 bytes:
+// sizes beyond 4 GiB are given as the largest. It compiles where int has
+// 32 bits too.
+func clampUint32(n int) uint32 {
+	switch {
+	case n < 0:
+		return 0
+	case uint64(n) > math.MaxUint32:
+		return math.MaxUint32
+	}
+	return uint32(n)
 }
 
 // handlerIdle is how long a handler goroutine may wait for another

@@ -31,7 +31,7 @@ func (s *Store) Expired(ctx context.Context, before time.Time, limit int) ([]str
 		return nil, nil
 	}
 	var resp abi.StoreExpiredResponse
-	req := &abi.StoreExpiredRequest{BeforeUnixNano: before.UnixNano(), Limit: uint32(min(limit, 1<<31))}
+	req := &abi.StoreExpiredRequest{BeforeUnixNano: before.UnixNano(), Limit: uint32(min(int64(limit), 1<<31))}
 	if err := s.call(ctx, m, req, &resp); err != nil {
 		return nil, err
 	}

@@ -12,7 +12,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -377,7 +376,9 @@ func (p *Plugin) supervise() {
 		// SIGKILL first: a hung process would not answer go-plugin's
 		// graceful shutdown.
 		if cur.pid > 0 {
-			_ = syscall.Kill(cur.pid, syscall.SIGKILL)
+			if proc, err := os.FindProcess(cur.pid); err == nil {
+				_ = proc.Kill() // SIGKILL on Unix, TerminateProcess on Windows
+			}
 		}
 		cur.client.Kill()
 		if time.Since(cur.at) > time.Minute {

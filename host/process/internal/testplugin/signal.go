@@ -1,5 +1,12 @@
+//go:build unix
+
 package main
 
-import "syscall"
+import (
+	"os"
+	"syscall"
+)
 
-const stopSignal = syscall.SIGSTOP
+// stopSignal freezes the plugin's process, so that it hangs: alive, but
+// answering nothing.
+var stopSignal os.Signal = syscall.SIGSTOP
