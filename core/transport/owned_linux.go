@@ -101,28 +101,23 @@ func (s *ownedSocket) Control(f func(fd uintptr)) error {
 
 // Read implements syscall.RawConn: f is called, blocking in the kernel,
 // until it reports done; false means the receive timeout passed with
-// nothing to read.
+// nothing to read. A read that Close's shutdown woke returns empty
+// "datagrams", which are not passed on.
 func (s *ownedSocket) Read(f func(fd uintptr) bool) error {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	for {
-		if s.closed.Load() {
-			return net.ErrClosed
-		}
-		if f(uintptr(s.fd)) {
-			// A read that Close's shutdown woke returns empty
-			// "datagrams", which are not passed on.
-			if s.closed.Load() {
-				return net.ErrClosed
-			}
-			return nil
-		}
-	}
+	return s.retry(f, nil, true)
 }
 
 // Write implements syscall.RawConn: f is called until it reports done;
 // false means the send buffer is full, and Write waits until it has room.
 func (s *ownedSocket) Write(f func(fd uintptr) bool) error {
+	return s.retry(f, s.waitWritable, false)
+}
+
+// retry calls f on the descriptor, under the shared lock, until f
+// reports done, and wait (if not nil) after each call that did not.
+// Once closed, it returns net.ErrClosed, also for a call done after
+// Close began if closedAfter.
+func (s *ownedSocket) retry(f func(fd uintptr) bool, wait func(), closedAfter bool) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for {
@@ -130,9 +125,14 @@ func (s *ownedSocket) Write(f func(fd uintptr) bool) error {
 			return net.ErrClosed
 		}
 		if f(uintptr(s.fd)) {
+			if closedAfter && s.closed.Load() {
+				return net.ErrClosed
+			}
 			return nil
 		}
-		s.waitWritable()
+		if wait != nil {
+			wait()
+		}
 	}
 }
 

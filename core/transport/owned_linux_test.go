@@ -187,16 +187,7 @@ func TestBlockingReadsCloseWhileSending(t *testing.T) {
 // Write waits for room when a send reports the buffer full, and tries
 // again.
 func TestOwnedSocketWriteWaits(t *testing.T) {
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc, _, _, err := ownUDP(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := pc.(*ownedSocket)
-	defer s.Close()
+	s := ownLoopback(t)
 	calls := 0
 	if err := s.Write(func(uintptr) bool { calls++; return calls == 3 }); err != nil {
 		t.Fatal(err)
@@ -209,15 +200,7 @@ func TestOwnedSocketWriteWaits(t *testing.T) {
 // ReadFrom and WriteTo, one datagram at a time, carry the peer's
 // address both ways.
 func TestOwnedSocketReadFrom(t *testing.T) {
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc, _, _, err := ownUDP(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
+	pc := ownLoopback(t)
 	p := newRawPeer(t)
 	p.sendBytes(pc.LocalAddr(), []byte("ping"))
 	buf := make([]byte, 64)
@@ -242,6 +225,22 @@ func TestOwnedSocketReadFrom(t *testing.T) {
 	if err := pc.WriteTo([]byte("x"), netip.MustParseAddrPort("[2001:db8::1]:5683")); err == nil {
 		t.Error("an IPv6 peer on an IPv4 socket was accepted")
 	}
+}
+
+// ownLoopback takes a new loopback UDP socket out of the netpoller,
+// closed when the test ends.
+func ownLoopback(t *testing.T) *ownedSocket {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, _, _, err := ownUDP(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	return pc.(*ownedSocket)
 }
 
 // openFiles counts this process's open descriptors.
