@@ -163,16 +163,10 @@ func (s *ownedSocket) ReadFrom(b []byte) (int, netip.AddrPort, error) {
 		rerr error
 	)
 	err := s.Read(func(fd uintptr) bool {
-		for {
+		return settled(func() error {
 			n, from, rerr = syscall.Recvfrom(int(fd), b, 0)
-			switch rerr {
-			case syscall.EINTR:
-				continue
-			case syscall.EAGAIN:
-				return false
-			}
-			return true
-		}
+			return rerr
+		})
 	})
 	if err != nil {
 		return 0, netip.AddrPort{}, err
@@ -181,6 +175,21 @@ func (s *ownedSocket) ReadFrom(b []byte) (int, netip.AddrPort, error) {
 		return 0, netip.AddrPort{}, fmt.Errorf("transport: recvfrom: %w", rerr)
 	}
 	return n, addrPortOf(from), nil
+}
+
+// settled makes a system call, again while a signal interrupts it
+// (EINTR), and reports whether it settled: false if it would have
+// blocked (EAGAIN), true for success or any other error.
+func settled(call func() error) bool {
+	for {
+		switch call() {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
+		}
+		return true
+	}
 }
 
 // addrPortOf converts a sender's address.
@@ -206,16 +215,10 @@ func (s *ownedSocket) WriteTo(b []byte, peer netip.AddrPort) error {
 	}
 	var werr error
 	err = s.Write(func(fd uintptr) bool {
-		for {
+		return settled(func() error {
 			werr = syscall.Sendto(int(fd), b, syscall.MSG_DONTWAIT, sa)
-			switch werr {
-			case syscall.EINTR:
-				continue
-			case syscall.EAGAIN:
-				return false
-			}
-			return true
-		}
+			return werr
+		})
 	})
 	if err != nil {
 		return err
